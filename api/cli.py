@@ -1,0 +1,70 @@
+"""The ``tivcast`` command line: thin commands over the same functions the API uses."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.db import create_schema, make_engine, transaction
+from api.errors import TivcastError
+from api.ingest import ingest_file
+from api.settings import get_settings
+from api.shipped import seed
+
+app = typer.Typer(help="tivcast: arms-export data API and forecasts.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Run the API (embedded default: SQLite file, no other services)."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False
+    )
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file to load")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset id, e.g. arms-exports")],
+    release: Annotated[str | None, typer.Option(help="Release id (default: from the file)")] = None,
+    retrieved: Annotated[str | None, typer.Option(help="Retrieval date, YYYY-MM-DD")] = None,
+    note: Annotated[str | None, typer.Option(help="Free-text provenance note")] = None,
+) -> None:
+    """Load a file as a new release of a dataset, atomically: all rows or none."""
+    engine = make_engine(get_settings().database_url)
+    create_schema(engine)
+    seed(engine)
+    try:
+        with transaction(engine) as session:
+            result = ingest_file(
+                session,
+                dataset,
+                file.read_bytes(),
+                origin=file.name,
+                release_id=release,
+                retrieved=date.fromisoformat(retrieved) if retrieved else None,
+                note=note,
+            )
+    except TivcastError as exc:
+        typer.echo(f"error: {file.name}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    verb = "loaded" if result.created else "unchanged (identical to)"
+    typer.echo(
+        f"{verb} {result.dataset_id} release {result.release_id}: {result.row_count} rows, "
+        f"version {result.content_hash[:16]}"
+    )
+
+
+def main() -> None:
+    app()

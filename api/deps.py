@@ -1,0 +1,76 @@
+"""Injected objects and reused parameters, each with an ``Annotated`` alias."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from api.catalog import Catalog, Snapshot
+from api.errors import InvalidParameter
+from api.http_cache import BodyCache
+from api.settings import Settings
+
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    catalog: Catalog
+    bodies: BodyCache
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.tivcast
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_snapshot(state: StateDep) -> Snapshot:
+    """The catalogue snapshot; only touches the database when the cached one is stale."""
+    return state.catalog.cached() or await run_in_threadpool(state.catalog.get)
+
+
+SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
+
+DatasetId = Annotated[
+    str, Path(description="Dataset id, e.g. arms-exports; see /v1/datasets", examples=["arms-exports"], max_length=64)
+]
+ReleaseQuery = Annotated[
+    str | None,
+    Query(description="A release id; default: the newest release", max_length=64, pattern=r"^[A-Za-z0-9._-]+$"),
+]
+StartYear = Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, description="First year (inclusive)")]
+EndYear = Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, description="Last year (inclusive)")]
+CountryCodes = Annotated[
+    str | None, Query(description="Comma-separated ISO3 codes, e.g. JPN,KOR,CHN", examples=["JPN,KOR"], max_length=2000)
+]
+CODE = re.compile(r"^[A-Za-z]{3}$")
+
+
+def check_years(start: int | None, end: int | None) -> None:
+    if start is not None and end is not None and start > end:
+        raise InvalidParameter("start", f"start ({start}) is after end ({end})")
+
+
+def country_list(raw: str | None, snapshot: Snapshot, *, field: str = "country") -> list[str]:
+    """Parse, de-duplicate and check a comma-separated list; an unknown code is a 404 naming it."""
+    if raw is None or not raw.strip():
+        return []
+    codes: list[str] = []
+    for part in raw.split(","):
+        code = part.strip()
+        if not CODE.match(code):
+            raise InvalidParameter(field, f"{code!r} is not a three-letter country code")
+        code = snapshot.country(code).code
+        if code not in codes:
+            codes.append(code)
+    return codes

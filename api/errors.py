@@ -1,0 +1,156 @@
+"""Typed errors and the single handler that renders them as RFC 9457 problem+json.
+
+TivcastError                 500  base; only real bugs end up as a bare 500
+ ├── NotFound                404  unknown dataset, country, release
+ ├── InvalidParameter        422  a query or body field is wrong (names the field)
+ ├── InvalidFile             422  an ingested file is wrong (names line and column)
+ ├── Conflict                409  e.g. a release id reused for different content
+ └── DependencyUnavailable   503  database or Redis away; carries Retry-After
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class TivcastError(Exception):
+    status = 500
+    title = "Internal server error"
+    slug = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFound(TivcastError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class InvalidParameter(TivcastError):
+    status, title, slug = 422, "Invalid parameter", "invalid-parameter"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
+        self.field = field
+
+
+class InvalidFile(TivcastError):
+    status, title, slug = 422, "Invalid file", "invalid-file"
+
+    def __init__(self, message: str, *, line: int | None = None, column: str | None = None) -> None:
+        where = ", ".join(p for p in (f"line {line}" if line else "", f"column {column!r}" if column else "") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.line, self.column, self.message = line, column, message
+        self.errors = [{"line": line, "column": column, "message": message}]
+
+
+class Conflict(TivcastError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class DependencyUnavailable(TivcastError):
+    status, title, slug = 503, "Service unavailable", "dependency-unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    instance: str | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Install the handlers: every error leaves the app as problem+json."""
+
+    @app.exception_handler(TivcastError)
+    async def _tivcast(request: Request, exc: TivcastError) -> JSONResponse:
+        return problem(
+            exc.status,
+            exc.title,
+            exc.detail,
+            slug=exc.slug,
+            errors=exc.errors,
+            headers=exc.headers,
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_name(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(
+            422, "Invalid parameter", detail, slug="invalid-parameter", errors=errors, instance=request.url.path
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}.get(exc.status_code, "Error")
+        return problem(
+            exc.status_code,
+            title,
+            str(exc.detail),
+            slug=title.lower().replace(" ", "-"),
+            headers=dict(exc.headers or {}),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return problem(
+            503,
+            "Service unavailable",
+            "The database is not answering; try again shortly.",
+            slug="dependency-unavailable",
+            headers={"Retry-After": "5"},
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(
+            500,
+            "Internal server error",
+            "An unexpected error occurred; it has been logged.",
+            slug="internal",
+            instance=request.url.path,
+        )

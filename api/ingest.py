@@ -1,0 +1,244 @@
+"""Load datasets into the database as immutable releases: all rows or none.
+
+The parse step (``parsers.py``) validates the whole file before a single write, and the
+write happens in one transaction, so a bad or interrupted load leaves the previous
+release untouched. The same content again maps to the existing release and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert
+from sqlmodel import Session, select
+
+from api.errors import Conflict, InvalidParameter, NotFound
+from api.parsers import ParsedFile, format_value, parse_series
+from api.tables import Country, Dataset, Observation, PolicyEvent, Record, Release
+
+RELEASE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    dataset_id: str
+    release_id: str
+    content_hash: str
+    row_count: int
+    created: bool
+
+
+def country_lookup(session: Session) -> dict[str, str]:
+    """Codes, names and aliases (upper-cased) -> code."""
+    lookup: dict[str, str] = {}
+    for country in session.exec(select(Country)):
+        names = [country.code, country.name, *filter(None, country.aliases.split("|"))]
+        for name in names:
+            lookup.setdefault(name.strip().upper(), country.code)
+            lookup.setdefault(name.strip().rstrip("*").strip().upper(), country.code)
+    return lookup
+
+
+def series_dataset(session: Session, dataset_id: str) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} does not exist")
+    if dataset.kind != "series":
+        raise InvalidParameter("dataset", f"{dataset_id!r} is a {dataset.kind} dataset; only series can be ingested")
+    return dataset
+
+
+def ingest_file(
+    session: Session,
+    dataset_id: str,
+    data: bytes,
+    *,
+    origin: str,
+    release_id: str | None = None,
+    retrieved: date | None = None,
+    note: str | None = None,
+) -> IngestResult:
+    """Validate ``data`` completely, then store it as a new release (or find the identical one)."""
+    dataset = series_dataset(session, dataset_id)
+    if release_id is not None and not RELEASE_ID.fullmatch(release_id):
+        raise InvalidParameter("release", "must be 1-64 letters, digits, '.', '_' or '-'")
+    minimum = _schema_minimum(dataset)
+    parsed = parse_series(
+        data, country_lookup(session), non_negative=minimum is not None and minimum >= 0, source_release=release_id
+    )
+    if parsed.layout == "sipri" and release_id is None and parsed.generated is not None:
+        release_id = f"sipri-{parsed.generated.isoformat()}"
+        parsed = ParsedFile(parsed.layout, tuple(_with_source(parsed, release_id)), parsed.generated)
+    return store_series(
+        session,
+        dataset_id,
+        parsed,
+        origin=origin,
+        release_id=release_id,
+        retrieved=retrieved or parsed.generated,
+        note=note,
+    )
+
+
+def _with_source(parsed: ParsedFile, label: str) -> list[Any]:
+    from dataclasses import replace
+
+    return [replace(row, source_release=row.source_release or label) for row in parsed.rows]
+
+
+def _schema_minimum(dataset: Dataset) -> float | None:
+    fields = json.loads(dataset.descriptor).get("schema", {}).get("fields", [])
+    for field in fields:
+        if field.get("name") == "value":
+            minimum = field.get("constraints", {}).get("minimum")
+            return float(minimum) if minimum is not None else None
+    return None
+
+
+def store_series(
+    session: Session,
+    dataset_id: str,
+    parsed: ParsedFile,
+    *,
+    origin: str,
+    release_id: str | None,
+    retrieved: date | None,
+    note: str | None = None,
+    published: str | None = None,
+) -> IngestResult:
+    digest = parsed.content_hash
+    existing = _existing(session, dataset_id, digest, release_id)
+    if existing is not None:
+        return IngestResult(dataset_id, existing.release_id, digest, existing.row_count, created=False)
+    release = _new_release(
+        session,
+        dataset_id,
+        release_id or f"ingest-{digest[:12]}",
+        digest,
+        len(parsed.rows),
+        origin,
+        retrieved,
+        note,
+        published,
+    )
+    rows = [
+        {
+            "dataset_id": dataset_id,
+            "release_pk": release.id,
+            "country_code": r.country_code,
+            "year": r.year,
+            "value": r.value,
+            "flag": r.flag,
+            "source_release": r.source_release,
+        }
+        for r in parsed.rows
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Observation), rows[start : start + 5000])
+    return IngestResult(dataset_id, release.release_id, digest, len(rows), created=True)
+
+
+def store_records(
+    session: Session,
+    dataset_id: str,
+    kind: str,
+    records: list[dict[str, str]],
+    *,
+    release_id: str,
+    origin: str,
+    retrieved: date | None,
+    published: str | None,
+) -> IngestResult:
+    """Store a table or event dataset as one release (same rules: hashed, immutable, all or none)."""
+    digest = records_hash(records)
+    existing = _existing(session, dataset_id, digest, release_id)
+    if existing is not None:
+        return IngestResult(dataset_id, existing.release_id, digest, existing.row_count, created=False)
+    release = _new_release(session, dataset_id, release_id, digest, len(records), origin, retrieved, None, published)
+    assert release.id is not None
+    if kind == "events":
+        session.add_all(PolicyEvent(release_pk=release.id, **_event_fields(r)) for r in records)
+    else:
+        session.add_all(
+            Record(release_pk=release.id, row_number=n, data=json.dumps(r, ensure_ascii=False))
+            for n, r in enumerate(records, start=1)
+        )
+    session.flush()
+    return IngestResult(dataset_id, release.release_id, digest, len(records), created=True)
+
+
+def records_hash(records: list[dict[str, str]]) -> str:
+    import hashlib
+
+    canonical = json.dumps(records, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _event_fields(row: dict[str, str]) -> dict[str, Any]:
+    return {
+        "date": row["date"],
+        "date_precision": row["date_precision"],
+        "category": row["category"],
+        "title": row["title"],
+        "regime": row.get("regime") or None,
+        "verified": row["verified"],
+        "sources": row.get("sources", ""),
+        "note": row.get("note") or None,
+    }
+
+
+def _existing(session: Session, dataset_id: str, digest: str, release_id: str | None) -> Release | None:
+    same = session.exec(select(Release).where(Release.dataset_id == dataset_id, Release.content_hash == digest)).first()
+    if same is not None:
+        return same
+    if release_id is not None:
+        clash = session.exec(
+            select(Release).where(Release.dataset_id == dataset_id, Release.release_id == release_id)
+        ).first()
+        if clash is not None:
+            raise Conflict(
+                f"release {release_id!r} of {dataset_id!r} already exists with different content; "
+                "choose a new release id"
+            )
+    return None
+
+
+def _new_release(
+    session: Session,
+    dataset_id: str,
+    release_id: str,
+    digest: str,
+    row_count: int,
+    origin: str,
+    retrieved: date | None,
+    note: str | None,
+    published: str | None,
+) -> Release:
+    release = Release(
+        dataset_id=dataset_id,
+        release_id=release_id,
+        content_hash=digest,
+        row_count=row_count,
+        retrieved=retrieved,
+        published=published,
+        origin=origin,
+        note=note,
+        loaded_at=datetime.now(UTC),
+    )
+    session.add(release)
+    session.flush()
+    return release
+
+
+def database_checksum(session: Session) -> str:
+    """A digest of every stored release and row count: tests use it to prove nothing changed."""
+    releases = session.exec(select(Release.dataset_id, Release.release_id, Release.content_hash)).all()
+    counts = [
+        session.exec(select(func.count()).select_from(table)).one()
+        for table in (Observation, Record, PolicyEvent, Release, Dataset, Country)
+    ]
+    return f"{sorted(releases)}|{counts}|{format_value(float(sum(counts)))}"

@@ -1,0 +1,237 @@
+"""Parse uploaded series files into validated rows, before anything touches the database.
+
+Two layouts are accepted:
+
+* tivcast's long CSV: ``country_code,year,value[,flag][,source_release]`` (``country_name``
+  may be present and is ignored: codes are authoritative);
+* SIPRI's own CSV export of a TIV table: a preamble, then ``Exports by,1950,...,2024,<totals>``
+  with one row per country *name*. An empty cell means "no deliveries identified" (no row);
+  ``0`` means "between 0 and 0.5 million TIV" and is kept with the flag ``lt_0.5m``.
+
+Every problem raises :class:`InvalidFile` naming the line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from api.errors import InvalidFile
+
+LONG_REQUIRED = ("country_code", "year", "value")
+LONG_OPTIONAL = ("country_name", "flag", "source_release")
+SIPRI_HEADERS = ("exports by", "imports by", "supplier", "recipient")
+YEAR_MIN, YEAR_MAX = 1900, 2100
+LT_HALF = "lt_0.5m"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    country_code: str
+    year: int
+    value: float
+    flag: str | None
+    source_release: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    layout: str
+    rows: tuple[Row, ...]
+    generated: date | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.rows)
+
+
+def content_hash(rows: tuple[Row, ...] | list[Row]) -> str:
+    """sha256 of the canonical, sorted rows: equal content gives an equal version, whatever the layout."""
+    lines = sorted(
+        f"{r.country_code},{r.year},{format_value(r.value)},{r.flag or ''},{r.source_release or ''}" for r in rows
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def format_value(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def decode(data: bytes) -> str:
+    """Strict UTF-8 (a BOM is allowed); anything else is refused with its line and byte."""
+    if not data.strip():
+        raise InvalidFile("the file is empty")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidFile(
+            f"byte 0x{data[exc.start]:02x} is not valid UTF-8; save the file as UTF-8 "
+            "(SIPRI's trade register, for one, is Windows-1252)",
+            line=line,
+        ) from None
+
+
+def parse_series(
+    data: bytes, countries: Mapping[str, str], *, non_negative: bool = True, source_release: str | None = None
+) -> ParsedFile:
+    """Parse either layout. ``countries`` maps codes, names and aliases (upper-cased) to codes."""
+    text = decode(data)
+    lines = text.splitlines()
+    for number, line in enumerate(lines[:40], start=1):
+        first = line.split(",", 1)[0].strip().strip('"').lower()
+        if first in SIPRI_HEADERS:
+            return _parse_sipri(lines, number, countries, non_negative, source_release)
+    return _parse_long(text, countries, non_negative)
+
+
+def _reader(text: str) -> csv.reader:  # type: ignore[valid-type]
+    return csv.reader(io.StringIO(text, newline=""), strict=True)
+
+
+def _parse_long(text: str, countries: Mapping[str, str], non_negative: bool) -> ParsedFile:
+    reader = _reader(text)
+    try:
+        header = [h.strip() for h in next(reader)]
+        _check_long_header(header)
+        rows: list[Row] = []
+        seen: dict[tuple[str, int], int] = {}
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(header):
+                raise InvalidFile(
+                    f"expected {len(header)} fields, found {len(record)} (truncated or malformed row)", line=line
+                )
+            cells = dict(zip(header, (c.strip() for c in record), strict=True))
+            row = Row(
+                country_code=_country(cells["country_code"], countries, line, "country_code"),
+                year=_year(cells["year"], line, "year"),
+                value=_value(cells["value"], line, "value", non_negative),
+                flag=cells.get("flag") or None,
+                source_release=cells.get("source_release") or None,
+            )
+            _no_duplicate(seen, row, line)
+            rows.append(row)
+    except csv.Error as exc:
+        raise InvalidFile(f"malformed CSV ({exc}); is the file truncated?", line=reader.line_num) from None
+    if not rows:
+        raise InvalidFile("the file has a header but no data rows")
+    return ParsedFile("long", tuple(rows))
+
+
+def _check_long_header(header: list[str]) -> None:
+    expected = ",".join(LONG_REQUIRED) + "[," + ",".join(LONG_OPTIONAL) + "]"
+    for name in header:
+        if name not in LONG_REQUIRED + LONG_OPTIONAL:
+            raise InvalidFile(f"unexpected column {name!r}; expected header {expected}", line=1, column=name)
+    for name in LONG_REQUIRED:
+        if name not in header:
+            raise InvalidFile(f"missing column {name!r}; expected header {expected}", line=1, column=name)
+    if len(set(header)) != len(header):
+        raise InvalidFile("a column name is repeated in the header", line=1)
+
+
+def _parse_sipri(
+    lines: list[str], header_line: int, countries: Mapping[str, str], non_negative: bool, source_release: str | None
+) -> ParsedFile:
+    generated = _generated_date(lines[: header_line - 1])
+    body = "\n".join(lines[header_line - 1 :])
+    reader = _reader(body)
+    header = [h.strip() for h in next(reader)]
+    years = _year_columns(header, header_line)
+    rows: list[Row] = []
+    seen: dict[tuple[str, int], int] = {}
+    try:
+        for record in reader:
+            line = header_line + reader.line_num - 1
+            if not any(cell.strip() for cell in record):
+                break  # SIPRI ends the table with a blank line; notes may follow
+            if len(record) != len(header):
+                raise InvalidFile(
+                    f"expected {len(header)} fields, found {len(record)} (truncated or malformed row)", line=line
+                )
+            code = _country(record[0].strip(), countries, line, header[0])
+            for index, year in years:
+                cell = record[index].strip()
+                if not cell:
+                    continue  # no deliveries identified: no observation
+                value = _value(cell, line, str(year), non_negative)
+                row = Row(code, year, value, LT_HALF if value == 0 else None, source_release)
+                _no_duplicate(seen, row, line)
+                rows.append(row)
+    except csv.Error as exc:
+        raise InvalidFile(
+            f"malformed CSV ({exc}); is the file truncated?", line=header_line + reader.line_num - 1
+        ) from None
+    if not rows:
+        raise InvalidFile("the table has no values", line=header_line)
+    return ParsedFile("sipri", tuple(rows), generated)
+
+
+def _year_columns(header: list[str], line: int) -> list[tuple[int, int]]:
+    years: list[tuple[int, int]] = []
+    for index, name in enumerate(header[1:], start=1):
+        if re.fullmatch(r"\d{4}", name):
+            years.append((index, _year(name, line, name)))
+        elif not years:
+            raise InvalidFile(f"expected a year column, found {name!r}", line=line, column=name)
+        else:
+            break  # SIPRI's trailing totals and percentages
+    if not years:
+        raise InvalidFile("the header has no year columns", line=line)
+    return years
+
+
+def _generated_date(preamble: list[str]) -> date | None:
+    for line in preamble:
+        match = re.search(r"Data generated:\s*(\d{1,2} \w{3} \d{4})", line)
+        if match:
+            return datetime.strptime(match.group(1), "%d %b %Y").date()
+    return None
+
+
+def _country(cell: str, countries: Mapping[str, str], line: int, column: str) -> str:
+    key = cell.strip().upper()
+    code = countries.get(key) or countries.get(key.rstrip("*").strip())
+    if code is None:
+        raise InvalidFile(f"unknown country {cell!r}", line=line, column=column)
+    return code
+
+
+def _year(cell: str, line: int, column: str) -> int:
+    try:
+        year = int(cell)
+    except ValueError:
+        raise InvalidFile(f"year {cell!r} is not a whole number", line=line, column=column) from None
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise InvalidFile(f"year {year} is outside {YEAR_MIN}-{YEAR_MAX}", line=line, column=column)
+    return year
+
+
+def _value(cell: str, line: int, column: str, non_negative: bool) -> float:
+    try:
+        value = float(cell.replace(",", ""))
+    except ValueError:
+        raise InvalidFile(f"value {cell!r} is not a number", line=line, column=column) from None
+    if not math.isfinite(value):
+        raise InvalidFile(f"value {cell!r} is not a finite number", line=line, column=column)
+    if non_negative and value < 0:
+        raise InvalidFile(f"value {cell} is negative; this dataset cannot be negative", line=line, column=column)
+    return value
+
+
+def _no_duplicate(seen: dict[tuple[str, int], int], row: Row, line: int) -> None:
+    key = (row.country_code, row.year)
+    if key in seen:
+        raise InvalidFile(
+            f"duplicate value for {row.country_code} {row.year} (first given on line {seen[key]})", line=line
+        )
+    seen[key] = line

@@ -1,0 +1,125 @@
+"""Read queries. Each takes a session and plain arguments and returns plain data."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from api.errors import InvalidParameter
+from api.tables import Observation, PolicyEvent, Record, Release
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Observation]
+    total: int
+    next_cursor: str | None
+
+
+def encode_cursor(country: str, year: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([country, year]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        country, year = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(country, str) or not isinstance(year, int):
+            raise ValueError
+        return country, year
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise InvalidParameter("cursor", "is not a cursor returned by this API; start again without it") from None
+
+
+def observations(
+    session: Session,
+    release: Release,
+    countries: Sequence[str],
+    start: int | None,
+    end: int | None,
+    mrv: int | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """One page of observations ordered by (country, year), with the total over all pages."""
+    filters = [Observation.release_pk == release.id]
+    if countries:
+        filters.append(col(Observation.country_code).in_(countries))
+    if start is not None:
+        filters.append(Observation.year >= start)
+    if end is not None:
+        filters.append(Observation.year <= end)
+    base = select(Observation).where(*filters)
+    if mrv is not None:
+        rank = (
+            func.row_number()
+            .over(partition_by=Observation.country_code, order_by=col(Observation.year).desc())
+            .label("rank")
+        )
+        ranked = select(col(Observation.id), rank).where(*filters).subquery()
+        base = select(Observation).join(ranked, ranked.c.id == Observation.id).where(ranked.c.rank <= mrv)
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    query = base
+    if cursor is not None:
+        country, year = decode_cursor(cursor)
+        query = query.where(
+            or_(Observation.country_code > country, and_(Observation.country_code == country, Observation.year > year))
+        )
+    rows = list(session.exec(query.order_by(Observation.country_code, Observation.year).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].country_code, rows[-1].year) if more and rows else None
+    return Page(rows, total, next_cursor)
+
+
+def series(
+    session: Session, release: Release, countries: Sequence[str], start: int | None, end: int | None
+) -> dict[str, dict[int, Observation]]:
+    """All values of some countries, keyed by country then year."""
+    query = select(Observation).where(
+        Observation.release_pk == release.id, col(Observation.country_code).in_(countries)
+    )
+    if start is not None:
+        query = query.where(Observation.year >= start)
+    if end is not None:
+        query = query.where(Observation.year <= end)
+    found: dict[str, dict[int, Observation]] = defaultdict(dict)
+    for row in session.exec(query):
+        found[row.country_code][row.year] = row
+    return found
+
+
+def coverage(session: Session, release: Release) -> tuple[list[str], int | None, int | None]:
+    codes = session.exec(
+        select(Observation.country_code)
+        .where(Observation.release_pk == release.id)
+        .distinct()
+        .order_by(Observation.country_code)
+    ).all()
+    low, high = session.exec(
+        select(func.min(Observation.year), func.max(Observation.year)).where(Observation.release_pk == release.id)
+    ).one()
+    return list(codes), low, high
+
+
+def records(session: Session, release: Release) -> list[dict[str, object]]:
+    rows = session.exec(select(Record).where(Record.release_pk == release.id).order_by(Record.row_number))
+    return [json.loads(r.data) for r in rows]
+
+
+def policy_events(
+    session: Session, release: Release, category: str | None, start: int | None, end: int | None
+) -> list[PolicyEvent]:
+    query = select(PolicyEvent).where(PolicyEvent.release_pk == release.id)
+    if category:
+        query = query.where(PolicyEvent.category == category)
+    events = list(session.exec(query.order_by(PolicyEvent.date, PolicyEvent.id)))
+    return [
+        e for e in events if (start is None or int(e.date[:4]) >= start) and (end is None or int(e.date[:4]) <= end)
+    ]

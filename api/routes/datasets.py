@@ -1,0 +1,228 @@
+"""Datasets, their releases, observations and records."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session
+
+from api import queries
+from api.catalog import Snapshot
+from api.deps import (
+    CountryCodes,
+    DatasetId,
+    EndYear,
+    ReleaseQuery,
+    SnapshotDep,
+    StartYear,
+    StateDep,
+    check_years,
+    country_list,
+)
+from api.errors import InvalidParameter
+from api.http_cache import conditional, make_etag
+from api.responses import ERRORS, dataset_public, release_public
+from api.schemas import (
+    DatasetListPublic,
+    DatasetPublic,
+    ObservationListPublic,
+    ObservationPublic,
+    RecordListPublic,
+    ReleaseListPublic,
+)
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+JSON = "application/json"
+
+
+def _json(model: Any) -> tuple[bytes, str, dict[str, str]]:
+    return model.model_dump_json().encode(), JSON, {}
+
+
+@router.get("", summary="List datasets", responses={200: {"model": DatasetListPublic}, **ERRORS})
+async def list_datasets(request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
+    """Every dataset with its provenance, current release, version and coverage."""
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        with Session(state.engine) as session:
+            data = [dataset_public(session, snapshot, d) for d in sorted(snapshot.datasets)]
+        return _json(DatasetListPublic(data=data, count=len(data)))
+
+    return await conditional(
+        request, make_etag("datasets", snapshot.version), state.bodies, build, max_age=state.settings.cache_max_age
+    )
+
+
+@router.get("/{dataset_id}", summary="Describe a dataset", responses={200: {"model": DatasetPublic}, **ERRORS})
+async def get_dataset(dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
+    """Metadata, provenance (publisher, source, release, terms, citation), coverage and version."""
+    snapshot.dataset(dataset_id)
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        with Session(state.engine) as session:
+            return _json(dataset_public(session, snapshot, dataset_id))
+
+    return await conditional(
+        request,
+        make_etag("dataset", dataset_id, snapshot.version),
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+    )
+
+
+@router.get(
+    "/{dataset_id}/releases",
+    summary="List a dataset's releases",
+    responses={200: {"model": ReleaseListPublic}, **ERRORS},
+)
+async def list_releases(dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
+    """Every load of the dataset, newest first, with content hashes and dates."""
+    releases = snapshot.releases.get(snapshot.dataset(dataset_id).id, [])
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        data = [release_public(r, current=i == 0) for i, r in enumerate(releases)]
+        return _json(ReleaseListPublic(dataset=dataset_id, data=data, count=len(data)))
+
+    return await conditional(
+        request,
+        make_etag("releases", dataset_id, snapshot.version),
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+    )
+
+
+def _wants_csv(request: Request, fmt: str | None) -> bool:
+    if fmt is not None:
+        return fmt == "csv"
+    accept = request.headers.get("accept", "")
+    return "text/csv" in accept and "application/json" not in accept.split(",")[0]
+
+
+@router.get(
+    "/{dataset_id}/observations",
+    summary="Get observations",
+    responses={
+        200: {"model": ObservationListPublic, "content": {"text/csv": {}}},
+        304: {"description": "Not modified"},
+        **ERRORS,
+    },
+)
+async def list_observations(
+    dataset_id: DatasetId,
+    request: Request,
+    state: StateDep,
+    snapshot: SnapshotDep,
+    country: CountryCodes = None,
+    start: StartYear = None,
+    end: EndYear = None,
+    mrv: Annotated[int | None, Query(ge=1, le=200, description="The N most recent values per country")] = None,
+    release: ReleaseQuery = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000, description="Page size")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's next link")] = None,
+    format: Annotated[Literal["json", "csv"] | None, Query(description="Overrides the Accept header")] = None,
+) -> Response:
+    """Values by country and year; JSON by default, CSV with ``Accept: text/csv`` or ``format=csv``.
+
+    Keyset pagination: follow the ``Link: <...>; rel="next"`` header (or ``links.next``)."""
+    check_years(start, end)
+    dataset = snapshot.dataset(dataset_id)
+    if dataset.kind != "series":
+        raise InvalidParameter("dataset_id", f"{dataset_id!r} is a {dataset.kind} dataset; use /records")
+    chosen = snapshot.release(dataset_id, release)
+    codes = country_list(country, snapshot)
+    size = limit or state.settings.page_size_default
+    if size > state.settings.page_size_max:
+        raise InvalidParameter("limit", f"must be at most {state.settings.page_size_max}")
+    if cursor is not None:
+        queries.decode_cursor(cursor)
+    as_csv = _wants_csv(request, format)
+    key = make_etag("obs", chosen.content_hash, codes, start, end, mrv, size, cursor, as_csv)
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        with Session(state.engine) as session:
+            page = queries.observations(session, chosen, codes, start, end, mrv, size, cursor)
+        links = _links(request, page.next_cursor)
+        headers = {"X-Total-Count": str(page.total)}
+        if links:
+            headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
+        data = [_observation(snapshot, o) for o in page.rows]
+        if as_csv:
+            return _csv(data, dataset.unit, chosen.release_id), "text/csv; charset=utf-8", headers
+        body = ObservationListPublic(
+            dataset=dataset_id,
+            release=chosen.release_id,
+            version=chosen.content_hash,
+            unit=dataset.unit,
+            data=data,
+            count=page.total,
+            limit=size,
+            next_cursor=page.next_cursor,
+            links=links,
+        )
+        return body.model_dump_json().encode(), JSON, headers
+
+    return await conditional(request, key, state.bodies, build, max_age=state.settings.cache_max_age)
+
+
+def _observation(snapshot: Snapshot, o: Any) -> ObservationPublic:
+    name = snapshot.countries[o.country_code].name if o.country_code in snapshot.countries else o.country_code
+    return ObservationPublic(
+        country=o.country_code,
+        country_name=name,
+        year=o.year,
+        value=o.value,
+        flag=o.flag,
+        source_release=o.source_release,
+    )
+
+
+def _links(request: Request, next_cursor: str | None) -> dict[str, str]:
+    links = {"first": str(request.url.remove_query_params("cursor"))}
+    if next_cursor:
+        links["next"] = str(request.url.include_query_params(cursor=next_cursor))
+    return links
+
+
+def _csv(rows: list[ObservationPublic], unit: str | None, release: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"])
+    for r in rows:
+        value = int(r.value) if r.value.is_integer() else r.value
+        writer.writerow(
+            [r.country, r.country_name, r.year, value, unit or "", r.flag or "", r.source_release or "", release]
+        )
+    return out.getvalue().encode()
+
+
+@router.get(
+    "/{dataset_id}/records",
+    summary="Get the rows of a table dataset",
+    responses={200: {"model": RecordListPublic}, **ERRORS},
+)
+async def list_records(
+    dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, release: ReleaseQuery = None
+) -> Response:
+    """The rows of a table dataset (e.g. japan-export-deals, japan-buildup-plan), as published."""
+    dataset = snapshot.dataset(dataset_id)
+    if dataset.kind not in ("table", "regimes"):
+        raise InvalidParameter("dataset_id", f"{dataset_id!r} is a {dataset.kind} dataset, not a table")
+    chosen = snapshot.release(dataset_id, release)
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        with Session(state.engine) as session:
+            data = queries.records(session, chosen)
+        return _json(
+            RecordListPublic(
+                dataset=dataset_id, release=chosen.release_id, version=chosen.content_hash, data=data, count=len(data)
+            )
+        )
+
+    return await conditional(
+        request, make_etag("records", chosen.content_hash), state.bodies, build, max_age=state.settings.cache_max_age
+    )

@@ -1,0 +1,58 @@
+"""Japan's arms-export policy timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session
+
+from api import queries
+from api.deps import EndYear, ReleaseQuery, SnapshotDep, StartYear, StateDep, check_years
+from api.http_cache import conditional, make_etag
+from api.responses import ERRORS
+from api.schemas import PolicyEventListPublic, PolicyEventPublic
+
+router = APIRouter(prefix="/v1/policy-events", tags=["policy"])
+DATASET = "policy-events"
+
+
+@router.get(
+    "", summary="Japan's arms-export policy events", responses={200: {"model": PolicyEventListPublic}, **ERRORS}
+)
+async def list_policy_events(
+    request: Request,
+    state: StateDep,
+    snapshot: SnapshotDep,
+    start: StartYear = None,
+    end: EndYear = None,
+    category: Annotated[str | None, Query(max_length=40, description="e.g. policy, exception, export_deal")] = None,
+    release: ReleaseQuery = None,
+) -> Response:
+    """Dated events, each with the export regime it opens (if any) and its sources."""
+    check_years(start, end)
+    chosen = snapshot.release(DATASET, release)
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        with Session(state.engine) as session:
+            events = queries.policy_events(session, chosen, category, start, end)
+        data = [
+            PolicyEventPublic(
+                date=e.date,
+                date_precision=e.date_precision,
+                category=e.category,
+                title=e.title,
+                regime=e.regime,
+                verified=e.verified,
+                sources=[s for s in e.sources.split("|") if s],
+                note=e.note,
+            )
+            for e in events
+        ]
+        body = PolicyEventListPublic(
+            dataset=DATASET, release=chosen.release_id, version=chosen.content_hash, data=data, count=len(data)
+        )
+        return body.model_dump_json().encode(), "application/json", {}
+
+    key = make_etag("events", chosen.content_hash, start, end, category)
+    return await conditional(request, key, state.bodies, build, max_age=state.settings.cache_max_age)

@@ -1,0 +1,74 @@
+"""Shares of world arms exports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session
+
+from api import queries, shares
+from api.deps import (
+    CountryCodes,
+    EndYear,
+    ReleaseQuery,
+    SnapshotDep,
+    StartYear,
+    StateDep,
+    check_years,
+    country_list,
+)
+from api.errors import InvalidParameter
+from api.http_cache import conditional, make_etag
+from api.responses import ERRORS
+from api.schemas import ShareListPublic
+
+router = APIRouter(prefix="/v1/arms-exports", tags=["arms exports"])
+DATASET = "arms-exports"
+MEASURE = "Percent of world arms exports, in SIPRI trend-indicator values (volume, not money)."
+
+
+@router.get(
+    "/shares",
+    summary="Shares of world arms exports",
+    responses={200: {"model": ShareListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+)
+async def get_shares(
+    request: Request,
+    state: StateDep,
+    snapshot: SnapshotDep,
+    country: CountryCodes = "JPN",
+    start: StartYear = None,
+    end: EndYear = None,
+    window: Annotated[int, Query(description="1: yearly; 5: SIPRI-style five-year totals", examples=[1])] = 1,
+    release: ReleaseQuery = None,
+) -> Response:
+    """Each country's share of world exports in percent, with the TIV and world total it came from.
+
+    2024 shares use the sum of the suppliers SIPRI lists for 2024 (no world total was published);
+    ``world_basis`` says which denominator each share used."""
+    check_years(start, end)
+    if window not in (1, 5):
+        raise InvalidParameter("window", f"must be 1 (yearly) or 5 (five-year totals), got {window}")
+    codes = country_list(country, snapshot)
+    if not codes:
+        raise InvalidParameter("country", "name at least one country, e.g. country=JPN")
+    chosen = snapshot.release(DATASET, release)
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        with Session(state.engine) as session:
+            data = queries.series(session, chosen, [*codes, shares.WORLD], start, end)
+        rows = shares.yearly(data, codes) if window == 1 else shares.windowed(data, codes, start, end, window)
+        body = ShareListPublic(
+            dataset=DATASET,
+            release=chosen.release_id,
+            version=chosen.content_hash,
+            window=window,
+            measure=MEASURE,
+            data=rows,
+            count=len(rows),
+        )
+        return body.model_dump_json().encode(), "application/json", {}
+
+    key = make_etag("shares", chosen.content_hash, codes, start, end, window)
+    return await conditional(request, key, state.bodies, build, max_age=state.settings.cache_max_age)

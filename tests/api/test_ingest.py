@@ -1,0 +1,142 @@
+"""Ingest: atomic loads of both layouts, idempotence, and every kind of bad file refused unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app as cli
+from api.db import make_engine, transaction
+from api.errors import InvalidFile
+from api.ingest import database_checksum, ingest_file
+from api.settings import Settings, get_settings
+
+SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
+HEADER = "country_code,year,value,flag,source_release\n"
+
+
+def checksum(url: str) -> str:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        digest = database_checksum(session)
+    engine.dispose()
+    return digest
+
+
+def ingest(url: str, data: bytes, **options: object) -> object:
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as session:
+            return ingest_file(session, "arms-exports", data, origin="test.csv", **options)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+BAD_FILES = {
+    "wrong header": (b"country,yr,value\nJPN,2024,21\n", 1, "country"),
+    "non-numeric value": (f"{HEADER}JPN,2023,13,,\nJPN,2024,twenty,,\n".encode(), 3, "value"),
+    "duplicate country-year": (f"{HEADER}JPN,2024,21,,\nKOR,2024,964,,\nJPN,2024,22,,\n".encode(), 4, None),
+    "unknown country": (f"{HEADER}JPN,2024,21,,\nQQQ,2024,5,,\n".encode(), 3, "country_code"),
+    "negative TIV": (f"{HEADER}JPN,2024,-21,,\n".encode(), 2, "value"),
+    "empty file": (b"", None, None),
+    "header only": (HEADER.encode(), None, None),
+    "truncated file": (f"{HEADER}JPN,2023,13,,\nJPN,2024,2".encode(), 3, None),
+    "wrong encoding": (f"{HEADER}JPN,2023,13,,\n".encode() + "TUR,2024,3,,Türkiye\n".encode("cp1252"), 3, None),
+    "year out of range": (f"{HEADER}JPN,1066,1,,\n".encode(), 2, "year"),
+    "sipri layout, unknown country": (SIPRI_FILE.read_bytes().replace(b"South Korea,", b"Atlantis,"), 12, "Exports by"),
+    "sipri layout, non-numeric": (SIPRI_FILE.read_bytes().replace(b",964,", b",n/a,"), 12, "2024"),
+    "sipri layout, truncated": (SIPRI_FILE.read_bytes()[: SIPRI_FILE.read_bytes().index(b"Total") + 30], 14, None),
+}
+
+
+class TestBadFiles:
+    @pytest.mark.parametrize("case", list(BAD_FILES))
+    def test_refused_with_line_and_column_and_database_unchanged(self, fresh_url: str, case: str) -> None:
+        data, line, column = BAD_FILES[case]
+        before = checksum(fresh_url)
+        with pytest.raises(InvalidFile) as caught:
+            ingest(fresh_url, data)
+        assert caught.value.line == line, caught.value.detail
+        assert caught.value.column == column, caught.value.detail
+        assert caught.value.message
+        assert checksum(fresh_url) == before
+
+
+class TestGoodFiles:
+    def test_sipri_layout_becomes_the_current_release_and_the_old_one_stays(self, fresh_url: str) -> None:
+        result = ingest(fresh_url, SIPRI_FILE.read_bytes())
+        assert result.created
+        assert result.release_id == "sipri-2025-03-10"
+        with TestClient(create_app(Settings(database_url=fresh_url))) as client:
+            url = "/v1/datasets/arms-exports/observations"
+            rows = client.get(url, params={"country": "TUR,WLD"}).json()["data"]
+            assert {(r["country"], r["year"]): r["value"] for r in rows}[("WLD", 2024)] == 29300
+            zero = next(r for r in rows if r["country"] == "TUR" and r["year"] == 2023)
+            assert zero["value"] == 0
+            assert zero["flag"] == "lt_0.5m"
+            releases = client.get("/v1/datasets/arms-exports/releases").json()["data"]
+            assert releases[0]["release_id"] == "sipri-2025-03-10"
+            assert releases[0]["current"]
+            old = client.get(url, params={"country": "JPN", "release": releases[1]["release_id"]}).json()
+            assert min(r["year"] for r in old["data"]) < 2020
+            share = client.get("/v1/arms-exports/shares", params={"country": "KOR", "start": 2024}).json()["data"]
+            assert share[0]["world_basis"] == "sipri_world_total"
+            assert share[0]["world_tiv"] == 29300
+
+    def test_same_content_again_is_the_same_version_and_writes_nothing(self, fresh_url: str) -> None:
+        first = ingest(fresh_url, SIPRI_FILE.read_bytes())
+        before = checksum(fresh_url)
+        again = ingest(fresh_url, SIPRI_FILE.read_bytes())
+        assert not again.created
+        assert again.content_hash == first.content_hash
+        assert checksum(fresh_url) == before
+
+    def test_long_csv_with_the_same_rows_has_the_same_version(self, fresh_url: str) -> None:
+        long = HEADER + "JPN,2024,21,,r1\nKOR,2024,964,,r1\n"
+        a = ingest(fresh_url, long.encode(), release_id="r1")
+        b = ingest(fresh_url, b"country_code,value,year,source_release\nKOR,964,2024,r1\nJPN,21,2024,r1\n")
+        assert a.content_hash == b.content_hash
+        assert not b.created
+
+    def test_a_release_id_reused_for_other_content_is_a_conflict(self, fresh_url: str) -> None:
+        ingest(fresh_url, (HEADER + "JPN,2024,21,,\n").encode(), release_id="mine")
+        before = checksum(fresh_url)
+        with pytest.raises(Exception, match="already exists"):
+            ingest(fresh_url, (HEADER + "JPN,2024,22,,\n").encode(), release_id="mine")
+        assert checksum(fresh_url) == before
+
+
+class TestCli:
+    def run(self, url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> object:
+        monkeypatch.setenv("TIVCAST_DATABASE_URL", url)
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(cli, ["ingest", *args])
+        finally:
+            get_settings.cache_clear()
+
+    def test_loads_a_file(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        result = self.run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "arms-exports")
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+        assert "loaded arms-exports release sipri-2025-03-10" in result.output  # type: ignore[attr-defined]
+
+    def test_a_bad_file_is_one_clear_line_and_exit_code_2(
+        self, fresh_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        bad = tmp_path / "bad.csv"
+        bad.write_bytes(BAD_FILES["negative TIV"][0])
+        before = checksum(fresh_url)
+        result = self.run(fresh_url, monkeypatch, str(bad), "--dataset", "arms-exports")
+        assert result.exit_code == 2  # type: ignore[attr-defined]
+        assert "bad.csv: line 2, column 'value'" in result.output  # type: ignore[attr-defined]
+        assert checksum(fresh_url) == before
+
+    def test_unknown_dataset(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        result = self.run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "nope")
+        assert result.exit_code == 2
+        assert "'nope' does not exist" in result.output

@@ -1,0 +1,74 @@
+"""Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), seeded once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from api.db import create_schema, make_engine
+from api.shipped import seed
+
+POSTGRES_ADMIN = os.environ.get("TIVCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+class Databases:
+    """Hands out databases that start as copies of one seeded template."""
+
+    def __init__(self, backend: str, workdir: Path) -> None:
+        self.backend = backend
+        self.workdir = workdir
+        self.created: list[str] = []
+        self.template = self._new_name()
+        if backend == "sqlite":
+            self.template_path = workdir / "template.db"
+            self._seed(f"sqlite:///{self.template_path}")
+        else:
+            self._admin(f'CREATE DATABASE "{self.template}"')
+            self._seed(self._url(self.template))
+
+    def _new_name(self) -> str:
+        return f"tivcast_test_{uuid.uuid4().hex[:12]}"
+
+    def _url(self, name: str) -> str:
+        return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+    def _admin(self, statement: str) -> None:
+        engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+        engine.dispose()
+
+    def _seed(self, url: str) -> None:
+        engine = make_engine(url)
+        create_schema(engine)
+        seed(engine)
+        engine.dispose()
+
+    def copy(self) -> str:
+        """A fresh, seeded database of this backend; its URL."""
+        name = self._new_name()
+        if self.backend == "sqlite":
+            path = self.workdir / f"{name}.db"
+            shutil.copyfile(self.template_path, path)
+            return f"sqlite:///{path}"
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.created.append(name)
+        return self._url(name)
+
+    def close(self) -> None:
+        if self.backend == "postgres":
+            for name in [*self.created, self.template]:
+                self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def databases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    dbs = Databases(request.param, tmp_path_factory.mktemp(request.param))
+    yield dbs
+    dbs.close()
