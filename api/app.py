@@ -13,7 +13,7 @@ from api.catalog import Catalog
 from api.db import create_schema, make_engine
 from api.deps import AppState
 from api.errors import add_exception_handlers
-from api.http_cache import BodyCache
+from api.http_cache import BodyCache, FastPath, UrlCache
 from api.routes import countries, datasets, policy, shares
 from api.schemas import TIV_NOTE
 from api.settings import Settings, get_settings
@@ -50,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     log.info("loaded %s release %s (%d rows)", result.dataset_id, result.release_id, result.row_count)
         catalog = Catalog(engine, settings.version_ttl)
         app.state.tivcast = AppState(
-            settings=settings, engine=engine, catalog=catalog, bodies=BodyCache(settings.body_cache_entries)
+            settings=settings,
+            engine=engine,
+            catalog=catalog,
+            bodies=BodyCache(settings.body_cache_entries),
+            urls=UrlCache(settings.body_cache_entries),
         )
         try:
             yield
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="tivcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     add_exception_handlers(app)
+    app.add_middleware(FastPath)
     for module in (datasets, countries, shares, policy):
         app.include_router(module.router)
     return app

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Catalog, Snapshot
 from api.errors import InvalidParameter
-from api.http_cache import BodyCache
+from api.http_cache import BodyCache, UrlCache
 from api.settings import Settings
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
@@ -24,9 +24,10 @@ class AppState:
     engine: Engine
     catalog: Catalog
     bodies: BodyCache
+    urls: UrlCache
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.tivcast
     return state
 

@@ -7,9 +7,11 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 Body = tuple[bytes, str, dict[str, str]]  # content, media type, extra headers
 
@@ -51,9 +53,19 @@ def matches(request: Request, etag: str) -> bool:
 
 
 async def conditional(
-    request: Request, etag: str, cache: BodyCache, build: Callable[[], Body], *, max_age: int
+    request: Request,
+    etag: str,
+    cache: BodyCache,
+    build: Callable[[], Body],
+    *,
+    max_age: int,
+    version: str,
+    urls: UrlCache | None = None,
 ) -> Response:
-    """Answer 304, a cached body, or build the body off the event loop and cache it."""
+    """Answer 304, a cached body, or build the body off the event loop and cache it.
+
+    ``version`` is the catalogue version the answer was computed against; the URL cache
+    replays the answer only while the catalogue still has that version."""
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept"}
     if matches(request, etag):
         return Response(status_code=304, headers=headers)
@@ -62,4 +74,91 @@ async def conditional(
         body = await run_in_threadpool(build)
         cache.put(etag, body)
     content, media_type, extra = body
-    return Response(content, media_type=media_type, headers={**headers, **extra})
+    response = Response(content, media_type=media_type, headers={**headers, **extra})
+    if urls is not None:
+        urls.remember(request.scope, version, etag, response)
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    version: str
+    etag: bytes
+    headers: list[tuple[bytes, bytes]]
+    not_modified: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _request_key(scope: Scope) -> tuple[str, bytes, bytes] | None:
+    accept = b""
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            accept = value
+    return scope["path"], scope["query_string"], accept
+
+
+class UrlCache:
+    """Answers repeated GETs of the same URL before routing, while the data version is unchanged.
+
+    Parsing and validating a dozen query parameters costs more than building the bytes
+    once they are cached, so the second identical request skips routing altogether.
+    Only successful answers of the data routes are remembered (see ``conditional``)."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._entries: OrderedDict[tuple[str, bytes, bytes], Replay] = OrderedDict()
+        self._max = max_entries
+
+    def remember(self, scope: Scope, version: str, etag: str, response: Response) -> None:
+        if self._max == 0:
+            return
+        key = _request_key(scope)
+        if key is None:
+            return
+        headers = [(k, v) for k, v in response.raw_headers]
+        keep = {b"etag", b"cache-control", b"vary"}
+        self._entries[key] = Replay(
+            version, etag.encode(), headers, [h for h in headers if h[0] in keep], bytes(response.body)
+        )
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def lookup(self, scope: Scope, version: str) -> Replay | None:
+        key = _request_key(scope)
+        replay = self._entries.get(key) if key is not None else None
+        return replay if replay is not None and replay.version == version else None
+
+
+class FastPath:
+    """Pure ASGI middleware serving :class:`UrlCache` hits (and their 304s) without routing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            replay = self._replay(scope)
+            if replay is not None:
+                await self._send(scope, replay, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _replay(scope: Scope) -> Replay | None:
+        state = getattr(scope["app"].state, "tivcast", None)
+        if state is None:
+            return None
+        snapshot = state.catalog.cached()
+        return state.urls.lookup(scope, snapshot.version) if snapshot is not None else None
+
+    @staticmethod
+    async def _send(scope: Scope, replay: Replay, send: Send) -> None:
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                tags = {t.strip().removeprefix(b"W/") for t in value.split(b",")}
+                if replay.etag in tags or b"*" in tags:
+                    await send({"type": "http.response.start", "status": 304, "headers": replay.not_modified})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+        await send({"type": "http.response.start", "status": 200, "headers": replay.headers})
+        await send({"type": "http.response.body", "body": replay.body})

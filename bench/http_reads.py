@@ -20,6 +20,7 @@ PATH = "/v1/datasets/arms-exports/observations?country=JPN&limit=1000"
 def serve(port: int) -> None:
     import uvicorn
     from fastapi import Response
+    from starlette.concurrency import run_in_threadpool
 
     from api.app import create_app
 
@@ -29,8 +30,9 @@ def serve(port: int) -> None:
     @app.get("/bench/bare")
     async def bare_endpoint() -> Response:
         # The same bytes the real endpoint sends, fetched once, then served from memory.
-        if "body" not in bare:
-            bare["body"] = urllib.request.urlopen(f"http://127.0.0.1:{port}{PATH}").read()
+        if "body" not in bare:  # off the event loop: the server must answer this inner request itself
+            url = f"http://127.0.0.1:{port}{PATH}"
+            bare["body"] = await run_in_threadpool(lambda: urllib.request.urlopen(url).read())
         return Response(bare["body"], media_type="application/json")
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -45,19 +47,20 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, base = start(Path(__file__), {"TIVCAST_DATABASE_URL": f"sqlite:///{tmp}/bench.db"})
-        try:
-            real = urllib.request.urlopen(base + PATH).read()
-            assert real == urllib.request.urlopen(base + "/bench/bare").read(), "bare bytes differ"
-            print(f"response: {len(real)} bytes; server: 1 uvicorn process; load: wrk -t1 -c16")
-            side_by_side(
-                {"observations JPN (JSON)": (base + PATH, base + "/bench/bare", {})}, args.rounds, args.seconds
-            )
-        finally:
-            proc.terminate()
-            proc.wait()
-
+    modes = (("response caches on (default)", "1024"), ("response caches off: database and routing every time", "0"))
+    for label, entries in modes:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"TIVCAST_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "TIVCAST_BODY_CACHE_ENTRIES": entries}
+            proc, base = start(Path(__file__), env)
+            try:
+                real = urllib.request.urlopen(base + PATH).read()
+                assert real == urllib.request.urlopen(base + "/bench/bare").read(), "bare bytes differ"
+                print(f"[{label}] response {len(real)} bytes; 1 uvicorn process; wrk -t1 -c16")
+                pairs = {"observations?country=JPN (JSON)": (base + PATH, base + "/bench/bare", {})}
+                side_by_side(pairs, args.rounds, args.seconds)
+            finally:
+                proc.terminate()
+                proc.wait()
 
 if __name__ == "__main__":
     main()

@@ -31,7 +31,13 @@ async def list_countries(request: Request, state: StateDep, snapshot: SnapshotDe
         return CountryListPublic(data=data, count=len(data)).model_dump_json().encode(), "application/json", {}
 
     return await conditional(
-        request, make_etag("countries", snapshot.version), state.bodies, build, max_age=state.settings.cache_max_age
+        request,
+        make_etag("countries", snapshot.version),
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
     )
 
 
@@ -49,4 +55,6 @@ async def get_country(code: CountryCode, request: Request, state: StateDep, snap
         state.bodies,
         build,
         max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
     )

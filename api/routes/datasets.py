@@ -52,7 +52,13 @@ async def list_datasets(request: Request, state: StateDep, snapshot: SnapshotDep
         return _json(DatasetListPublic(data=data, count=len(data)))
 
     return await conditional(
-        request, make_etag("datasets", snapshot.version), state.bodies, build, max_age=state.settings.cache_max_age
+        request,
+        make_etag("datasets", snapshot.version),
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
     )
 
 
@@ -71,6 +77,8 @@ async def get_dataset(dataset_id: DatasetId, request: Request, state: StateDep, 
         state.bodies,
         build,
         max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
     )
 
 
@@ -93,6 +101,8 @@ async def list_releases(dataset_id: DatasetId, request: Request, state: StateDep
         state.bodies,
         build,
         max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
     )
 
 
@@ -166,7 +176,15 @@ async def list_observations(
         )
         return body.model_dump_json().encode(), JSON, headers
 
-    return await conditional(request, key, state.bodies, build, max_age=state.settings.cache_max_age)
+    return await conditional(
+        request,
+        key,
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
+    )
 
 
 def _observation(snapshot: Snapshot, o: Any) -> ObservationPublic:
@@ -224,5 +242,11 @@ async def list_records(
         )
 
     return await conditional(
-        request, make_etag("records", chosen.content_hash), state.bodies, build, max_age=state.settings.cache_max_age
+        request,
+        make_etag("records", chosen.content_hash),
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
     )

@@ -55,4 +55,12 @@ async def list_policy_events(
         return body.model_dump_json().encode(), "application/json", {}
 
     key = make_etag("events", chosen.content_hash, start, end, category)
-    return await conditional(request, key, state.bodies, build, max_age=state.settings.cache_max_age)
+    return await conditional(
+        request,
+        key,
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
+    )

@@ -71,4 +71,12 @@ async def get_shares(
         return body.model_dump_json().encode(), "application/json", {}
 
     key = make_etag("shares", chosen.content_hash, codes, start, end, window)
-    return await conditional(request, key, state.bodies, build, max_age=state.settings.cache_max_age)
+    return await conditional(
+        request,
+        key,
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,20 @@ class TestGoodFiles:
             share = client.get("/v1/arms-exports/shares", params={"country": "KOR", "start": 2024}).json()["data"]
             assert share[0]["world_basis"] == "sipri_world_total"
             assert share[0]["world_tiv"] == 29300
+
+    def test_a_running_server_serves_the_new_release_once_its_version_check_expires(self, fresh_url: str) -> None:
+        url = "/v1/datasets/arms-exports/observations?country=WLD&start=2024"
+        with TestClient(create_app(Settings(database_url=fresh_url, version_ttl=0.2))) as client:
+            before = client.get(url)
+            assert client.get(url).content == before.content  # replayed from the URL cache
+            assert before.json()["data"][0]["value"] == 28671
+            ingest(fresh_url, SIPRI_FILE.read_bytes())
+            time.sleep(0.3)
+            after = client.get(url)
+            assert after.json()["data"][0]["value"] == 29300
+            assert after.headers["etag"] != before.headers["etag"]
+            stale = client.get(url, headers={"If-None-Match": before.headers["etag"]})
+            assert stale.status_code == 200
 
     def test_same_content_again_is_the_same_version_and_writes_nothing(self, fresh_url: str) -> None:
         first = ingest(fresh_url, SIPRI_FILE.read_bytes())

@@ -101,6 +101,21 @@ class TestCaching:
         assert again.status_code == 304
         assert again.content == b""
 
+    def test_a_repeated_request_gets_the_same_bytes_and_headers(self, client: TestClient) -> None:
+        first = client.get(URL, params={"country": "CHN", "mrv": 2}, headers={"Accept": "text/csv"})
+        second = client.get(URL, params={"country": "CHN", "mrv": 2}, headers={"Accept": "text/csv"})
+        assert second.content == first.content
+        assert {k: v for k, v in second.headers.items() if k != "date"} == {
+            k: v for k, v in first.headers.items() if k != "date"
+        }
+        etag = first.headers["etag"]
+        again = client.get(
+            URL, params={"country": "CHN", "mrv": 2}, headers={"Accept": "text/csv", "If-None-Match": etag}
+        )
+        assert again.status_code == 304
+        as_json = client.get(URL, params={"country": "CHN", "mrv": 2}, headers={"If-None-Match": etag})
+        assert as_json.status_code == 200  # the JSON representation has its own ETag
+
     def test_a_different_query_has_a_different_etag(self, client: TestClient) -> None:
         one = client.get(URL, params={"country": "JPN"}).headers["etag"]
         two = client.get(URL, params={"country": "KOR"}).headers["etag"]
