@@ -1,0 +1,206 @@
+"""Scenario resolution: how stated driver paths become concrete yearly values.
+
+Path rules, applied to the years after a driver's last observation (an
+observed value always supersedes a scenario value, and this is noted):
+
+* ``hold``: the last observed value (for the policy index: the regime in
+  force at the end of the last observed year) is carried forward.
+* ``level``: stated levels; between stated years the last level holds
+  (``fill="hold"``, a step path) or is interpolated linearly from the last
+  observation or stated level (``fill="linear"``), as the scenario says.
+* ``growth``: stated annual growth rates (0.05 = 5 %); a rate holds until the
+  next stated year; before the first stated year the rate is 0.
+* ``trend``: the compound average growth of the last ``trend_years`` observed
+  years, continued.
+
+What-if changes (:class:`~forecasting.scenarios.DriverChange`) are applied
+afterwards, in order: ``add`` or ``multiply`` the path's value, or ``set``
+it, from ``from_year`` (to ``to_year`` if given), never to observed years.
+The result must stay inside the driver's range. A note flags any value
+outside the range seen in the fitted years: its effect is an extrapolation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from forecasting.drivers import DRIVERS
+from forecasting.errors import InvalidScenario
+from forecasting.scenarios import DriverPath, ModelSettings, Scenario, countries, effective
+
+if TYPE_CHECKING:
+    from forecasting.keys import Design
+
+__all__ = ["ResolvedScenario", "check_bounds", "path_values", "resolve_scenario"]
+
+
+def path_values(name: str, path: DriverPath, observed: Mapping[int, float], start_value: float,
+                years: range) -> tuple[dict[int, float], list[str]]:
+    """Values of ``path`` for the ``years`` after the driver's last observation.
+
+    Parameters
+    ----------
+    name
+        Driver name (for notes).
+    path
+        The stated path.
+    observed
+        The driver's observed values by year (not empty).
+    start_value
+        Value the path starts from (the last observation; for the policy index
+        the regime in force at the end of the last observed year).
+    years
+        Forecast years; years up to the last observation are skipped.
+
+    Returns
+    -------
+    tuple
+        Values by year, and notes stating the assumptions used.
+    """
+    last = max(observed)
+    notes: list[str] = []
+    stated = dict(sorted(path.values.items()))
+    if any(y <= last for y in stated):
+        notes.append(f"{name}: observed values up to {last} supersede the scenario's values for those years")
+    rate = 0.0
+    if path.mode == "trend":
+        first = min((y for y in observed if y >= last - path.trend_years), default=last)
+        rate = (observed[last] / observed[first]) ** (1.0 / (last - first)) - 1.0 if last > first else 0.0
+        notes.append(f"{name}: trend growth {100 * rate:.2f} % a year ({first}-{last} average), continued")
+    notes.append(f"{name}: {path.mode} path from the last observation ({last}: {observed[last]:.6g}"
+                 + (f", carried forward as {start_value:.6g}" if start_value != observed[last] else "") + ")")
+    anchors = [(last, start_value)] + [(y, v) for y, v in stated.items() if y > last]
+    values: dict[int, float] = {}
+    value = start_value
+    for year in range(last + 1, years.stop):
+        if path.mode == "growth":
+            rate = next((v for y, v in reversed(stated.items()) if y <= year), 0.0)
+        if path.mode in ("growth", "trend"):
+            value *= 1.0 + rate
+        elif path.mode == "level":
+            value = _level(anchors, year, path.fill)
+        if year in years:
+            values[year] = value
+    return values, notes
+
+
+def _level(anchors: list[tuple[int, float]], year: int, fill: str) -> float:
+    before = [(y, v) for y, v in anchors if y <= year]
+    after = [(y, v) for y, v in anchors if y > year]
+    y0, v0 = before[-1]
+    if fill == "hold" or not after or y0 == year:
+        return v0
+    y1, v1 = after[0]
+    return v0 + (v1 - v0) * (year - y0) / (y1 - y0)
+
+
+def check_bounds(name: str, series: Mapping[int, float], where: str) -> None:
+    """Raise :class:`InvalidScenario` (``field=where``) if a value leaves the driver's range."""
+    info = DRIVERS[name]
+    for year, value in series.items():
+        if not math.isfinite(value) or value < info.lower or (info.upper is not None and value > info.upper):
+            high = "" if info.upper is None else f" and at most {info.upper:g}"
+            raise InvalidScenario(
+                f"{name} would be {value:g} in {year}; it must be at least {info.lower:g}{high} ({info.unit})",
+                field=where,
+            )
+
+
+@dataclass(frozen=True)
+class ResolvedScenario:
+    """A scenario turned into concrete yearly driver values for the forecast years."""
+
+    name: str
+    title: str
+    description: str
+    settings: ModelSettings
+    years: tuple[int, ...]
+    drivers: dict[str, dict[int, float]]
+    known_deliveries: dict[int, float]
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Canonical content (notes excluded: they explain, they do not define)."""
+        return {
+            "name": self.name, "title": self.title, "description": self.description,
+            "settings": self.settings.to_dict(), "years": list(self.years),
+            "drivers": {n: {str(y): v for y, v in sorted(s.items())} for n, s in sorted(self.drivers.items())},
+            "known_deliveries": {str(y): v for y, v in sorted(self.known_deliveries.items())},
+        }
+
+
+def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedScenario:
+    """Turn ``scenario`` into values of the drivers used by design ``d`` for the forecast years.
+
+    Parameters
+    ----------
+    scenario
+        The scenario as stated (built-in or parsed), merged with its base.
+    d
+        The design (drivers used, their observations, the forecast origin).
+    horizon
+        Number of forecast years after ``d.history.last_year``.
+
+    Returns
+    -------
+    ResolvedScenario
+        Values of each used driver for every forecast year (observed values
+        where the driver is observed), known deliveries, settings and notes.
+    """
+    allowed = countries(scenario)
+    if allowed is not None and d.target.country not in allowed:
+        raise InvalidScenario(
+            f"scenario {scenario.name!r} applies to {', '.join(allowed)} only, not {d.target.country}",
+            field="scenario.name",
+        )
+    used = d.settings.drivers or ()
+    _check_applicable(scenario, used)
+    paths, changes, deliveries = effective(scenario)
+    own_from = len(changes) - len(scenario.changes)
+    years = range(d.history.last_year + 1, d.history.last_year + horizon + 1)
+    resolved: dict[str, dict[int, float]] = {}
+    notes: list[str] = list(d.notes)
+    for name in used:
+        observed = d.observed[name]
+        future, path_notes = path_values(name, paths.get(name, DriverPath()), observed, d.hold_values[name], years)
+        notes += path_notes
+        series = {y: observed[y] if y in observed else future[y] for y in years}
+        check_bounds(name, series, f"scenario.drivers.{name}")
+        for i, change in enumerate(changes):
+            if change.driver == name:
+                series = {y: change.apply(v) if change.applies(y) and y not in observed else v
+                          for y, v in series.items()}
+                check_bounds(name, series, f"scenario.changes[{i - own_from}]" if i >= own_from else "scenario.base")
+        notes += _range_note(name, series, [observed[p.year] for p in d.history.fit_points])
+        resolved[name] = series
+    outside = [y for y in deliveries if y not in years]
+    if outside:
+        raise InvalidScenario(
+            f"known deliveries in {outside[0]} fall outside the forecast years {years.start}-{years.stop - 1}",
+            field=f"scenario.known_deliveries[{outside[0]}]",
+        )
+    return ResolvedScenario(scenario.name, scenario.title, scenario.description, d.settings, tuple(years),
+                            resolved, dict(sorted(deliveries.items())), tuple(notes))
+
+
+def _range_note(name: str, series: Mapping[int, float], fitted: list[float]) -> list[str]:
+    low, high = min(fitted), max(fitted)
+    outside = [v for v in series.values() if not low <= v <= high]
+    if not outside:
+        return []
+    return [f"{name}: scenario values up to {max(outside, key=lambda v: abs(v - (low + high) / 2)):.4g} lie "
+            f"outside the range of the fitted years ({low:.4g}-{high:.4g}); their effect is extrapolated"]
+
+
+def _check_applicable(scenario: Scenario, used: tuple[str, ...]) -> None:
+    stated = [(f"scenario.drivers.{n}", n) for n in scenario.paths]
+    stated += [(f"scenario.changes[{i}].driver", c.driver) for i, c in enumerate(scenario.changes)]
+    for where, name in stated:
+        if name not in used and not scenario.builtin:
+            raise InvalidScenario(
+                f"driver {name!r} is not used by this model (drivers used: {', '.join(used) or 'none'})",
+                field=where,
+            )

@@ -1,0 +1,251 @@
+"""Scenarios: named or custom future driver paths plus model settings.
+
+A scenario says how each driver evolves after its last observation
+(:class:`DriverPath`), optionally as what-if changes to its base scenario's
+paths (:class:`DriverChange`: add, multiply or set a driver from a year), which
+known future deliveries to add, and which model settings to fit with. Custom
+scenarios start from a base (``baseline`` unless stated) and override it.
+Scenarios are resolved against the data into concrete yearly values by
+:func:`forecasting.paths.resolve_scenario` (rules described there); the
+resolved values identify a forecast (:mod:`forecasting.keys`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from forecasting.drivers import JAPAN_SPENDING, OWN_MILEX, POLICY, REGIMES, WORLD_MILEX
+from forecasting.errors import InvalidScenario
+
+__all__ = [
+    "SCENARIOS",
+    "DriverChange",
+    "DriverPath",
+    "ModelSettings",
+    "Scenario",
+    "effective",
+    "get_scenario",
+    "with_settings",
+]
+
+Growth = Literal["linear", "flat", "logistic"]
+PathMode = Literal["hold", "level", "growth", "trend"]
+ChangeOp = Literal["add", "multiply", "set"]
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Settings the model is fitted with; scenarios sharing them share one fit.
+
+    Parameters
+    ----------
+    growth
+        Prophet trend on the transformed scale: ``linear``, ``flat`` or
+        ``logistic`` (then ``cap`` is required).
+    cap
+        Saturation level of a logistic trend, in the target's unit (percent
+        for shares, TIV million for TIV). The floor is 0.
+    changepoint_prior_scale
+        Flexibility of the trend (Prophet's default 0.05).
+    driver_prior_scale
+        Prior standard deviation of a driver's effect per step (+0.1 of the
+        policy index, +10 % of spending), on the transformed scale (logit or
+        log). The default 0.5 lets one step multiply the odds of the share by
+        up to about e = 2.7 (two standard deviations) before the data speak;
+        with 30-40 annual points, mostly zeros for Japan, a loose prior lets
+        a driver that barely moved in the fitted years take an extreme
+        coefficient (with Prophet's default of 10, the mean absolute error of
+        the Japan backtest is about 100 times larger).
+    drivers
+        Drivers to use; ``None`` uses every applicable driver with data.
+    zero_offset
+        Offset of the transform (see :class:`forecasting.series.Scale`);
+        ``None`` uses the documented default.
+    uncertainty_samples
+        Number of simulated paths behind each interval.
+    """
+
+    growth: Growth = "linear"
+    cap: float | None = None
+    changepoint_prior_scale: float = 0.05
+    driver_prior_scale: float = 0.5
+    drivers: tuple[str, ...] | None = None
+    zero_offset: float | None = None
+    uncertainty_samples: int = 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "growth": self.growth, "cap": self.cap, "changepoint_prior_scale": self.changepoint_prior_scale,
+            "driver_prior_scale": self.driver_prior_scale,
+            "drivers": None if self.drivers is None else list(self.drivers),
+            "zero_offset": self.zero_offset, "uncertainty_samples": self.uncertainty_samples,
+        }
+
+
+@dataclass(frozen=True)
+class DriverPath:
+    """How one driver evolves after its last observation (module docstring)."""
+
+    mode: PathMode = "hold"
+    values: dict[int, float] = field(default_factory=dict)
+    fill: Literal["hold", "linear"] = "hold"
+    trend_years: int = 10
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "values": {str(y): v for y, v in sorted(self.values.items())},
+                "fill": self.fill, "trend_years": self.trend_years}
+
+
+@dataclass(frozen=True)
+class DriverChange:
+    """A what-if change to the base path: ``op`` by ``value`` from ``from_year`` to ``to_year``."""
+
+    driver: str
+    op: ChangeOp
+    value: float
+    from_year: int
+    to_year: int | None = None
+
+    def applies(self, year: int) -> bool:
+        return self.from_year <= year and (self.to_year is None or year <= self.to_year)
+
+    def apply(self, current: float) -> float:
+        if self.op == "add":
+            return current + self.value
+        if self.op == "multiply":
+            return current * self.value
+        return self.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"driver": self.driver, "op": self.op, "value": self.value,
+                "from_year": self.from_year, "to_year": self.to_year}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named scenario: plain-language meaning, driver paths, changes, settings."""
+
+    name: str
+    title: str
+    description: str
+    base: str | None = "baseline"
+    paths: dict[str, DriverPath] = field(default_factory=dict)
+    changes: tuple[DriverChange, ...] = ()
+    settings: ModelSettings = ModelSettings()
+    known_deliveries: dict[int, float] = field(default_factory=dict)
+    countries: tuple[str, ...] | None = None  # None: every country
+    builtin: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict; custom scenarios round-trip through ``parse_scenario``."""
+        return {
+            "name": self.name, "title": self.title, "description": self.description, "base": self.base,
+            "drivers": {n: p.to_dict() for n, p in sorted(self.paths.items())},
+            "changes": [c.to_dict() for c in self.changes],
+            "settings": self.settings.to_dict(),
+            "known_deliveries": {str(y): v for y, v in sorted(self.known_deliveries.items())},
+            "countries": None if self.countries is None else list(self.countries),
+            "builtin": self.builtin,
+        }
+
+
+# Japan MOD initial budgets on the Defense Buildup Program basis, 100 million
+# yen (oku yen): FY2024 and FY2025 enacted, FY2026 the government draft of
+# December 2025, FY2027 the plan's "about 8.9 trillion yen". The baseline
+# applies their year-on-year growth to SIPRI's constant-dollar series, i.e. it
+# treats nominal-yen growth as real growth (no inflation or exchange-rate
+# adjustment); no figure is published beyond FY2027, so spending is then held.
+MOD_BUDGET_OKU_YEN: dict[int, float] = {2024: 77_249.0, 2025: 84_748.0, 2026: 88_093.0, 2027: 89_000.0}
+_PLAN_RATES = {y: MOD_BUDGET_OKU_YEN[y] / MOD_BUDGET_OKU_YEN[y - 1] - 1.0 for y in (2025, 2026, 2027)}
+LIBERALISED_OPENNESS = 0.8
+_PLAN_TEXT = (
+    "Japan's defence spending follows the published FY2023-27 Defense Buildup Program: "
+    "+9.7 % in FY2025 (enacted), +3.9 % in FY2026 (government draft) and +1.0 % to about "
+    "8.9 trillion yen in FY2027, then held flat. These fiscal-year growth rates are applied to "
+    "SIPRI's calendar-year series in constant dollars, i.e. nominal yen growth is taken as real growth."
+)
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "baseline", "Baseline: current rules, current budget plan",
+            "Current rules and the current budget plan. Japan's export rules stay as revised in "
+            "March 2024 (openness 0.6). " + _PLAN_TEXT + " World military expenditure keeps growing at "
+            "its average real rate of the last ten observed years (with data to 2024: 2014-2024, about 3.3 % "
+            "a year). "
+            "Another country's own military spending, when used, also continues its ten-year trend.",
+            base=None,
+            paths={
+                POLICY: DriverPath("hold"),
+                JAPAN_SPENDING: DriverPath("growth", {**_PLAN_RATES, 2028: 0.0}),
+                WORLD_MILEX: DriverPath("trend", trend_years=10),
+                OWN_MILEX: DriverPath("trend", trend_years=10),
+            },
+            builtin=True,
+        ),
+        Scenario(
+            "liberalisation", "Liberalisation: further easing of Japan's export rules",
+            "As the baseline, but from 2026 Japan eases its rules further: the limit of finished-"
+            f"equipment exports to five non-combat categories is lifted (openness {LIBERALISED_OPENNESS}, "
+            "up from 0.6). Hypothetical; budgets and world demand as in the baseline.",
+            changes=(DriverChange(POLICY, "set", LIBERALISED_OPENNESS, 2026),), countries=("JPN",), builtin=True,
+        ),
+        Scenario(
+            "restriction", "Restriction: return to the pre-2014 regime",
+            "As the baseline, but from 2026 Japan returns to the regime in force before April 2014: the "
+            "ban with the 2011 comprehensive exemptions (openness "
+            f"{REGIMES['comprehensive_exemptions_2011'].openness}). Budgets and world demand as in the "
+            "baseline.",
+            changes=(DriverChange(POLICY, "set", REGIMES["comprehensive_exemptions_2011"].openness, 2026),),
+            countries=("JPN",), builtin=True,
+        ),
+        Scenario(
+            "demand-surge", "Demand surge: world military spending grows fast",
+            "As the baseline, but world military expenditure grows 8 % a year in real terms from 2025 "
+            "to 2030 (the 2022-2024 pace, about 8 % a year, continued for six years), then 3 % a year "
+            "(close to the 2014-2024 average). Japan's rules and budget as in the baseline.",
+            paths={WORLD_MILEX: DriverPath("growth", {2025: 0.08, 2031: 0.03})}, builtin=True,
+        ),
+    )
+}
+
+
+def get_scenario(name: str) -> Scenario:
+    """Return the built-in scenario ``name`` or raise :class:`InvalidScenario`."""
+    if name not in SCENARIOS:
+        raise InvalidScenario(
+            f"unknown scenario {name!r}; built-in scenarios are {', '.join(SCENARIOS)}", field="scenario.name"
+        )
+    return SCENARIOS[name]
+
+
+def effective(scenario: Scenario) -> tuple[dict[str, DriverPath], tuple[DriverChange, ...], dict[int, float]]:
+    """Paths, changes and deliveries of ``scenario`` merged over its base chain."""
+    if scenario.base is None:
+        return dict(scenario.paths), scenario.changes, dict(scenario.known_deliveries)
+    paths, changes, deliveries = effective(get_scenario(scenario.base))
+    return ({**paths, **scenario.paths}, changes + scenario.changes,
+            {**deliveries, **scenario.known_deliveries})
+
+
+def countries(scenario: Scenario) -> tuple[str, ...] | None:
+    own = scenario.countries
+    base = None if scenario.base is None else countries(get_scenario(scenario.base))
+    if own is None or base is None:
+        return own if base is None else base
+    return tuple(c for c in own if c in base)
+
+
+def with_settings(scenario: Scenario, **changes: Any) -> Scenario:
+    """The same driver paths fitted with other settings, as a custom scenario.
+
+    A built-in scenario becomes a custom scenario named ``<name>-custom`` based
+    on it, so that it can never be mistaken for the catalogue entry.
+    """
+    settings = replace(scenario.settings, **changes)
+    if not scenario.builtin:
+        return replace(scenario, settings=settings)
+    return Scenario(f"{scenario.name}-custom", f"{scenario.title} (custom settings)", scenario.description,
+                    base=scenario.name, settings=settings)

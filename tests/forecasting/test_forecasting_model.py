@@ -1,0 +1,264 @@
+"""Prophet fit/predict: bounds, determinism, output, scenario sets, housekeeping."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forecasting.errors import InvalidScenario, NotFittedError
+from forecasting.inputs import ForecastInputs
+from forecasting.keys import ForecastRequest, content_key
+from forecasting.model import FittedModel, ModelSpec, _frame, fit, forecast_scenarios, predict
+from forecasting.output import Forecast
+from forecasting.parsing import parse_scenario
+from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario, with_settings
+from forecasting.series import HistoryWindow, Target
+
+JAPAN_SCENARIOS = ["baseline", "liberalisation", "restriction", "demand-surge"]
+
+
+def bounded_values(forecast: Forecast) -> list[float]:
+    """Every value of the forecast that is in the target's unit (points and bounds)."""
+    rows = forecast.years
+    return [v for r in rows for v in (r.point, r.lower, r.upper)]
+
+
+class TestBounds:
+    @pytest.mark.parametrize("name", JAPAN_SCENARIOS)
+    def test_no_negative_japanese_share_in_any_scenario(self, japan_fit: FittedModel, name: str) -> None:
+        forecast = predict(japan_fit, name, horizon=30, interval_width=0.98)
+        values = bounded_values(forecast)
+        assert min(values) >= 0.0
+        assert max(values) <= 100.0
+        assert all(r.lower <= r.point <= r.upper for r in forecast.years)
+
+    def test_extreme_what_ifs_stay_inside_0_100(self, japan_fit: FittedModel) -> None:
+        collapse = parse_scenario({"name": "collapse", "base": "restriction", "changes": [
+            {"driver": "japan_defence_spending", "op": "multiply", "value": 0.2, "from_year": 2025},
+            {"driver": "world_military_expenditure", "op": "multiply", "value": 0.3, "from_year": 2025}]})
+        boom = parse_scenario({"name": "boom", "changes": [
+            {"driver": "export_policy_openness", "op": "set", "value": 1.0, "from_year": 2025},
+            {"driver": "japan_defence_spending", "op": "multiply", "value": 50, "from_year": 2025}]})
+        for scenario in (collapse, boom):
+            values = bounded_values(predict(japan_fit, scenario, horizon=30, interval_width=0.99))
+            assert 0.0 <= min(values)
+            assert max(values) <= 100.0
+
+    def test_tiv_is_never_negative(self, japan_inputs: ForecastInputs) -> None:
+        fitted = fit(japan_inputs, ModelSpec(Target("JPN", "tiv")))
+        forecast = predict(fitted, "restriction", horizon=30, interval_width=0.98)
+        assert min(bounded_values(forecast)) >= 0.0
+        assert forecast.to_dict()["target"]["unit"] == "TIV million"
+
+    def test_logistic_growth_with_a_cap_fits_and_stays_bounded(self, japan_inputs: ForecastInputs) -> None:
+        scenario = with_settings(get_scenario("baseline"), growth="logistic", cap=2.0)
+        fitted = fit(japan_inputs, ModelSpec(Target("JPN"), settings=scenario.settings))
+        values = bounded_values(predict(fitted, scenario, horizon=20))
+        assert 0.0 <= min(values)
+        assert max(values) <= 100.0
+
+
+class TestDeterminism:
+    def test_same_input_gives_byte_identical_output(self, japan_inputs: ForecastInputs) -> None:
+        outputs = {
+            predict(fit(ForecastInputs.from_dict(japan_inputs.to_dict()), ModelSpec(Target("JPN")), seed=7),
+                    "liberalisation").to_json()
+            for _ in range(2)
+        }
+        assert len(outputs) == 1
+
+    def test_prediction_leaves_the_global_random_state_alone(self, japan_fit: FittedModel) -> None:
+        np.random.seed(123)
+        expected = np.random.random()
+        np.random.seed(123)
+        predict(japan_fit, "baseline")
+        assert np.random.random() == expected
+
+
+class TestForecastOutput:
+    def test_to_dict_is_json_with_named_interval_keys(self, japan_fit: FittedModel) -> None:
+        data = json.loads(json.dumps(predict(japan_fit, "liberalisation", 5, 0.95).to_dict()))
+        row = data["forecast"][0]
+        assert {"year", "point", "lo-95", "hi-95", "components_model_scale", "effects", "drivers"} <= set(row)
+        assert set(row["difference_from_baseline"]) == {"point", "lo-95", "hi-95"}
+        assert [r["year"] for r in data["forecast"]] == list(range(2025, 2030))
+
+    def test_output_carries_history_settings_versions_and_key(
+        self, japan_fit: FittedModel, japan_inputs: ForecastInputs
+    ) -> None:
+        forecast = predict(japan_fit, "baseline", 10, 0.8)
+        data = forecast.to_dict()
+        request = ForecastRequest(Target("JPN"), get_scenario("baseline"), 10, 0.8, HistoryWindow(), 0)
+        assert data["key"] == forecast.key == content_key(request, japan_inputs)
+        assert data["data_version"] == japan_inputs.data_version
+        assert data["model_version"]
+        assert data["model"]["settings"]["drivers"] == list(japan_fit.design.settings.drivers or ())
+        excluded = [h for h in data["history"] if not h["used_in_fit"]]
+        assert excluded
+        assert all(h["excluded_because"] for h in excluded)
+        assert any("vintages" in note for note in data["notes"])
+
+    def test_components_add_up_to_the_point_forecast(self, japan_fit: FittedModel) -> None:
+        forecast = predict(japan_fit, "demand-surge")
+        for row in forecast.years:
+            z = sum(row.components.values())
+            assert japan_fit.design.scale.inverse(z) == pytest.approx(row.point, rel=1e-9, abs=1e-12)
+
+    def test_point_forecast_equals_prophets_own_prediction(self, japan_fit: FittedModel) -> None:
+        forecast = predict(japan_fit, "liberalisation")
+        frame = _frame(japan_fit.design, forecast.resolved.years, forecast.resolved.drivers)
+        np.random.seed(0)
+        prophet_yhat = japan_fit.prophet.predict(frame)["yhat"].to_numpy()
+        ours = [sum(row.components.values()) for row in forecast.years]
+        assert ours == pytest.approx(prophet_yhat, rel=1e-9)
+
+    def test_wider_intervals_contain_narrower_ones(self, japan_fit: FittedModel) -> None:
+        narrow, wide = predict(japan_fit, "baseline", 10, 0.5), predict(japan_fit, "baseline", 10, 0.95)
+        for n, w in zip(narrow.years, wide.years, strict=True):
+            assert w.lower <= n.lower <= n.upper <= w.upper
+            assert n.point == w.point
+
+    def test_baseline_differs_from_itself_by_nothing(self, japan_fit: FittedModel) -> None:
+        assert all(r.difference == (0.0, 0.0, 0.0) for r in predict(japan_fit, "baseline").years)
+
+    def test_liberalisation_moves_the_share_in_the_direction_of_its_coefficient(
+        self, japan_fit: FittedModel
+    ) -> None:
+        sign = np.sign(japan_fit.coefficients["export_policy_openness"])
+        rows = {r.year: r for r in predict(japan_fit, "liberalisation").years}
+        assert rows[2025].difference[0] == 0.0  # the change starts in 2026
+        assert all(np.sign(rows[y].difference[0]) == sign for y in range(2026, 2035))
+
+    def test_a_known_delivery_adds_its_share_of_the_world_total(
+        self, japan_fit: FittedModel, japan_inputs: ForecastInputs
+    ) -> None:
+        with_delivery = parse_scenario({"name": "frigates", "known_deliveries": {"2028": 50}})
+        row = {r.year: r for r in predict(japan_fit, with_delivery).years}[2028]
+        base = {r.year: r for r in predict(japan_fit, "baseline").years}[2028]
+        added = 100 * 50 / japan_inputs.world_tiv[max(japan_inputs.world_tiv)]
+        assert row.known_delivery == pytest.approx(added)
+        assert row.point - base.point == pytest.approx(added)
+        assert row.difference[0] == pytest.approx(added)
+
+    def test_settings_the_model_was_not_fitted_with_are_refused(self, japan_fit: FittedModel) -> None:
+        flat = with_settings(get_scenario("baseline"), growth="flat")
+        with pytest.raises(NotFittedError, match="fitted") as caught:
+            predict(japan_fit, flat)
+        assert caught.value.field == "scenario.settings"
+
+    def test_predict_needs_a_fitted_model(self) -> None:
+        with pytest.raises(NotFittedError):
+            predict(None, "baseline")  # type: ignore[arg-type]
+
+    def test_horizon_is_validated(self, japan_fit: FittedModel) -> None:
+        with pytest.raises(InvalidScenario, match="got 45"):
+            predict(japan_fit, "baseline", horizon=45)
+
+
+class TestScenarioSets:
+    def test_a_shared_specification_is_fitted_once_and_equals_separate_fits(
+        self, japan_inputs: ForecastInputs
+    ) -> None:
+        what_if = parse_scenario({"name": "budget-plus-20", "changes": [
+            {"driver": "japan_defence_spending", "op": "multiply", "value": 1.2, "from_year": 2026}]})
+        scenarios: list[Scenario | str] = [*JAPAN_SCENARIOS, what_if]
+        result = forecast_scenarios(japan_inputs, scenarios, Target("JPN"), horizon=8, seed=3)
+        assert result.fit_groups == (tuple(s if isinstance(s, str) else s.name for s in scenarios),)
+        for scenario in scenarios:
+            name = scenario if isinstance(scenario, str) else scenario.name
+            alone = predict(fit(japan_inputs, ModelSpec(Target("JPN")), seed=3), scenario, 8)
+            assert result.forecasts[name].to_json() == alone.to_json()
+
+    def test_different_settings_get_their_own_fit(self, japan_inputs: ForecastInputs) -> None:
+        flexible = parse_scenario({"name": "flexible", "settings": {"changepoint_prior_scale": 0.5}})
+        result = forecast_scenarios(japan_inputs, ["baseline", flexible], Target("JPN"), horizon=5)
+        assert result.fit_groups == (("baseline",), ("flexible",))
+        alone = predict(fit(japan_inputs, ModelSpec(Target("JPN"), settings=flexible.settings)), flexible, 5)
+        assert result.forecasts["flexible"].to_json() == alone.to_json()
+        table = result.to_dict()["comparison"]
+        assert set(table[0]) == {"year", "baseline", "flexible"}
+
+    def test_duplicate_names_are_refused(self, japan_inputs: ForecastInputs) -> None:
+        with pytest.raises(InvalidScenario, match="twice"):
+            forecast_scenarios(japan_inputs, ["baseline", SCENARIOS["baseline"]], Target("JPN"))
+
+
+class TestEdgeCases:
+    def test_a_country_that_never_exported_gets_zero_forecasts(self, japan_inputs: ForecastInputs) -> None:
+        never = replace(japan_inputs, target_tiv={})
+        forecast = predict(fit(never, ModelSpec(Target("JPN"))), "liberalisation", 5)
+        assert all(r.point == 0.0 and r.lower == 0.0 for r in forecast.years)
+        assert max(r.upper for r in forecast.years) < 1e-6
+
+
+class TestOtherCountries:
+    def test_korea_uses_world_and_own_spending(self, korea_inputs: ForecastInputs) -> None:
+        result = forecast_scenarios(korea_inputs, ["baseline", "demand-surge"], Target("KOR"), horizon=10)
+        forecast = result.forecasts["demand-surge"]
+        assert forecast.design.settings.drivers == ("world_military_expenditure", "own_military_expenditure")
+        assert 0.0 <= min(bounded_values(forecast))
+        assert max(bounded_values(forecast)) <= 100.0
+
+    def test_a_country_without_driver_data_gets_a_trend_model(self, korea_inputs: ForecastInputs) -> None:
+        bare = replace(korea_inputs, drivers={})
+        forecast = predict(fit(bare, ModelSpec(Target("KOR"))), "baseline", 5)
+        assert forecast.design.settings.drivers == ()
+        assert forecast.design.history.fit_points[0].year == min(bare.world_tiv)
+
+
+class TestProphetHousekeeping:
+    def test_temporary_files_are_removed(
+        self, japan_inputs: ForecastInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import cmdstanpy
+
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's own temporary directory
+        before = set(os.listdir(cmdstanpy._TMPDIR))  # cmdstanpy's per-process directory
+        predict(fit(japan_inputs, ModelSpec(Target("JPN"))), "baseline")
+        assert set(os.listdir(cmdstanpy._TMPDIR)) == before
+        assert list(tmp_path.iterdir()) == []
+
+    def test_console_stays_quiet(self, japan_inputs: ForecastInputs) -> None:
+        code = (
+            "import json, sys\n"
+            "from forecasting.inputs import ForecastInputs\n"
+            "from forecasting.model import ModelSpec, fit, predict\n"
+            "from forecasting.series import Target\n"
+            "inputs = ForecastInputs.from_dict(json.load(sys.stdin))\n"
+            "predict(fit(inputs, ModelSpec(Target('JPN'))), 'baseline')\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], input=json.dumps(japan_inputs.to_dict()),
+                              capture_output=True, text=True, timeout=120, check=True)
+        assert (done.stdout, done.stderr) == ("", "")
+
+
+def test_default_settings_are_shared_by_the_catalogue() -> None:
+    assert {s.settings for s in SCENARIOS.values()} == {ModelSettings()}
+
+
+def test_untransformed_prophet_with_a_floor_would_go_negative(japan_inputs: ForecastInputs) -> None:
+    """Why the model works on the logit scale: Prophet's floor bounds the trend, not the interval."""
+    import pandas as pd
+
+    from forecasting.model import _prophet_class
+
+    years = range(1988, 2025)
+    share = [100 * japan_inputs.target_tiv.get(y, 0.0) / japan_inputs.world_tiv[y] for y in years]
+    frame = pd.DataFrame({"ds": pd.to_datetime([f"{y}-01-01" for y in years]), "y": share,
+                          "cap": 100.0, "floor": 0.0})
+    raw = _prophet_class()(growth="logistic", yearly_seasonality=False, weekly_seasonality=False,
+                           daily_seasonality=False, uncertainty_samples=500)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw.fit(frame, seed=0, output_dir=tmp)
+    future = pd.DataFrame({"ds": pd.to_datetime([f"{y}-01-01" for y in range(2025, 2035)]),
+                           "cap": 100.0, "floor": 0.0})
+    np.random.seed(0)
+    assert raw.predict(future)["yhat_lower"].min() < 0.0
