@@ -1,0 +1,1 @@
+"""Celery workers, the Redis result cache and job state: the forecast service."""
