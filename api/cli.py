@@ -68,3 +68,7 @@ def ingest(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
