@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Catalog
 from api.db import create_schema, make_engine
 from api.deps import AppState
 from api.errors import add_exception_handlers
+from api.forecast_inputs import InputsCache
 from api.http_cache import BodyCache, FastPath, UrlCache
-from api.routes import countries, datasets, policy, shares
+from api.routes import countries, datasets, forecasts, policy, scenarios, shares
 from api.schemas import TIV_NOTE
 from api.settings import Settings, get_settings
 from api.shipped import seed
+from api.warm import publish_warm_set, warm_specs
+from workers.client import make_service
+from workers.settings import WorkerSettings, get_worker_settings
 
 log = logging.getLogger(__name__)
 
@@ -36,34 +44,78 @@ calculations (for example shares against 2024's sum of listed suppliers) are not
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def prepare_database(engine: Engine, load_shipped: bool, attempts: int = 3) -> None:
+    """Create the schema and load the shipped data. Several API processes may start at once: the loser
+    of a race hits a unique constraint, and its retry finds the winner's rows (seeding is idempotent)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            create_schema(engine)
+            for result in seed(engine) if load_shipped else []:
+                if result.created:
+                    log.info("loaded %s release %s (%d rows)", result.dataset_id, result.release_id, result.row_count)
+            return
+        except (IntegrityError, ProgrammingError, OperationalError):
+            if attempt == attempts:
+                raise
+            log.info("database being prepared by another process; retrying")
+            time.sleep(0.5 * attempt)
+
+
+async def _keep_warm(state: AppState, countries: tuple[str, ...], every: float) -> None:
+    """Publish the warm set at start-up and whenever the data version changes (an ingest, here or
+    from the CLI in another process); retried on the next tick while the forecast service is away."""
+    published: str | None = None
+    while True:
+        try:
+            snapshot = await run_in_threadpool(state.catalog.get)
+            if snapshot.version != published:
+                specs = await run_in_threadpool(warm_specs, state.engine, snapshot, state.inputs, countries)
+                submitted = await publish_warm_set(state.service, specs)
+                if submitted >= 0:  # -1: service away, try again next tick
+                    published = snapshot.version
+                log.info("warm set: %d forecasts published (-1: service away)", submitted)
+        except Exception:  # the loop must outlive any single failure (database restart, ...)
+            log.exception("warm set: check failed; retrying")
+        await asyncio.sleep(every)
+
+
+def create_app(settings: Settings | None = None, worker_settings: WorkerSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    worker_settings = worker_settings or get_worker_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        await run_in_threadpool(create_schema, engine)
-        if settings.seed_on_start:
-            loaded = await run_in_threadpool(seed, engine)
-            for result in loaded:
-                if result.created:
-                    log.info("loaded %s release %s (%d rows)", result.dataset_id, result.release_id, result.row_count)
+        await run_in_threadpool(prepare_database, engine, settings.seed_on_start)
         catalog = Catalog(engine, settings.version_ttl)
+        service = make_service(worker_settings)
         app.state.tivcast = AppState(
             settings=settings,
             engine=engine,
             catalog=catalog,
             bodies=BodyCache(settings.body_cache_entries),
             urls=UrlCache(settings.body_cache_entries),
+            inputs=InputsCache(),
+            service=service,
+        )
+        warm = (
+            asyncio.create_task(
+                _keep_warm(app.state.tivcast, worker_settings.warm_countries, settings.warm_check_seconds)
+            )
+            if settings.warm_on_start
+            else None
         )
         try:
             yield
         finally:
+            if warm is not None:
+                warm.cancel()
+            await service.aclose()
             engine.dispose()
 
     app = FastAPI(title="tivcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     add_exception_handlers(app)
     app.add_middleware(FastPath)
-    for module in (datasets, countries, shares, policy):
+    for module in (datasets, countries, shares, policy, scenarios, forecasts):
         app.include_router(module.router)
     return app

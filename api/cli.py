@@ -13,8 +13,12 @@ from api.errors import TivcastError
 from api.ingest import ingest_file
 from api.settings import get_settings
 from api.shipped import seed
+from workers.cli import beat as beat_command
+from workers.cli import worker as worker_command
 
 app = typer.Typer(help="tivcast: arms-export data API and forecasts.", no_args_is_help=True)
+app.command()(worker_command)
+app.command()(beat_command)
 
 
 @app.command()

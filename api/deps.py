@@ -12,8 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Catalog, Snapshot
 from api.errors import InvalidParameter
+from api.forecast_inputs import InputsCache
 from api.http_cache import BodyCache, UrlCache
 from api.settings import Settings
+from workers.client import ForecastService
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
 
@@ -25,6 +27,8 @@ class AppState:
     catalog: Catalog
     bodies: BodyCache
     urls: UrlCache
+    inputs: InputsCache
+    service: ForecastService
 
 
 async def get_state(request: Request) -> AppState:

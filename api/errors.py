@@ -19,6 +19,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workers.client import Unavailable
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,17 @@ def add_exception_handlers(app: FastAPI) -> None:
             str(exc.detail),
             slug=title.lower().replace(" ", "-"),
             headers=dict(exc.headers or {}),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(Unavailable)
+    async def _service_down(request: Request, exc: Unavailable) -> JSONResponse:
+        return problem(
+            503,
+            "Service unavailable",
+            str(exc) or "The forecast service is unavailable; retry shortly.",
+            slug="dependency-unavailable",
+            headers={"Retry-After": str(exc.retry_after)},
             instance=request.url.path,
         )
 

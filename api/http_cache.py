@@ -4,6 +4,7 @@ in-process LRU of serialised bodies keyed by that ETag (valid forever: releases 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,7 +14,9 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Body = tuple[bytes, str, dict[str, str]]  # content, media type, extra headers
+Body = tuple[bytes, str, dict[str, str]]
+RESULT_PATH = re.compile(r"^/v1/forecasts/[0-9a-f]{64}$")
+IMMUTABLE = b"public, max-age=31536000, immutable"  # content, media type, extra headers
 
 
 class BodyCache:
@@ -137,11 +140,38 @@ class FastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
+            if RESULT_PATH.match(scope["path"]) and await self._result(scope, send):
+                return
             replay = self._replay(scope)
             if replay is not None:
                 await self._send(scope, replay, send)
                 return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _result(scope: Scope, send: Send) -> bool:
+        """A content key's result: 304 on a matching If-None-Match without any lookup (a key's content
+        never changes), else the bytes if this process holds them in memory. False: let the route answer."""
+        key = scope["path"].rsplit("/", 1)[1]
+        etag = f'"{key}"'.encode()
+        headers = [(b"etag", etag), (b"cache-control", IMMUTABLE)]
+        for name, value in scope["headers"]:
+            if name == b"if-none-match" and etag in {t.strip().removeprefix(b"W/") for t in value.split(b",")}:
+                await send({"type": "http.response.start", "status": 304, "headers": headers})
+                await send({"type": "http.response.body", "body": b""})
+                return True
+        state = getattr(scope["app"].state, "tivcast", None)
+        body = state.service.peek(key) if state is not None else None
+        if body is None:
+            return False
+        headers += [
+            (b"content-location", f"/v1/forecasts/{key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
 
     @staticmethod
     def _replay(scope: Scope) -> Replay | None:

@@ -16,6 +16,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Default: a SQLite file in the working directory.",
     )
     redis_url: str | None = Field(default=None, description="Redis URL; unset means embedded mode (no services).")
+    warm_on_start: bool = Field(
+        default=True, description="Compute the built-in scenarios of the watched countries at start-up."
+    )
+    warm_check_seconds: float = Field(
+        default=30, gt=0, description="How often the API checks for a new data version to warm the cache for."
+    )
     seed_on_start: bool = Field(default=True, description="Load the shipped datasets on start-up.")
     page_size_default: int = Field(default=100, ge=1, le=10_000)
     page_size_max: int = Field(default=1000, ge=1, le=10_000)

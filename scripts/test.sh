@@ -11,6 +11,6 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy (strict) forecasting"; .venv/bin/mypy forecasting
+echo "== mypy (strict) forecasting workers"; .venv/bin/mypy forecasting workers
 echo "== import contracts"; .venv/bin/lint-imports
 echo "== pytest"; .venv/bin/pytest -n 2 "$@"

@@ -61,6 +61,15 @@ class Databases:
         self.created.append(name)
         return self._url(name)
 
+    def empty(self) -> str:
+        """A new database with nothing in it; its URL."""
+        name = self._new_name()
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.workdir / name}.db"
+        self._admin(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return self._url(name)
+
     def close(self) -> None:
         if self.backend == "postgres":
             for name in [*self.created, self.template]:

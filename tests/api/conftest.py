@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -8,6 +10,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from tests.conftest import Databases
+from tests.services import SHARED_REDIS_URL, CeleryWorker, delete_prefix, unique_prefix, wait_for
+from workers.settings import WorkerSettings
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +26,36 @@ def client(databases: Databases) -> Iterator[TestClient]:
 def fresh_url(databases: Databases) -> str:
     """A seeded database of its own, for tests that write."""
     return databases.copy()
+
+
+@pytest.fixture(scope="module", params=["embedded", "redis"])
+def forecast_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The same API contract in both modes: embedded (process pool, in-memory cache) and Redis with a real
+    Celery worker started through the ``tivcast worker`` CLI."""
+    dbs = Databases("sqlite", tmp_path_factory.mktemp("forecasts"))
+    settings = Settings(database_url=dbs.copy(), warm_on_start=False)
+    if request.param == "embedded":
+        with TestClient(create_app(settings, WorkerSettings(redis_url=None))) as client:
+            yield client
+        return
+    prefix = unique_prefix("api")
+    worker_settings = WorkerSettings(redis_url=SHARED_REDIS_URL, key_prefix=prefix, queue=prefix)
+    worker = CliWorker(SHARED_REDIS_URL, prefix)
+    try:
+        with worker, TestClient(create_app(settings, worker_settings)) as client:
+            yield client
+    finally:
+        delete_prefix(SHARED_REDIS_URL, prefix)
+
+
+class CliWorker(CeleryWorker):
+    """A worker started exactly as docker-compose starts one: ``tivcast worker``."""
+
+    def start(self, timeout: float = 60) -> CliWorker:
+        args = [sys.executable, "-m", "api.cli", "worker", "--concurrency", "1", "--hostname", self.hostname]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                args, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_for(self._online, timeout, f"worker {self.hostname} to send its heartbeat", interval=0.1)
+        return self

@@ -1,0 +1,12 @@
+# One image for every tivcast service (api, worker, beat): they differ only by the `tivcast` command.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY workers ./workers
+COPY forecasting ./forecasting
+RUN pip install . && useradd --create-home tivcast
+USER tivcast
+EXPOSE 8000
+CMD ["tivcast", "serve", "--host", "0.0.0.0", "--port", "8000"]

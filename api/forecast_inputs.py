@@ -1,0 +1,88 @@
+"""Build the forecasting core's plain-data inputs from the stored datasets.
+
+The worker never reads the database: the API assembles a country's series here,
+once per data version, and ships them inside the job payload. The data version
+of a forecast is the combination of the releases it read, so a new release of any
+of them yields new content keys and nothing stale is served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api import queries
+from api.catalog import Snapshot
+from api.errors import NotFound
+from api.shares import LISTED, WORLD
+from forecasting import ForecastInputs
+
+EXPORTS, MILEX, EVENTS = "arms-exports", "milex-constant-usd", "policy-events"
+VINTAGE_NOTE = (
+    "Arms exports 1950-2023 from the SIPRI March 2024 release; 2024 from the March 2025 release "
+    "(44 suppliers, no SIPRI world total: the 2024 denominator is the sum of the listed suppliers, "
+    "a lower bound). Two vintages joined; SIPRI revises past years at every release."
+)
+
+
+def data_version(snapshot: Snapshot) -> str:
+    """A short digest of the releases a forecast reads."""
+    parts = [f"{d}:{snapshot.release(d).content_hash}" for d in (EXPORTS, MILEX, EVENTS)]
+    return "data-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastInputs:
+    """Series, drivers and policy events for one country at the snapshot's current releases."""
+    code = snapshot.country(country).code
+    exports, milex = snapshot.release(EXPORTS), snapshot.release(MILEX)
+    with Session(engine) as session:
+        tiv = queries.series(session, exports, [code, WORLD], None, None)
+        spending = queries.series(session, milex, [code, WORLD], None, None)
+        events = queries.policy_events(session, snapshot.release(EVENTS), None, None, None)
+    if not tiv.get(code):
+        raise NotFound(f"country {code!r} has no arms-export values in release {exports.release_id!r}")
+    world = tiv.get(WORLD, {})
+    # SIPRI world military expenditure is the demand driver, in USD billion (the curated file has USD million).
+    drivers = {"world_military_expenditure": {y: o.value / 1000 for y, o in spending.get(WORLD, {}).items()}}
+    own = {y: o.value for y, o in spending.get(code, {}).items() if o.value > 0}
+    if own:
+        drivers["japan_defence_spending" if code == "JPN" else "own_military_expenditure"] = own
+    return ForecastInputs(
+        country=code,
+        target_tiv={y: o.value for y, o in tiv[code].items()},
+        world_tiv={y: o.value for y, o in world.items()},
+        drivers=drivers,
+        policy_events=tuple((e.date, e.regime or "") for e in events) if code == "JPN" else (),
+        data_version=data_version(snapshot),
+        world_tiv_lower_bound_years=tuple(y for y, o in world.items() if o.flag and LISTED in o.flag.split(";")),
+        notes=(VINTAGE_NOTE,),
+    )
+
+
+class InputsCache:
+    """Inputs per (country, catalogue version): built once, reused by every request."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._entries: OrderedDict[tuple[str, str], ForecastInputs] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, country: str, version: str) -> ForecastInputs | None:
+        with self._lock:
+            return self._entries.get((country, version))
+
+    def load(self, engine: Engine, snapshot: Snapshot, country: str) -> ForecastInputs:
+        key = (snapshot.country(country).code, snapshot.version)
+        with self._lock:
+            if key in self._entries:
+                return self._entries[key]
+        inputs = build_inputs(engine, snapshot, country)
+        with self._lock:
+            self._entries[key] = inputs
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+        return inputs

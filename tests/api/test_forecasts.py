@@ -1,0 +1,134 @@
+"""The forecast contract, run in both modes: embedded (in-process) and Redis with a real Celery worker."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+JAPAN = {"target": {"country": "JPN", "measure": "share"}, "scenario": "baseline"}
+
+
+def wait_for(client: TestClient, key: str, timeout: float = 90) -> dict[str, Any]:
+    """Poll the job until it finishes; fail with its last state otherwise."""
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/v1/jobs/{key}")
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if job["state"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {key} did not finish: {job}")
+
+
+def computed(client: TestClient, response: Any) -> Any:
+    """Follow a 202 to the finished result."""
+    if response.status_code == 202:
+        key = response.headers["location"].rsplit("/", 1)[1]
+        assert wait_for(client, key)["state"] == "succeeded"
+        response = client.get(f"/v1/forecasts/{key}")
+    assert response.status_code == 200, response.text
+    return response
+
+
+class TestScenarios:
+    def test_catalogue_has_the_built_in_scenarios(self, forecast_client: TestClient) -> None:
+        body = forecast_client.get("/v1/scenarios").json()
+        names = {s["name"] for s in body["data"]}
+        assert {"baseline", "liberalisation", "restriction", "demand-surge"} <= names
+        assert all(s["description"] and (s["drivers"] or s["changes"]) for s in body["data"])
+
+    def test_unknown_scenario_is_a_404(self, forecast_client: TestClient) -> None:
+        response = forecast_client.get("/v1/scenarios/utopia")
+        assert response.status_code == 404 and "utopia" in response.json()["detail"]
+
+
+class TestSubmitPollResult:
+    def test_submit_poll_fetch_and_revalidate(self, forecast_client: TestClient) -> None:
+        client = forecast_client
+        first = client.post("/v1/forecasts", json=JAPAN)
+        assert first.status_code in (200, 202)
+        key = first.headers["location"].rsplit("/", 1)[1] if first.status_code == 202 else first.json()["key"]
+        if first.status_code == 202:
+            job = first.json()
+            assert job["state"] in ("queued", "running") and job["links"]["result"] == f"/v1/forecasts/{key}"
+            assert first.headers["retry-after"]
+        result = computed(client, first)
+        assert result.headers["etag"] == f'"{key}"'
+        assert "immutable" in result.headers["cache-control"]
+        body = result.json()
+        assert body["key"] == key and body["model_version"] and body["data_version"].startswith("data-")
+        rows = body["forecast"]
+        assert len(rows) == 10 and all(0 <= r["lo-80"] <= r["point"] <= r["hi-80"] <= 100 for r in rows)
+        assert client.get(f"/v1/forecasts/{key}", headers={"If-None-Match": f'"{key}"'}).status_code == 304
+
+        again = client.post("/v1/forecasts", json=JAPAN)
+        assert again.status_code == 200 and again.json()["key"] == key
+
+        latest = client.get("/v1/forecasts/latest", params={"country": "JPN", "scenario": "baseline"})
+        assert latest.status_code == 200 and latest.headers["etag"] == f'"{key}"'
+        assert latest.headers["cache-control"] == "no-cache"
+        revalidated = client.get("/v1/forecasts/latest", params={"country": "JPN", "scenario": "baseline"},
+                                 headers={"If-None-Match": f'"{key}"'})
+        assert revalidated.status_code == 304
+
+    def test_compare_gives_side_by_side_and_differences(self, forecast_client: TestClient) -> None:
+        params = {"country": "JPN", "scenarios": "baseline,liberalisation,restriction", "horizon": 5}
+        response = computed(forecast_client, forecast_client.get("/v1/forecasts/compare", params=params))
+        body = response.json()
+        assert list(body["forecasts"]) == ["baseline", "liberalisation", "restriction"]
+        assert len(body["comparison"]) == 5
+        restriction = body["forecasts"]["restriction"]["forecast"]
+        assert all("difference_from_baseline" in row for row in restriction)
+        assert any(row["difference_from_baseline"]["point"] < 0 for row in restriction)
+
+    def test_idempotency_key(self, forecast_client: TestClient) -> None:
+        headers = {"Idempotency-Key": f"k-{time.time_ns()}"}
+        one = forecast_client.post("/v1/forecasts", json={**JAPAN, "horizon": 3}, headers=headers)
+        two = forecast_client.post("/v1/forecasts", json={**JAPAN, "horizon": 3}, headers=headers)
+        assert one.status_code in (200, 202) and two.status_code in (200, 202)
+        other = forecast_client.post("/v1/forecasts", json={**JAPAN, "horizon": 4}, headers=headers)
+        assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+class TestBadRequests:
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({**JAPAN, "horizon": 45}, "horizon"),
+            ({**JAPAN, "interval_width": 1.5}, "interval_width"),
+            ({**JAPAN, "colour": "red"}, "colour"),
+            ({**JAPAN, "scenarios": ["baseline"]}, "scenarios"),
+            ({**JAPAN, "scenario": "utopia"}, "scenario"),
+            ({**JAPAN, "scenario": {"name": "x", "base": "baseline",
+                                    "changes": [{"driver": "moon_phase", "op": "set", "value": 1, "from_year": 2026}]}},
+             "scenario"),
+        ],
+    )
+    def test_422_names_the_field(self, forecast_client: TestClient, body: dict[str, Any], field: str) -> None:
+        response = forecast_client.post("/v1/forecasts", json=body)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert any(field in e["field"] for e in response.json()["errors"]), response.json()
+
+    def test_unknown_country_is_a_404(self, forecast_client: TestClient) -> None:
+        response = forecast_client.post("/v1/forecasts", json={**JAPAN, "target": {"country": "QQQ"}})
+        assert response.status_code == 404 and "QQQ" in response.json()["detail"]
+
+    def test_unknown_key_is_a_404(self, forecast_client: TestClient) -> None:
+        assert forecast_client.get(f"/v1/forecasts/{'0' * 64}").status_code == 404
+        assert forecast_client.get(f"/v1/jobs/{'0' * 64}").status_code == 404
+
+    def test_a_malformed_key_is_a_422(self, forecast_client: TestClient) -> None:
+        assert forecast_client.get("/v1/jobs/not-a-key").status_code == 422
+
+
+class TestBacktests:
+    def test_backtest_reports_skill_against_naive_baselines(self, forecast_client: TestClient) -> None:
+        response = computed(forecast_client, forecast_client.get("/v1/backtests", params={"country": "KOR"}))
+        text = response.text.lower()
+        assert "naive" in text and "skill" in text

@@ -1,0 +1,209 @@
+"""Real services for tests: a private redis-server and real Celery worker processes.
+
+Shared by the worker and API tests. Nothing here is a fake: ``RedisServer``
+runs the ``redis-server`` binary on a free port (for tests that stop or flush
+Redis, which must never touch the machine's shared one), ``CeleryWorker`` runs
+the worker command (``python -m workers.cli worker``, i.e. ``celery worker``
+for ``workers.celery_app:app``) with the prefork pool.
+Both are context managers and clean up after themselves, also on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_REDIS_URL = os.environ.get("TIVCAST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unique_prefix(label: str = "t") -> str:
+    """A key prefix (and queue name) that no other test or xdist process uses."""
+    return f"tivcast-test-{label}-{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.05) -> object:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def delete_prefix(url: str, prefix: str) -> None:
+    """Remove every key under ``prefix`` (tivcast's keys and, through kombu's global prefix, Celery's)."""
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.ConnectionError:
+        pass
+    finally:
+        client.close()
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free port, without persistence; stop and start keep the port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="tivcast-redis-"))
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2)
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._pings, 10, f"redis-server on port {self.port}")
+
+    def _pings(self) -> bool:
+        client = self.client()
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Stop the server (its data is gone: nothing is saved)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+    def flush(self) -> None:
+        client = self.client()
+        client.flushall()
+        client.close()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CeleryWorker:
+    """A real Celery worker process (``tivcast worker``: prefork, concurrency 1) in its own process group.
+
+    ``env`` overrides the environment (``TIVCAST_*`` settings); the Redis URL,
+    key prefix and queue are always set, and ``TIVCAST_TEST_HOOKS=1`` lets
+    payloads ask for the slow and crashing test hooks of :mod:`workers.compute`.
+    """
+
+    def __init__(self, redis_url: str, prefix: str, *, name: str = "w1", env: Mapping[str, str] | None = None,
+                 log_dir: Path | None = None) -> None:
+        self.redis_url, self.prefix = redis_url, prefix
+        self.hostname = f"{name}@{prefix}"
+        self.env = {**os.environ, "TIVCAST_REDIS_URL": redis_url, "TIVCAST_KEY_PREFIX": prefix,
+                    "TIVCAST_QUEUE": prefix, "TIVCAST_TEST_HOOKS": "1", **(env or {})}
+        self.log = (log_dir or Path(tempfile.mkdtemp(prefix="tivcast-worker-"))) / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> Self:
+        # The ``worker`` command of the tivcast CLI: prefork, -Q from TIVCAST_QUEUE.
+        args = [sys.executable, "-m", "workers.cli", "worker", "--concurrency", "1", "--hostname", self.hostname,
+                "--loglevel", "info"]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        try:
+            wait_for(self._online, timeout, f"worker {self.hostname} to send its heartbeat", interval=0.1)
+        except AssertionError:
+            self.kill()
+            raise AssertionError(f"worker did not start; log tail:\n{self.log_tail()}") from None
+        return self
+
+    def _online(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            raise AssertionError(f"worker exited with {self.process and self.process.returncode}:\n{self.log_tail()}")
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=2)
+        try:
+            return bool(client.exists(f"{self.prefix}:worker:{self.hostname}"))
+        except redis.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "worker not started"
+        return self.process.pid
+
+    def children(self) -> list[int]:
+        """PIDs of the pool's child processes."""
+        path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+    def kill_child(self) -> list[int]:
+        """SIGKILL the prefork children (as the OOM killer would); the worker itself lives on."""
+        pids = self.children()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, children included (a machine that died)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 15) -> None:
+        """Warm shutdown (SIGTERM), then SIGKILL if it takes longer than ``timeout``."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def __enter__(self) -> Self:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+

@@ -1,0 +1,42 @@
+"""docker-compose.yml: valid against the Compose Specification, and runs the same CLI the tests run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from typer.main import get_command
+
+from api.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def test_compose_file_is_valid_against_the_compose_schema() -> None:
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_tivcast_service_runs_a_real_tivcast_command() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    commands = set(get_command(app).commands)  # type: ignore[attr-defined]
+    built = {name: s for name, s in services.items() if s.get("build")}
+    assert {"api", "worker", "beat"} <= set(built)
+    for name, service in built.items():
+        command = service["command"]
+        assert command[0] == "tivcast", name
+        assert command[1] in commands, f"{name}: 'tivcast {command[1]}' is not a CLI command"
+
+
+def test_the_stack_has_its_backing_services_with_healthchecks() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    for name in ("postgres", "redis"):
+        assert services[name]["healthcheck"]["test"], name
+    redis_command = " ".join(services["redis"]["command"])
+    assert "volatile-lru" in redis_command
+    assert "--appendonly yes" in redis_command

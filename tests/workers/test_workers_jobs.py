@@ -1,0 +1,171 @@
+"""Job state transitions, on the real Redis (no worker: the transitions are called directly)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from forecasting import ForecastInputs
+from tests.services import SHARED_REDIS_URL
+from tests.workers.conftest import japan_forecast, run, settings_for
+from workers.client import RedisService
+from workers.jobs import Job, JobStore
+from workers.requests import JobSpec
+from workers.settings import WorkerSettings
+
+STALE = (85.0, 6.0)
+
+
+@pytest.fixture
+def settings(prefix: str) -> WorkerSettings:
+    return settings_for(prefix)
+
+
+@pytest.fixture
+def store(settings: WorkerSettings) -> Iterator[JobStore]:
+    client = redis.Redis.from_url(SHARED_REDIS_URL)
+    yield JobStore(client, settings.key_prefix, settings.job_ttl, settings.result_ttl)
+    client.close()
+
+
+@pytest.fixture
+def spec(japan_inputs: ForecastInputs) -> JobSpec:
+    return japan_forecast(japan_inputs)
+
+
+def submit(store: JobStore, spec: JobSpec) -> str:
+    return store.submit(spec.key, spec.kind, json.dumps(spec.summary), json.dumps(spec.payload), STALE)
+
+
+def job(store: JobStore, key: str) -> Job:
+    return Job.from_hash(key, store.client.hgetall(store.keys.job(key)))
+
+
+class TestSubmit:
+    def test_first_submit_creates_a_queued_job_and_stores_the_payload(self, store: JobStore, spec: JobSpec) -> None:
+        assert submit(store, spec) == "created"
+        queued = job(store, spec.key)
+        assert (queued.state, queued.attempts, queued.kind, queued.summary) == ("queued", 0, "forecast", spec.summary)
+        assert json.loads(store.payload(spec.key) or b"") == spec.payload
+        assert 0 < store.client.ttl(store.keys.job(spec.key)) <= store.job_ttl
+
+    def test_identical_submits_share_the_job(self, store: JobStore, spec: JobSpec) -> None:
+        assert [submit(store, spec) for _ in range(3)] == ["created", "existing", "existing"]
+
+    def test_a_failed_job_is_reset_and_queued_again(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.fail(spec.key, "boom")
+        assert submit(store, spec) == "created"
+        again = job(store, spec.key)
+        assert (again.state, again.attempts, again.error) == ("queued", 0, None)
+
+    def test_a_job_whose_result_exists_is_succeeded(self, store: JobStore, spec: JobSpec) -> None:
+        store.client.set(store.keys.result(spec.key), b"{}")
+        assert submit(store, spec) == "existing"
+        assert job(store, spec.key).state == "succeeded"
+
+    def test_a_succeeded_job_whose_result_is_gone_is_computed_again(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.succeed(spec.key, b"{}", 1)
+        store.client.delete(store.keys.result(spec.key))
+        assert submit(store, spec) == "created"
+
+    def test_a_running_job_that_lost_its_message_is_queued_again(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        assert submit(store, spec) == "existing"
+        store.client.hset(store.keys.job(spec.key), "started", time.time() - STALE[0] - 1)
+        assert submit(store, spec) == "created"
+
+    def test_a_queued_job_whose_publish_was_lost_is_queued_again(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.client.hset(store.keys.job(spec.key), "queued", time.time() - STALE[1] - 1)
+        assert submit(store, spec) == "created"
+        store.mark_enqueued(spec.key)
+        store.client.hset(store.keys.job(spec.key), "queued", time.time() - STALE[1] - 1)
+        assert submit(store, spec) == "existing"  # published: it is just waiting for a worker
+
+
+class TestDeliveries:
+    def test_each_delivery_is_counted(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        assert store.claim(spec.key, 3, "w1") == ("claimed", 1)
+        running = job(store, spec.key)
+        assert (running.state, running.worker, running.started is not None) == ("running", "w1", True)
+        assert store.claim(spec.key, 3, "w2") == ("claimed", 2)  # the first delivery died
+
+    def test_after_max_deliveries_the_job_fails_instead_of_running(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        assert [store.claim(spec.key, 3, "w")[0] for _ in range(4)] == ["claimed"] * 3 + ["exhausted"]
+        failed = job(store, spec.key)
+        assert (failed.state, failed.attempts) == ("failed", 3)
+        assert failed.error == "worker lost on every delivery (3 attempts)"
+        assert store.claim(spec.key, 3, "w") == ("done", 0)
+
+    def test_success_stores_the_result_counts_fits_and_drops_the_payload(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.succeed(spec.key, b'{"ok":1}', 2)
+        done = job(store, spec.key)
+        assert (done.state, done.error, done.finished is not None) == ("succeeded", None, True)
+        assert store.client.get(store.keys.result(spec.key)) == b'{"ok":1}'
+        assert 0 < store.client.ttl(store.keys.result(spec.key)) <= store.result_ttl
+        assert store.client.get(store.keys.fits) == b"2"
+        assert store.payload(spec.key) is None
+        assert store.claim(spec.key, 3, "w") == ("done", 0)  # a late redelivery computes nothing
+
+    def test_a_released_delivery_does_not_count(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.release(spec.key, "retrying after a Redis error")
+        released = job(store, spec.key)
+        assert (released.state, released.attempts) == ("queued", 0)
+
+    def test_a_failure_never_overwrites_a_success(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.succeed(spec.key, b"{}", 1)
+        store.fail(spec.key, "late failure of a duplicate delivery")
+        assert job(store, spec.key).state == "succeeded"
+
+    def test_a_delivery_for_an_unknown_job_does_nothing(self, store: JobStore) -> None:
+        assert store.claim("0" * 64, 3, "w") == ("missing", 0)
+        assert not store.client.exists(store.keys.job("0" * 64))
+
+
+class TestJobView:
+    def test_to_dict_has_iso_times_and_age(self) -> None:
+        job = Job("k", "forecast", "running", created=1_700_000_000.0, queued=1_700_000_000.0,
+                  started=1_700_000_002.5, attempts=1)
+        view = job.to_dict(now=1_700_000_010.0)
+        assert view["created_at"] == "2023-11-14T22:13:20Z"
+        assert view["started_at"] == "2023-11-14T22:13:22Z"
+        assert (view["finished_at"], view["error"], view["age_seconds"]) == (None, None, 10.0)
+        assert "worker" not in view
+
+
+class TestRedisServiceState:
+    def test_submit_get_job_idempotency_and_counters(self, settings: WorkerSettings, spec: JobSpec) -> None:
+        async def scenario() -> None:
+            service = RedisService(settings)
+            try:
+                assert await service.get_job(spec.key) is None
+                assert await service.get_result(spec.key) is None
+                created = await service.submit(spec)
+                assert (created.state, created.key) == ("queued", spec.key)
+                fetched = await service.get_job(spec.key)
+                assert fetched is not None and fetched.state == "queued"
+                assert await service.idempotency("idem-1", "hash-a", spec.key) is None
+                assert await service.idempotency("idem-1", "hash-b", spec.key) == "hash-a"
+                assert await service.fits_counted() == 0
+                assert await service.workers_online() == 0
+            finally:
+                await service.aclose()
+
+        run(scenario())

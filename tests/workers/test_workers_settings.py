@@ -1,0 +1,90 @@
+"""The production settings keep the promises that lose nothing (issue item 4)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pydantic import ValidationError
+
+from workers.celery_app import make_celery
+from workers.settings import WorkerSettings
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> WorkerSettings:
+    """The settings a deployment gets: defaults plus only the Redis URL."""
+    for name in list(os.environ):
+        if name.startswith("TIVCAST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("TIVCAST_REDIS_URL", "redis://redis:6379/0")
+    return WorkerSettings()
+
+
+class TestProductionSettings:
+    def test_time_limits_are_ordered_below_the_visibility_timeout(self, production: WorkerSettings) -> None:
+        conf = make_celery(production).conf
+        visibility = conf.broker_transport_options["visibility_timeout"]
+        assert conf.task_soft_time_limit < conf.task_time_limit < visibility
+
+    def test_a_killed_worker_is_redelivered_within_a_minute(self, production: WorkerSettings) -> None:
+        options = make_celery(production).conf.broker_transport_options
+        assert options["unacked_restore_throttle"] == 1  # otherwise the sweep runs 10x less often
+        assert options["visibility_timeout"] + options["unacked_restore_interval"] <= 60
+
+    def test_acknowledgement_is_late_and_a_lost_worker_requeues(self, production: WorkerSettings) -> None:
+        conf = make_celery(production).conf
+        assert conf.task_acks_late is True
+        assert conf.task_reject_on_worker_lost is True
+        assert conf.worker_prefetch_multiplier == 1
+
+    def test_no_result_backend_and_results_expire(self, production: WorkerSettings) -> None:
+        conf = make_celery(production).conf
+        assert conf.task_ignore_result is True
+        assert conf.result_backend is None
+        assert 0 < production.result_ttl <= 30 * 86_400
+        assert 0 < production.job_ttl <= 30 * 86_400
+
+    def test_redeliveries_and_retries_are_capped(self, production: WorkerSettings) -> None:
+        assert production.max_deliveries == 3
+        assert 0 < production.max_retries <= 5
+        assert production.retry_backoff_max < production.visibility_timeout
+
+    def test_api_side_redis_calls_fail_fast(self, production: WorkerSettings) -> None:
+        assert production.redis_socket_timeout <= 0.25
+        assert production.redis_connect_timeout <= 0.25
+        assert production.redis_operation_timeout <= 0.25
+        assert production.breaker_failures >= 1 and production.breaker_reset_seconds > 0
+
+    def test_each_child_has_a_memory_cap_and_the_worker_outlives_redis(self, production: WorkerSettings) -> None:
+        conf = make_celery(production).conf
+        assert conf.worker_max_memory_per_child == production.max_memory_per_child_kb > 0
+        assert conf.broker_connection_retry_on_startup is True
+        assert conf.broker_connection_max_retries is None
+
+    def test_tasks_go_to_the_configured_queue(self, production: WorkerSettings) -> None:
+        conf = make_celery(production).conf
+        assert conf.task_default_queue == production.queue
+        assert conf.beat_schedule["warm-cache"]["task"] == "tivcast.cache.warm"
+        assert conf.beat_schedule["warm-cache"]["schedule"] == production.warm_interval_seconds
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("soft", "hard", "visibility"),
+        [(30, 30, 45), (31, 30, 45), (20, 45, 45), (20, 50, 45)],
+    )
+    def test_refuses_limits_out_of_order(self, soft: int, hard: int, visibility: int) -> None:
+        with pytest.raises(ValidationError, match="soft_time_limit < time_limit < visibility_timeout"):
+            WorkerSettings(soft_time_limit=soft, time_limit=hard, visibility_timeout=visibility)
+
+    def test_refuses_a_retry_countdown_beyond_the_visibility_timeout(self) -> None:
+        with pytest.raises(ValidationError, match="retry_backoff_max"):
+            WorkerSettings(retry_backoff_max=45, visibility_timeout=45)
+
+    def test_reads_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("TIVCAST_WARM_COUNTRIES", '["JPN"]')
+        monkeypatch.setenv("TIVCAST_MAX_DELIVERIES", "5")
+        settings = WorkerSettings()
+        assert settings.warm_countries == ("JPN",)
+        assert settings.max_deliveries == 5

@@ -1,0 +1,94 @@
+"""The Celery application: Redis broker, no result backend, settings that lose nothing.
+
+``celery -A workers.celery_app worker`` (or ``tivcast worker``) uses the
+module-level :data:`app`; the API builds its own producer with
+:func:`make_celery` from the settings it was given, and sends tasks by name.
+
+Why each setting (see also :mod:`workers.settings`):
+
+* no result backend (``task_ignore_result``): results and job state are
+  written by the tasks themselves (:mod:`workers.jobs`), so a Redis outage
+  cannot wedge a result-backend connection in the API;
+* ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is removed
+  only after its task returned, and goes back to the queue at once when the
+  child process running it dies; the job hash counts deliveries, because the
+  broker does not (:data:`workers.jobs.CLAIM`);
+* ``worker_prefetch_multiplier=1``: a worker holds only messages it is
+  running, so a killed worker strands at most its running tasks;
+* soft and hard time limits, below kombu's ``visibility_timeout`` (otherwise
+  a slow task is handed to a second worker while the first still runs), and
+  ``unacked_restore_interval``/``unacked_restore_throttle=1`` so that a
+  killed worker's messages are swept back within about
+  ``visibility_timeout + unacked_restore_interval`` seconds (kombu's default
+  is an hour);
+* ``global_keyprefix``: kombu's keys (queues, unacked index) live under the
+  same prefix as tivcast's own, so one prefix holds (and removes) everything;
+* broker connection retried forever, also on start-up: a worker outlives a
+  Redis outage and reconnects by itself;
+* ``worker_max_memory_per_child``: a child that grew past the cap is
+  replaced after its current task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from workers.settings import WorkerSettings, get_worker_settings
+
+__all__ = ["FORECAST_TASK", "WARM_TASK", "app", "make_celery"]
+
+FORECAST_TASK = "tivcast.forecast.run"
+WARM_TASK = "tivcast.cache.warm"
+
+
+def transport_options(settings: WorkerSettings) -> dict[str, Any]:
+    """kombu Redis transport options (worker and producer alike)."""
+    return {
+        "visibility_timeout": settings.visibility_timeout,
+        "unacked_restore_interval": settings.unacked_restore_interval,
+        "unacked_restore_throttle": 1,
+        "socket_timeout": settings.broker_socket_timeout,
+        "socket_connect_timeout": settings.broker_socket_timeout,
+        "health_check_interval": 10,
+        "global_keyprefix": f"{settings.key_prefix}:celery:",
+    }
+
+
+def make_celery(settings: WorkerSettings) -> Celery:
+    """A Celery app configured from ``settings``; creating it connects to nothing."""
+    celery = Celery("tivcast", broker=settings.redis_url, include=["workers.tasks"])
+    celery.conf.update(
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure=True,  # failures are recorded in the job; redelivering would not help
+        task_acks_on_timeout=True,  # likewise (the hard limit is recorded by workers.runtime)
+        task_soft_time_limit=settings.soft_time_limit,
+        task_time_limit=settings.time_limit,
+        task_default_queue=settings.queue,
+        task_routes={"tivcast.*": {"queue": settings.queue}},
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_max_memory_per_child=settings.max_memory_per_child_kb,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        broker_transport_options=transport_options(settings),
+        broker_connection_timeout=settings.broker_socket_timeout,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        beat_schedule={
+            "warm-cache": {
+                "task": WARM_TASK,
+                "schedule": float(settings.warm_interval_seconds),
+                # a sweep nobody ran within its interval is superseded by the next one
+                "options": {"queue": settings.queue, "expires": settings.warm_interval_seconds},
+            }
+        },
+    )
+    return celery
+
+
+app = make_celery(get_worker_settings())

@@ -1,0 +1,262 @@
+"""The forecast service as the API sees it: results, job state, submission.
+
+:class:`ForecastService` is the contract; :func:`make_service` picks
+:class:`RedisService` (Celery workers, ``TIVCAST_REDIS_URL`` set) or
+:class:`~workers.embedded.EmbeddedService` (no services). Neither imports
+Prophet.
+
+Degraded, not broken: every Redis call of :class:`RedisService` goes through
+a circuit breaker and a deadline (``redis_operation_timeout``, 0.25 s), with
+short socket timeouts and no retries on timeouts, so a Redis outage surfaces
+as :class:`Unavailable` (the API's 503 with ``Retry-After``) within the
+deadline and, once the breaker is open, at once; it never hangs and never
+raises anything else for a Redis failure. The only retry is redis-py's one
+immediate reconnect after a dropped connection, so a restarted Redis costs no
+request a 503. The in-process LRU keeps answering the results it holds. No
+Celery result backend is used anywhere: job state is read from tivcast's own
+hashes (:mod:`workers.jobs`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar, cast
+
+import kombu.exceptions
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from workers.breaker import CircuitBreaker, CircuitOpen
+from workers.cache import ResultCache
+from workers.celery_app import FORECAST_TASK, WARM_TASK, make_celery
+from workers.embedded import EmbeddedService
+from workers.jobs import ENQUEUED, FAIL, SUBMIT, Job, Keys, parse_reply
+from workers.requests import JobSpec
+from workers.settings import WorkerSettings
+
+__all__ = ["ForecastService", "RedisService", "Unavailable", "make_service"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+REDIS_DOWN: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.OutOfMemoryError,
+    TimeoutError,
+    OSError,
+)
+PUBLISH_FAILED = (kombu.exceptions.OperationalError, redis.RedisError, OSError, TimeoutError)
+
+# KEYS: workers set. ARGV: worker key prefix. Counts live heartbeats, forgets expired ones.
+ONLINE = """
+local n = 0
+for _, host in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. host) == 1 then n = n + 1 else redis.call('SREM', KEYS[1], host) end
+end
+return n
+"""
+
+# KEYS: idempotency key. ARGV: body hash, job key, ttl. Returns the earlier body hash, or nil.
+IDEMPOTENCY = """
+local earlier = redis.call('HGET', KEYS[1], 'body_hash')
+if earlier then return earlier end
+redis.call('HSET', KEYS[1], 'body_hash', ARGV[1], 'job_key', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return false
+"""
+
+
+class Unavailable(Exception):
+    """A dependency (Redis, the broker) is away: answer 503 with ``Retry-After: retry_after``."""
+
+    def __init__(self, retry_after: int, detail: str) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.detail = detail
+
+
+class ForecastService(Protocol):
+    """What the API needs from the forecast service, in both modes."""
+
+    def peek(self, key: str) -> bytes | None:
+        """The result if this process holds it in memory; never touches Redis (the hot path)."""
+        ...
+
+    async def get_result(self, key: str) -> bytes | None:
+        """The result body (canonical JSON bytes) of ``key``, or ``None`` if there is none."""
+        ...
+
+    async def get_job(self, key: str) -> Job | None:
+        """The job ``key``, or ``None`` if unknown (never submitted, expired, or lost with Redis)."""
+        ...
+
+    async def submit(self, spec: JobSpec) -> Job:
+        """Single-flight submit: identical submits share one job; a failed job is queued again."""
+        ...
+
+    async def workers_online(self) -> int:
+        """Workers that can run jobs now (heartbeats; pool size when embedded)."""
+        ...
+
+    async def publish_warm(self, specs: Sequence[JobSpec]) -> None:
+        """Replace the warm entries (jobs to keep computed) and queue the missing ones."""
+        ...
+
+    async def idempotency(self, key: str, body_hash: str, job_key: str) -> str | None:
+        """Remember ``Idempotency-Key`` ``key`` for a day; the body hash stored earlier, if any."""
+        ...
+
+    async def fits_counted(self) -> int:
+        """Model fits done by the workers (a counter, for tests and benchmarks)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and processes."""
+        ...
+
+
+class RedisService:
+    """Redis and Celery workers, behind a breaker and deadlines (module docstring)."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        if not settings.redis_url:
+            raise ValueError("RedisService needs settings.redis_url")
+        self.settings, self.keys = settings, Keys(settings.key_prefix)
+        pool = aioredis.ConnectionPool.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout,
+            socket_connect_timeout=settings.redis_connect_timeout,
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            health_check_interval=30,  # PING a connection idle this long before using it
+        )
+        self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
+        self._breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+        self._results = ResultCache(settings.result_cache_entries, settings.result_cache_bytes)
+        self._celery = make_celery(settings)
+        self._scripts = {
+            name: self._redis.register_script(source)
+            for name, source in {
+                "submit": SUBMIT,
+                "fail": FAIL,
+                "enqueued": ENQUEUED,
+                "online": ONLINE,
+                "idempotency": IDEMPOTENCY,
+            }.items()
+        }
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._breaker
+
+    async def _guard(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run one Redis operation under the breaker and the deadline; failures become :class:`Unavailable`."""
+
+        async def bounded() -> T:
+            async with asyncio.timeout(self.settings.redis_operation_timeout):
+                return await operation()
+
+        try:
+            return await self._breaker.call(bounded, REDIS_DOWN)
+        except CircuitOpen as exc:
+            raise Unavailable(exc.retry_after, "Redis is unavailable (circuit open)") from None
+        except REDIS_DOWN as exc:
+            # Pooled connections to a Redis that went away are dead; do not hand them out again.
+            with contextlib.suppress(Exception):
+                await self._redis.connection_pool.disconnect(inuse_connections=False)
+            log.warning("Redis call failed: %r (breaker %s)", exc, self._breaker.state)
+            raise Unavailable(self._breaker.retry_after(), "Redis is unavailable") from exc
+
+    async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._guard(lambda: self._scripts[name](keys=keys, args=args))
+
+    def peek(self, key: str) -> bytes | None:
+        return self._results.lru.get(key)
+
+    async def get_result(self, key: str) -> bytes | None:
+        async def fetch(k: str) -> bytes | None:
+            return cast(bytes | None, await self._guard(lambda: self._redis.get(self.keys.result(k))))
+
+        return await self._results.get(key, fetch)
+
+    async def get_job(self, key: str) -> Job | None:
+        raw = await self._guard(lambda: self._redis.hgetall(self.keys.job(key)))
+        return Job.from_hash(key, raw) if raw else None
+
+    async def submit(self, spec: JobSpec) -> Job:
+        stale = [self.settings.stale_running_seconds, self.settings.stale_enqueue_seconds]
+        args = [time.time(), spec.kind, _dumps(spec.summary), _dumps(spec.payload), self.settings.job_ttl, *stale]
+        keys = [self.keys.job(spec.key), self.keys.payload(spec.key), self.keys.result(spec.key)]
+        status, job = parse_reply(spec.key, await self._script("submit", keys, args))
+        if status == "created":
+            await self._enqueue(spec.key)
+        return job
+
+    async def _enqueue(self, key: str) -> None:
+        """Publish the task by name, off the event loop and within ``enqueue_timeout``."""
+        try:
+            await self._publish(FORECAST_TASK, [key])
+        except Unavailable as exc:
+            with contextlib.suppress(Unavailable):  # a resubmission requeues a failed job
+                await self._script("fail", [self.keys.job(key)], [time.time(), f"could not enqueue: {exc.detail}"])
+            raise
+        with contextlib.suppress(Unavailable):  # the worker's claim confirms it as well
+            await self._script("enqueued", [self.keys.job(key)], [])
+
+    async def _publish(self, name: str, args: list[Any]) -> None:
+        send = functools.partial(self._celery.send_task, name, args=args, queue=self.settings.queue, retry=False)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(send), self.settings.enqueue_timeout)
+        except PUBLISH_FAILED as exc:
+            log.warning("publishing %s failed: %r", name, exc)
+            raise Unavailable(self._breaker.retry_after(), "the task broker is unavailable") from exc
+
+    async def workers_online(self) -> int:
+        count = await self._script("online", [self.keys.workers], [self.keys.worker("")])
+        return int(count)
+
+    async def publish_warm(self, specs: Sequence[JobSpec]) -> None:
+        entries = {s.key: _dumps({"kind": s.kind, "payload": s.payload, "summary": s.summary}) for s in specs}
+
+        async def replace() -> None:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.delete(self.keys.warm)
+            if entries:
+                pipe.hset(self.keys.warm, mapping=cast(Any, entries))
+                pipe.expire(self.keys.warm, self.settings.job_ttl)
+            await pipe.execute()
+
+        await self._guard(replace)
+        await self._publish(WARM_TASK, [])  # do not wait for the next beat
+
+    async def idempotency(self, key: str, body_hash: str, job_key: str) -> str | None:
+        args = [body_hash, job_key, self.settings.idempotency_ttl]
+        earlier = await self._script("idempotency", [self.keys.idempotency(key)], args)
+        return earlier.decode() if isinstance(earlier, bytes) else earlier
+
+    async def fits_counted(self) -> int:
+        value = await self._guard(lambda: self._redis.get(self.keys.fits))
+        return int(value or 0)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+        await asyncio.to_thread(self._celery.close)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def make_service(settings: WorkerSettings) -> ForecastService:
+    """Redis and Celery workers when ``settings.redis_url`` is set, else the embedded service."""
+    if settings.redis_url:
+        return RedisService(settings)
+    return EmbeddedService(settings)

@@ -1,0 +1,300 @@
+"""Job state that tivcast writes and reads itself, in Redis (no Celery result backend).
+
+A job is a hash ``{prefix}:job:{key}`` (the key is the content key) with a
+TTL; its payload sits in ``{prefix}:payload:{key}`` until a worker succeeds.
+Every transition is one Lua script, so concurrent API processes and workers
+never see half a transition:
+
+* :data:`SUBMIT` (API, warm task): create the job unless a live one exists;
+  a failed job, a succeeded one whose result is gone, and a stale one (lost
+  its message: see ``WorkerSettings.stale_*``) are reset and queued again.
+  Single-flight: only the caller that gets ``created`` enqueues.
+* :data:`CLAIM` (worker, on every delivery): count the delivery; after
+  ``max_deliveries`` deliveries that never finished, fail the job instead of
+  running it again (the broker does not count redeliveries).
+* :data:`FAIL`, :data:`RELEASE`: record a failure; hand a delivery back
+  before a retry (it did not die, so it does not count).
+
+Timestamps are stored as epoch seconds and shown as ISO 8601 UTC strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+import redis
+
+__all__ = [
+    "CLAIM",
+    "ENQUEUED",
+    "FAIL",
+    "RELEASE",
+    "STATES",
+    "SUBMIT",
+    "Job",
+    "JobState",
+    "JobStore",
+    "Keys",
+    "iso",
+    "parse_reply",
+]
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+STATES: tuple[JobState, ...] = ("queued", "running", "succeeded", "failed")
+
+
+def iso(epoch: float | None) -> str | None:
+    """ISO 8601 UTC (seconds) of an epoch time, or ``None``."""
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job's state as clients see it; times are epoch seconds (``*_at`` give ISO strings)."""
+
+    key: str
+    kind: str
+    state: JobState
+    created: float
+    queued: float | None = None
+    started: float | None = None
+    finished: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    worker: str | None = None  # hostname of the last delivery (for operators; not in to_dict)
+
+    @property
+    def created_at(self) -> str:
+        return iso(self.created) or ""
+
+    @property
+    def queued_at(self) -> str | None:
+        return iso(self.queued)
+
+    @property
+    def started_at(self) -> str | None:
+        return iso(self.started)
+
+    @property
+    def finished_at(self) -> str | None:
+        return iso(self.finished)
+
+    def age_seconds(self, now: float | None = None) -> float:
+        """Seconds since the job was created (or last reset by a resubmission)."""
+        return round(max(0.0, (time.time() if now is None else now) - self.created), 3)
+
+    def to_dict(self, now: float | None = None) -> dict[str, Any]:
+        """JSON-safe view for GET /v1/jobs/{key}."""
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "state": self.state,
+            "created_at": self.created_at,
+            "queued_at": self.queued_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "attempts": self.attempts,
+            "error": self.error,
+            "summary": self.summary,
+            "age_seconds": self.age_seconds(now),
+        }
+
+    @classmethod
+    def from_hash(cls, key: str, raw: Mapping[Any, Any]) -> Job:
+        """Parse a job hash as returned by redis-py (bytes or str keys and values)."""
+        h = {_text(k): _text(v) for k, v in raw.items()}
+
+        def when(name: str) -> float | None:
+            return float(h[name]) if h.get(name) else None
+
+        return cls(
+            key=key,
+            kind=h.get("kind", ""),
+            state=cast(JobState, h.get("state", "queued")),
+            created=float(h.get("created") or 0.0),
+            queued=when("queued"),
+            started=when("started"),
+            finished=when("finished"),
+            attempts=int(h.get("attempts") or 0),
+            error=h.get("error") or None,
+            summary=json.loads(h["summary"]) if h.get("summary") else {},
+            worker=h.get("worker") or None,
+        )
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def parse_reply(key: str, reply: list[Any]) -> tuple[str, Job]:
+    """``(status, job)`` from a script returning ``{status, HGETALL...}``."""
+    status, flat = _text(reply[0]), reply[1:]
+    return status, Job.from_hash(key, dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Redis key names, all under one prefix (so a test or a tenant can be removed by prefix)."""
+
+    prefix: str
+
+    def job(self, key: str) -> str:
+        return f"{self.prefix}:job:{key}"
+
+    def payload(self, key: str) -> str:
+        return f"{self.prefix}:payload:{key}"
+
+    def result(self, key: str) -> str:
+        return f"{self.prefix}:result:{key}"
+
+    def idempotency(self, key: str) -> str:
+        return f"{self.prefix}:idem:{key}"
+
+    def worker(self, hostname: str) -> str:
+        return f"{self.prefix}:worker:{hostname}"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}:workers"
+
+    @property
+    def fits(self) -> str:
+        return f"{self.prefix}:stats:fits"
+
+    @property
+    def warm(self) -> str:
+        return f"{self.prefix}:warm"
+
+
+# KEYS: job, payload, result. ARGV: now, kind, summary, payload, ttl, stale_running, stale_enqueue.
+SUBMIT = """
+local job, now = KEYS[1], tonumber(ARGV[1])
+local function fresh(state, finished)
+  redis.call('DEL', job)
+  redis.call('HSET', job, 'state', state, 'kind', ARGV[2], 'summary', ARGV[3], 'created', ARGV[1],
+             'queued', ARGV[1], 'started', '', 'finished', finished, 'attempts', '0', 'error', '',
+             'enqueued', '0', 'worker', '')
+  redis.call('EXPIRE', job, ARGV[5])
+end
+local state = redis.call('HGET', job, 'state')
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  if state ~= 'succeeded' then fresh('succeeded', ARGV[1]) end
+  return {'existing', unpack(redis.call('HGETALL', job))}
+end
+local live = state == 'queued' or state == 'running'
+if state == 'running' and now - (tonumber(redis.call('HGET', job, 'started')) or now) > tonumber(ARGV[6]) then
+  live = false
+end
+if state == 'queued' and redis.call('HGET', job, 'enqueued') == '0'
+   and now - (tonumber(redis.call('HGET', job, 'queued')) or now) > tonumber(ARGV[7]) then
+  live = false
+end
+if live then return {'existing', unpack(redis.call('HGETALL', job))} end
+fresh('queued', '')
+redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+return {'created', unpack(redis.call('HGETALL', job))}
+"""
+
+# KEYS: job, result. ARGV: now, max_deliveries, ttl, worker.
+CLAIM = """
+local job = KEYS[1]
+local state = redis.call('HGET', job, 'state')
+if not state then return {'missing', 0} end
+if state == 'succeeded' or state == 'failed' then return {'done', 0} end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', job, 'state', 'succeeded', 'finished', ARGV[1], 'error', '')
+  return {'done', 0}
+end
+local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
+if attempts >= tonumber(ARGV[2]) then
+  redis.call('HSET', job, 'state', 'failed', 'finished', ARGV[1],
+             'error', 'worker lost on every delivery (' .. attempts .. ' attempts)')
+  return {'exhausted', attempts}
+end
+attempts = redis.call('HINCRBY', job, 'attempts', 1)
+redis.call('HSET', job, 'state', 'running', 'started', ARGV[1], 'worker', ARGV[4], 'enqueued', '1')
+redis.call('EXPIRE', job, ARGV[3])
+return {'claimed', attempts}
+"""
+
+# KEYS: job. ARGV: now, error. A succeeded job stays succeeded (another delivery won).
+FAIL = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or state == 'succeeded' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'failed', 'finished', ARGV[1], 'error', ARGV[2])
+return 1
+"""
+
+# KEYS: job. ARGV: note. Before a retry: the delivery did not die, so it does not count.
+RELEASE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+redis.call('HINCRBY', KEYS[1], 'attempts', -1)
+redis.call('HSET', KEYS[1], 'state', 'queued', 'error', ARGV[1])
+return 1
+"""
+
+# KEYS: job. Confirms a publish; never creates a partial hash (the job may have expired or been flushed).
+ENQUEUED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'enqueued', '1') end
+return 0
+"""
+
+
+class JobStore:
+    """Synchronous job store for worker processes (one client per process)."""
+
+    def __init__(self, client: redis.Redis, prefix: str, job_ttl: int, result_ttl: int) -> None:
+        self.client, self.keys = client, Keys(prefix)
+        self.job_ttl, self.result_ttl = job_ttl, result_ttl
+        self._claim = client.register_script(CLAIM)
+        self._fail = client.register_script(FAIL)
+        self._release = client.register_script(RELEASE)
+        self._submit = client.register_script(SUBMIT)
+        self._enqueued = client.register_script(ENQUEUED)
+
+    def claim(self, key: str, max_deliveries: int, worker: str) -> tuple[str, int]:
+        """Count a delivery: ``('claimed', n)``, ``('exhausted', n)``, ``('done', 0)`` or ``('missing', 0)``."""
+        reply = self._claim(
+            keys=[self.keys.job(key), self.keys.result(key)], args=[time.time(), max_deliveries, self.job_ttl, worker]
+        )
+        return _text(reply[0]), int(reply[1])
+
+    def payload(self, key: str) -> bytes | None:
+        value = self.client.get(self.keys.payload(key))
+        return cast(bytes | None, value)
+
+    def succeed(self, key: str, body: bytes, fits: int) -> None:
+        """Store the result, count the fits and mark the job succeeded, atomically."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self.keys.result(key), body, ex=self.result_ttl)
+        pipe.incrby(self.keys.fits, fits)
+        pipe.hset(self.keys.job(key), mapping={"state": "succeeded", "finished": time.time(), "error": ""})
+        pipe.expire(self.keys.job(key), self.job_ttl)
+        pipe.delete(self.keys.payload(key))
+        pipe.execute()
+
+    def mark_enqueued(self, key: str) -> None:
+        """Confirm the publish, so the job is never taken for one whose publish was lost."""
+        self._enqueued(keys=[self.keys.job(key)])
+
+    def fail(self, key: str, error: str) -> None:
+        self._fail(keys=[self.keys.job(key)], args=[time.time(), error])
+
+    def release(self, key: str, note: str) -> None:
+        self._release(keys=[self.keys.job(key)], args=[note])
+
+    def submit(self, key: str, kind: str, summary: str, payload: str, stale: tuple[float, float]) -> str:
+        """The :data:`SUBMIT` transition; returns ``'created'`` (caller enqueues) or ``'existing'``."""
+        reply = self._submit(
+            keys=[self.keys.job(key), self.keys.payload(key), self.keys.result(key)],
+            args=[time.time(), kind, summary, payload, self.job_ttl, *stale],
+        )
+        return _text(reply[0])

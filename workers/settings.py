@@ -1,0 +1,93 @@
+"""Settings of the forecast service (workers, and the API's client of them), from ``TIVCAST_*``.
+
+The timing settings are one chain, checked at start-up because a wrong order
+loses work silently: a task is warned at ``soft_time_limit``, killed at
+``time_limit`` (then redelivered, because acknowledgement is late), and only a
+message unacknowledged for longer than ``visibility_timeout`` is handed to
+another worker. A visibility timeout at or below the hard limit would run a
+slow task twice; one far above it makes a dead worker's job wait that long
+(kombu's default is one hour). Retry countdowns are held unacknowledged by the
+worker, so they must stay below the visibility timeout too.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DAY = 86_400
+
+
+class WorkerSettings(BaseSettings):
+    """Typed settings; an inconsistent chain of limits fails at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="TIVCAST_", extra="ignore")
+
+    redis_url: str | None = Field(default=None, description="Redis URL (broker, results, job state); unset: embedded.")
+    key_prefix: str = Field(default="tivcast", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    queue: str = Field(default="tivcast", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    soft_time_limit: int = Field(default=20, ge=1, description="Seconds before a task is told to stop.")
+    time_limit: int = Field(default=30, ge=1, description="Seconds before a task's process is killed.")
+    visibility_timeout: int = Field(default=45, ge=1, description="Seconds before an unacked message is redelivered.")
+    unacked_restore_interval: int = Field(default=5, ge=1, description="Seconds between sweeps for such messages.")
+    max_deliveries: int = Field(default=3, ge=1, description="Deliveries of a job before it is failed as lost.")
+    max_retries: int = Field(default=3, ge=0, description="Retries after a transient Redis error.")
+    retry_backoff_max: int = Field(default=30, ge=1, description="Longest retry countdown, seconds.")
+    result_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a result is kept in Redis.")
+    job_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a job's state and payload are kept.")
+    idempotency_ttl: int = Field(default=DAY, ge=60, description="Seconds an Idempotency-Key is remembered.")
+    redis_socket_timeout: float = Field(default=0.2, gt=0, description="API side: seconds per socket read/write.")
+    redis_connect_timeout: float = Field(default=0.2, gt=0, description="API side: seconds to connect.")
+    redis_operation_timeout: float = Field(default=0.25, gt=0, description="API side: deadline of a whole call.")
+    enqueue_timeout: float = Field(default=1.0, gt=0, description="API side: deadline of publishing a task.")
+    broker_socket_timeout: float = Field(default=5.0, gt=0, description="Worker side: Redis socket timeouts.")
+    breaker_failures: int = Field(default=3, ge=1, description="Consecutive Redis failures that open the breaker.")
+    breaker_reset_seconds: float = Field(default=5.0, gt=0, description="Seconds open before one trial call.")
+    max_memory_per_child_kb: int = Field(default=512_000, ge=50_000, description="A child above it is replaced.")
+    heartbeat_seconds: float = Field(default=5.0, gt=0, description="Seconds between worker heartbeats.")
+    heartbeat_ttl: int = Field(default=15, ge=1, description="Seconds a heartbeat counts a worker as online.")
+    warm_interval_seconds: int = Field(default=600, ge=10, description="Seconds between warm-cache sweeps.")
+    warm_countries: tuple[str, ...] = ("JPN", "KOR", "CHN")
+    embedded_workers: int = Field(default=1, ge=1, description="Embedded mode: forecasting processes.")
+    result_cache_entries: int = Field(default=512, ge=1, description="Results kept in the in-process LRU.")
+    result_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, description="Bytes kept in that LRU.")
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> WorkerSettings:
+        if not self.soft_time_limit < self.time_limit < self.visibility_timeout:
+            raise ValueError(
+                "need soft_time_limit < time_limit < visibility_timeout, got "
+                f"{self.soft_time_limit}, {self.time_limit}, {self.visibility_timeout}"
+            )
+        if self.retry_backoff_max >= self.visibility_timeout:
+            raise ValueError("retry_backoff_max must be below visibility_timeout (countdowns are held unacked)")
+        if self.unacked_restore_interval >= self.visibility_timeout:
+            raise ValueError("unacked_restore_interval must be below visibility_timeout")
+        if self.heartbeat_seconds >= self.heartbeat_ttl:
+            raise ValueError("heartbeat_seconds must be below heartbeat_ttl")
+        if self.redis_operation_timeout < max(self.redis_socket_timeout, self.redis_connect_timeout):
+            raise ValueError("redis_operation_timeout must cover redis_socket_timeout and redis_connect_timeout")
+        return self
+
+    @property
+    def stale_running_seconds(self) -> float:
+        """A job still 'running' this long after its start has lost its message: resubmitting requeues it.
+
+        By then the hard limit has killed the task and the visibility timeout
+        plus two restore sweeps have passed, so any redelivery would have
+        claimed the job again (and reset its start).
+        """
+        return float(self.time_limit + self.visibility_timeout + 2 * self.unacked_restore_interval)
+
+    @property
+    def stale_enqueue_seconds(self) -> float:
+        """A job 'queued' but never confirmed enqueued this long ago lost its publish: resubmitting requeues it."""
+        return self.enqueue_timeout + 5.0
+
+
+@lru_cache
+def get_worker_settings() -> WorkerSettings:
+    """The process-wide settings (cached; tests build their own ``WorkerSettings``)."""
+    return WorkerSettings()
