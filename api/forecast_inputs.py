@@ -59,8 +59,17 @@ def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastIn
         policy_events=tuple((e.date, e.regime or "") for e in events) if code == "JPN" else (),
         data_version=data_version(snapshot),
         world_tiv_lower_bound_years=tuple(y for y, o in world.items() if o.flag and LISTED in o.flag.split(";")),
-        notes=(VINTAGE_NOTE,),
+        notes=(VINTAGE_NOTE, releases_note(snapshot)),
     )
+
+
+def releases_note(snapshot: Snapshot) -> str:
+    """Which stored releases a forecast read, by id and content hash: its data provenance."""
+    parts = []
+    for dataset in (EXPORTS, MILEX, EVENTS):
+        release = snapshot.release(dataset)
+        parts.append(f"{dataset} release {release.release_id} (sha256 {release.content_hash[:12]})")
+    return "Data releases used: " + "; ".join(parts) + "."
 
 
 class InputsCache:

@@ -62,6 +62,7 @@ class TestSubmitPollResult:
         assert "immutable" in result.headers["cache-control"]
         body = result.json()
         assert body["key"] == key and body["model_version"] and body["data_version"].startswith("data-")
+        assert any(n.startswith("Data releases used: arms-exports release ") for n in body["notes"])
         rows = body["forecast"]
         assert len(rows) == 10 and all(0 <= r["lo-80"] <= r["point"] <= r["hi-80"] <= 100 for r in rows)
         assert client.get(f"/v1/forecasts/{key}", headers={"If-None-Match": f'"{key}"'}).status_code == 304
