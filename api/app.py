@@ -14,13 +14,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Catalog
-from api.db import create_schema, make_engine
+from api.db import make_engine
 from api.deps import AppState
 from api.errors import add_exception_handlers
 from api.forecast_inputs import InputsCache
 from api.http_cache import BodyCache, FastPath, UrlCache
-from api.routes import countries, datasets, forecasts, policy, scenarios, shares
+from api.metrics import instrument
+from api.metrics import router as metrics_router
+from api.migrations import upgrade
+from api.routes import admin, countries, dashboard, datasets, forecasts, health, policy, scenarios, shares
 from api.schemas import TIV_NOTE
+from api.security import RateLimiter, install
 from api.settings import Settings, get_settings
 from api.shipped import seed
 from api.warm import publish_warm_set, warm_specs
@@ -45,11 +49,12 @@ calculations (for example shares against 2024's sum of listed suppliers) are not
 
 
 def prepare_database(engine: Engine, load_shipped: bool, attempts: int = 3) -> None:
-    """Create the schema and load the shipped data. Several API processes may start at once: the loser
-    of a race hits a unique constraint, and its retry finds the winner's rows (seeding is idempotent)."""
+    """Migrate the schema to head and load the shipped data. Several API processes may start at once:
+    on PostgreSQL the migrations wait on an advisory lock; otherwise the loser of a race hits an existing
+    table or a unique constraint, and its retry finds the winner's work (both steps are idempotent)."""
     for attempt in range(1, attempts + 1):
         try:
-            create_schema(engine)
+            upgrade(engine)
             for result in seed(engine) if load_shipped else []:
                 if result.created:
                     log.info("loaded %s release %s (%d rows)", result.dataset_id, result.release_id, result.row_count)
@@ -89,6 +94,12 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
         await run_in_threadpool(prepare_database, engine, settings.seed_on_start)
         catalog = Catalog(engine, settings.version_ttl)
         service = make_service(worker_settings)
+        limiter = RateLimiter(
+            settings.rate_limit,
+            settings.rate_limit_storage_url or worker_settings.redis_url,
+            prefix=worker_settings.key_prefix,
+        )
+        app.state.limiter, app.state.warm_countries = limiter, worker_settings.warm_countries
         app.state.tivcast = AppState(
             settings=settings,
             engine=engine,
@@ -110,12 +121,25 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
         finally:
             if warm is not None:
                 warm.cancel()
+                # A check running in a thread finishes first (anyio does not abandon it): dispose() must not
+                # run while that thread holds a connection, or the connection outlives its pool unclosed.
+                await asyncio.gather(warm, return_exceptions=True)
             await service.aclose()
+            await limiter.aclose()
             engine.dispose()
 
     app = FastAPI(title="tivcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     add_exception_handlers(app)
     app.add_middleware(FastPath)
-    for module in (datasets, countries, shares, policy, scenarios, forecasts):
-        app.include_router(module.router)
+    install(app, settings)  # api/security.py: 413 as problem+json, CORS, trusted proxies
+    instrument(app, access_log=settings.access_log)  # outermost of all: request id, metrics, access log
+    app.include_router(health.router)  # probes and /metrics: no body, no rate limit, no auth
+    app.include_router(metrics_router)
+    for module in (datasets, countries, shares, policy, scenarios, forecasts, dashboard):
+        # Only POST /v1/forecasts reads a body: its router gets the limit (413), the GET-only ones need none.
+        limit = settings.max_body_bytes if module is forecasts else None
+        app.include_router(module.router, max_body_size=limit)
+    app.include_router(
+        admin.router, max_body_size=settings.max_upload_bytes, include_in_schema=settings.admin_api_key is not None
+    )
     return app

@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
+from api.cli_forecast import forecast as forecast_command
 from api.db import create_schema, make_engine, transaction
 from api.errors import TivcastError
 from api.ingest import ingest_file
+from api.migrations.cli import app as db_app
 from api.settings import get_settings
 from api.shipped import seed
 from workers.cli import beat as beat_command
@@ -19,6 +21,8 @@ from workers.cli import worker as worker_command
 app = typer.Typer(help="tivcast: arms-export data API and forecasts.", no_args_is_help=True)
 app.command()(worker_command)
 app.command()(beat_command)
+app.command(name="forecast")(forecast_command)
+app.add_typer(db_app, name="db")
 
 
 @app.command()
@@ -27,11 +31,23 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
 ) -> None:
-    """Run the API (embedded default: SQLite file, no other services)."""
+    """Run the API (embedded default: SQLite file, no other services). Logs are JSON lines on stderr."""
     import uvicorn
 
+    from api.log_config import uvicorn_log_config
+    from api.metrics import prepare_multiprocess
+
+    prepare_multiprocess(workers)  # several processes: /metrics sums their counters
     uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        log_config=uvicorn_log_config("info"),
+        access_log=False,  # tivcast.access logs each request, with its request id (api/metrics.py)
+        proxy_headers=False,  # X-Forwarded-For is trusted only from TIVCAST_TRUSTED_PROXIES (api/security.py)
     )
 
 

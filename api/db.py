@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from api import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from api.migrations import upgrade
 
 
 def make_engine(url: str) -> Engine:
@@ -30,7 +31,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Build or update the schema through the shipped migrations (``api/migrations``), on every backend."""
+    upgrade(engine)
 
 
 @contextmanager

@@ -1,10 +1,12 @@
 """Typed errors and the single handler that renders them as RFC 9457 problem+json.
 
 TivcastError                 500  base; only real bugs end up as a bare 500
+ ├── Unauthorized            401  admin route without a valid API key; carries WWW-Authenticate
  ├── NotFound                404  unknown dataset, country, release
  ├── InvalidParameter        422  a query or body field is wrong (names the field)
  ├── InvalidFile             422  an ingested file is wrong (names line and column)
  ├── Conflict                409  e.g. a release id reused for different content
+ ├── TooManyRequests         429  a client over its rate limit; carries Retry-After
  └── DependencyUnavailable   503  database or Redis away; carries Retry-After
 """
 
@@ -69,6 +71,20 @@ class Conflict(TivcastError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class Unauthorized(TivcastError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+    def __init__(self, detail: str, *, challenge: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class TooManyRequests(TivcastError):
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class DependencyUnavailable(TivcastError):
     status, title, slug = 503, "Service unavailable", "dependency-unavailable"
 
@@ -124,7 +140,23 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}.get(exc.status_code, "Error")
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8 JSON)
+            message = "the body could not be parsed; send UTF-8 JSON"
+            return problem(
+                422,
+                "Invalid parameter",
+                f"body: {message}",
+                slug="invalid-parameter",
+                errors=[{"field": "body", "message": message}],
+                instance=request.url.path,
+            )
+        title = {
+            404: "Not found",
+            405: "Method not allowed",
+            406: "Not acceptable",
+            413: "Content too large",
+            415: "Unsupported media type",
+        }.get(exc.status_code, "Error")
         return problem(
             exc.status_code,
             title,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Snapshot
@@ -15,6 +16,7 @@ from api.deps import AppState
 from api.errors import PROBLEM_JSON, TivcastError, problem
 from api.http_cache import matches
 from api.responses import ERRORS
+from api.security import TOO_LARGE
 from forecasting import ForecastingError, ForecastInputs
 from workers.jobs import Job
 from workers.requests import JobSpec
@@ -27,6 +29,7 @@ JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Accepted: the job is queued or running; poll the Location / status URL"},
     304: {"description": "Not modified (If-None-Match matched the content key)"},
     **ERRORS,
+    **TOO_LARGE,  # the router's body limit applies to every route on it (Starlette checks Content-Length)
     503: {
         "description": "Redis or the workers are unavailable; retry after Retry-After",
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
@@ -46,7 +49,33 @@ class WindowIn(BaseModel):
     end: int | None = Field(default=None, ge=1950, le=2100)
 
 
-Scenario = str | dict[str, Any]
+MAX_SCENARIO_CHARS, MAX_SCENARIO_DEPTH = 16_384, 6
+
+
+def _bounded(value: dict[str, Any]) -> dict[str, Any]:
+    """A custom scenario's size is bounded here; its content is checked by ``forecasting.parsing``."""
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_SCENARIO_CHARS:
+        raise ValueError(f"a custom scenario may have at most {MAX_SCENARIO_CHARS} characters of JSON")
+    if _depth(value) > MAX_SCENARIO_DEPTH:
+        raise ValueError(f"a custom scenario may nest at most {MAX_SCENARIO_DEPTH} levels deep")
+    return value
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="A built-in scenario")]
+CustomScenario = Annotated[
+    dict[str, Any],
+    Field(max_length=12, description="A custom scenario (see the examples); at most 16 KiB of JSON"),
+    AfterValidator(_bounded),
+]
+Scenario = ScenarioName | CustomScenario
 
 
 class ForecastIn(BaseModel):

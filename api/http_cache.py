@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 Body = tuple[bytes, str, dict[str, str]]
 RESULT_PATH = re.compile(r"^/v1/forecasts/[0-9a-f]{64}$")
+ROUTE_KEY = "tivcast.route"  # FastPath names the route template it answered for here (api.metrics labels)
+RESULT_ROUTE = "/v1/forecasts/{key}"
 IMMUTABLE = b"public, max-age=31536000, immutable"  # content, media type, extra headers
 
 
@@ -90,6 +92,7 @@ class Replay:
     headers: list[tuple[bytes, bytes]]
     not_modified: list[tuple[bytes, bytes]]
     body: bytes
+    route: str = ""  # template of the route that built the answer (for metrics)
 
 
 def _request_key(scope: Scope) -> tuple[str, bytes, bytes] | None:
@@ -120,7 +123,12 @@ class UrlCache:
         headers = [(k, v) for k, v in response.raw_headers]
         keep = {b"etag", b"cache-control", b"vary"}
         self._entries[key] = Replay(
-            version, etag.encode(), headers, [h for h in headers if h[0] in keep], bytes(response.body)
+            version,
+            etag.encode(),
+            headers,
+            [h for h in headers if h[0] in keep],
+            bytes(response.body),
+            getattr(scope.get("route"), "path", ""),
         )
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
@@ -141,9 +149,11 @@ class FastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             if RESULT_PATH.match(scope["path"]) and await self._result(scope, send):
+                scope[ROUTE_KEY] = RESULT_ROUTE
                 return
             replay = self._replay(scope)
             if replay is not None:
+                scope[ROUTE_KEY] = replay.route
                 await self._send(scope, replay, send)
                 return
         await self.app(scope, receive, send)

@@ -174,3 +174,25 @@ class ProblemDetails(BaseModel):
     detail: str = Field(examples=["country 'XYZ' does not exist"])
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+class IngestPublic(BaseModel):
+    """The outcome of an upload: the release it created, or the identical one already stored."""
+
+    dataset: str = Field(examples=["arms-exports"])
+    release_id: str = Field(examples=["sipri-2025-03-10"])
+    content_hash: str = Field(description="sha256 of the canonical rows; the dataset version")
+    row_count: int
+    created: bool = Field(description="False when the same content was already stored (nothing was written)")
+    links: dict[str, str]
+
+
+class WarmPublic(BaseModel):
+    published: int = Field(description="Forecasts in the warm set; the service computes the missing ones")
+    countries: list[str]
+
+
+class PurgePublic(BaseModel):
+    purged: list[str] = Field(description="The in-process caches emptied")
+    results_dropped: int = Field(description="Forecast results dropped from this process's memory")
+    note: str

@@ -1,9 +1,13 @@
 """Settings of the API process, read once from ``TIVCAST_*`` environment variables."""
 
+import ipaddress
+import json
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import limits
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -36,6 +40,66 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds the process trusts its cached view of the newest releases before re-checking.",
     )
+    ready_timeout: float = Field(
+        default=1.0, gt=0, le=30, description="Seconds each /readyz check (database, Redis, workers) may take."
+    )
+    access_log: bool = Field(default=True, description="Log one JSON line per request (probes and scrapes excepted).")
+    # Security (api/security.py).
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="Key of the /v1/admin routes (at least 16 characters); unset: they answer 404."
+    )
+    rate_limit: str | None = Field(
+        default="30/minute",
+        description="POST /v1/forecasts and admin calls per client, e.g. 30/minute; empty: no limit.",
+    )
+    rate_limit_storage_url: str | None = Field(
+        default=None, description="Redis URL of the shared rate-limit counters; default: TIVCAST_REDIS_URL, or memory."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (IPs or CIDRs) whose X-Forwarded-For names the client; empty: the peer address counts.",
+    )
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body (413 above it).")
+    max_upload_bytes: int = Field(default=20 << 20, ge=1024, description="Largest admin upload (413 above it).")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser; empty: no CORS headers."
+    )
+
+    @field_validator("admin_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("admin_api_key")
+    @classmethod
+    def _strong_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("TIVCAST_ADMIN_API_KEY must have at least 16 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _known_rate(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        limits.parse(value)  # ValueError naming the notation when it is not e.g. "30/minute"
+        return value.strip()
+
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
+    @classmethod
+    def _comma_or_json_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            if proxy != "*":
+                ipaddress.ip_network(proxy)  # ValueError naming a bad address (or a network with host bits)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -13,4 +13,12 @@ fi
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy (strict) forecasting workers"; .venv/bin/mypy forecasting workers
 echo "== import contracts"; .venv/bin/lint-imports
-echo "== pytest"; .venv/bin/pytest -n 2 "$@"
+if ! command -v chromium >/dev/null 2>&1; then  # the dashboard's browser tests drive Debian's chromium
+    echo "== installing chromium (apt-get)"
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+# The browser tests run in a pytest process of their own: Playwright's sync API keeps an asyncio loop
+# running in its process, which would break later asyncio.run() calls of other tests sharing that worker.
+echo "== pytest"; .venv/bin/pytest -n 2 --ignore=tests/dashboard "$@"
+echo "== pytest (dashboard, headless chromium)"; .venv/bin/pytest tests/dashboard -n 0 "$@"

@@ -1,4 +1,5 @@
-"""Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), seeded once."""
+"""Shared fixtures: real databases (a SQLite file and the machine's PostgreSQL), built through the shipped
+migrations (as production builds them) and seeded once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from api.db import create_schema, make_engine
+from api.db import make_engine
+from api.migrations import upgrade
 from api.shipped import seed
 
 POSTGRES_ADMIN = os.environ.get("TIVCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -46,7 +48,7 @@ class Databases:
 
     def _seed(self, url: str) -> None:
         engine = make_engine(url)
-        create_schema(engine)
+        upgrade(engine)  # the migrations, never create_all: tests/ops checks they match the models
         seed(engine)
         engine.dispose()
 

@@ -5,6 +5,7 @@ can be served from memory for as long as it fits, without revalidation. The
 bytes are exactly what the worker wrote to ``{prefix}:result:{key}`` (with a
 TTL of ``result_ttl``): nothing is parsed or re-serialised on the hot path.
 The LRU also keeps answering the results it holds while Redis is down.
+Lookups are counted by layer and result (``tivcast_result_cache_lookups_total``, :mod:`workers.metrics`).
 
 Both classes are used from one event loop (no locks): the API's, or the
 embedded service's.
@@ -15,7 +16,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
+from workers.metrics import CACHE_LOOKUPS
+
 __all__ = ["LRU", "ResultCache"]
+
+_MEMORY_HIT, _MEMORY_MISS = CACHE_LOOKUPS.labels("memory", "hit"), CACHE_LOOKUPS.labels("memory", "miss")
+_REDIS_HIT, _REDIS_MISS = CACHE_LOOKUPS.labels("redis", "hit"), CACHE_LOOKUPS.labels("redis", "miss")
 
 
 class LRU:
@@ -57,11 +63,26 @@ class ResultCache:
     def __init__(self, max_entries: int, max_bytes: int) -> None:
         self.lru = LRU(max_entries, max_bytes)
 
-    async def get(self, key: str, fetch: Callable[[str], Awaitable[bytes | None]]) -> bytes | None:
-        """The body of ``key``: from memory, else from ``fetch`` (then remembered)."""
+    def peek(self, key: str) -> bytes | None:
+        """The body if it is in memory. Counts hits only: a miss here is counted by the lookup that follows."""
         body = self.lru.get(key)
+        if body is not None:
+            _MEMORY_HIT.inc()
+        return body
+
+    async def get(self, key: str, fetch: Callable[[str], Awaitable[bytes | None]] | None = None) -> bytes | None:
+        """The body of ``key``: from memory, else from ``fetch`` (then remembered); no ``fetch``: memory only."""
+        body = self.lru.get(key)
+        if body is not None:
+            _MEMORY_HIT.inc()
+            return body
+        _MEMORY_MISS.inc()
+        if fetch is None:
+            return None
+        body = await fetch(key)
         if body is None:
-            body = await fetch(key)
-            if body is not None:
-                self.lru.put(key, body)
+            _REDIS_MISS.inc()
+            return None
+        _REDIS_HIT.inc()
+        self.lru.put(key, body)
         return body

@@ -35,9 +35,10 @@ from typing import Any
 
 from celery import Celery
 
+from workers import logs  # noqa: F401  (connects Celery's setup_logging: JSON logs in worker and beat)
 from workers.settings import WorkerSettings, get_worker_settings
 
-__all__ = ["FORECAST_TASK", "WARM_TASK", "app", "make_celery"]
+__all__ = ["FORECAST_TASK", "WARM_TASK", "app", "make_celery", "queue_keys"]
 
 FORECAST_TASK = "tivcast.forecast.run"
 WARM_TASK = "tivcast.cache.warm"
@@ -54,6 +55,13 @@ def transport_options(settings: WorkerSettings) -> dict[str, Any]:
         "health_check_interval": 10,
         "global_keyprefix": f"{settings.key_prefix}:celery:",
     }
+
+
+def queue_keys(settings: WorkerSettings) -> list[str]:
+    """The Redis lists holding the queue's waiting messages: kombu's list per priority step (only the
+    first is used unless a message sets a priority), under ``global_keyprefix``."""
+    prefix = transport_options(settings)["global_keyprefix"]
+    return [f"{prefix}{settings.queue}"] + [f"{prefix}{settings.queue}\x06\x16{step}" for step in (3, 6, 9)]
 
 
 def make_celery(settings: WorkerSettings) -> Celery:

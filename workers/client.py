@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import kombu.exceptions
 import redis
@@ -36,9 +36,11 @@ from redis.backoff import NoBackoff
 
 from workers.breaker import CircuitBreaker, CircuitOpen
 from workers.cache import ResultCache
-from workers.celery_app import FORECAST_TASK, WARM_TASK, make_celery
+from workers.celery_app import FORECAST_TASK, WARM_TASK, make_celery, queue_keys
 from workers.embedded import EmbeddedService
 from workers.jobs import ENQUEUED, FAIL, SUBMIT, Job, Keys, parse_reply
+from workers.logs import REQUEST_ID_HEADER, bound
+from workers.metrics import JobStats
 from workers.requests import JobSpec
 from workers.settings import WorkerSettings
 
@@ -87,6 +89,9 @@ class Unavailable(Exception):
 class ForecastService(Protocol):
     """What the API needs from the forecast service, in both modes."""
 
+    mode: Literal["redis", "embedded"]
+    settings: WorkerSettings
+
     def peek(self, key: str) -> bytes | None:
         """The result if this process holds it in memory; never touches Redis (the hot path)."""
         ...
@@ -119,6 +124,22 @@ class ForecastService(Protocol):
         """Model fits done by the workers (a counter, for tests and benchmarks)."""
         ...
 
+    async def ping(self) -> None:
+        """Check that the service's store answers (Redis ``PING``); raises :class:`Unavailable`."""
+        ...
+
+    async def queue_depth(self) -> int:
+        """Jobs waiting for a worker (the broker queue's length; queued jobs when embedded)."""
+        ...
+
+    async def job_stats(self) -> JobStats:
+        """Outcomes and durations of the jobs run so far (:mod:`workers.metrics`)."""
+        ...
+
+    def forget_memory(self) -> int:
+        """Drop the results held in this process's memory (Redis keeps its copies); how many were dropped."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections and processes."""
         ...
@@ -126,6 +147,8 @@ class ForecastService(Protocol):
 
 class RedisService:
     """Redis and Celery workers, behind a breaker and deadlines (module docstring)."""
+
+    mode: Literal["redis", "embedded"] = "redis"
 
     def __init__(self, settings: WorkerSettings) -> None:
         if not settings.redis_url:
@@ -179,7 +202,7 @@ class RedisService:
         return await self._guard(lambda: self._scripts[name](keys=keys, args=args))
 
     def peek(self, key: str) -> bytes | None:
-        return self._results.lru.get(key)
+        return self._results.peek(key)
 
     async def get_result(self, key: str) -> bytes | None:
         async def fetch(k: str) -> bytes | None:
@@ -212,7 +235,12 @@ class RedisService:
             await self._script("enqueued", [self.keys.job(key)], [])
 
     async def _publish(self, name: str, args: list[Any]) -> None:
-        send = functools.partial(self._celery.send_task, name, args=args, queue=self.settings.queue, retry=False)
+        # The request being answered (if any) travels with the task, for the worker's logs.
+        request_id = bound("request_id")
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+        send = functools.partial(
+            self._celery.send_task, name, args=args, queue=self.settings.queue, retry=False, headers=headers
+        )
         try:
             await asyncio.wait_for(asyncio.to_thread(send), self.settings.enqueue_timeout)
         except PUBLISH_FAILED as exc:
@@ -245,6 +273,27 @@ class RedisService:
     async def fits_counted(self) -> int:
         value = await self._guard(lambda: self._redis.get(self.keys.fits))
         return int(value or 0)
+
+    def forget_memory(self) -> int:
+        dropped = len(self._results.lru)
+        self._results = ResultCache(self.settings.result_cache_entries, self.settings.result_cache_bytes)
+        return dropped
+
+    async def ping(self) -> None:
+        await self._guard(lambda: self._redis.ping())
+
+    async def queue_depth(self) -> int:
+        async def lengths() -> list[int]:
+            pipe = self._redis.pipeline(transaction=False)
+            for name in queue_keys(self.settings):
+                pipe.llen(name)
+            return cast(list[int], await pipe.execute())
+
+        return sum(await self._guard(lengths))
+
+    async def job_stats(self) -> JobStats:
+        raw = await self._guard(lambda: self._redis.hgetall(self.keys.job_stats))
+        return JobStats.from_hash(raw)
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from forecasting import ForecastingError
 from workers.cache import ResultCache
 from workers.jobs import Job
+from workers.metrics import JobStats
 from workers.requests import JobSpec
 from workers.settings import WorkerSettings
 
@@ -44,6 +45,8 @@ def _compute(payload: dict[str, Any]) -> tuple[bytes, int]:
 class EmbeddedService:
     """In-process forecast service: a dict of jobs, an LRU of results, a pool of processes."""
 
+    mode: Literal["redis", "embedded"] = "embedded"
+
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self._jobs: dict[str, Job] = {}
@@ -54,13 +57,14 @@ class EmbeddedService:
         self._fits = 0
         self._idempotency: dict[str, tuple[str, float]] = {}
         self._warm: list[JobSpec] = []
+        self._stats = JobStats()
 
     def peek(self, key: str) -> bytes | None:
         """The result if it is in memory (in embedded mode, memory is the only store)."""
-        return self._results.lru.get(key)
+        return self._results.peek(key)
 
     async def get_result(self, key: str) -> bytes | None:
-        return self._results.lru.get(key)
+        return await self._results.get(key)
 
     async def get_job(self, key: str) -> Job | None:
         job = self._jobs.get(key)
@@ -131,7 +135,8 @@ class EmbeddedService:
         return None
 
     def _finish(self, key: str, state: str, error: str | None) -> None:
-        self._set(key, state=state, finished=time.time(), error=error)
+        job = self._set(key, state=state, finished=time.time(), error=error)
+        self._stats.record(state, job.finished - job.started if job.finished and job.started else None)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -165,6 +170,22 @@ class EmbeddedService:
 
     async def fits_counted(self) -> int:
         return self._fits
+
+    def forget_memory(self) -> int:
+        """Memory is the only store here: a succeeded job whose result is gone is forgotten too (see
+        :meth:`get_job`), so the next submit computes it again."""
+        dropped = len(self._results.lru)
+        self._results = ResultCache(self.settings.result_cache_entries, self.settings.result_cache_bytes)
+        return dropped
+
+    async def ping(self) -> None:
+        return None  # nothing outside this process to reach
+
+    async def queue_depth(self) -> int:
+        return sum(1 for job in self._jobs.values() if job.state == "queued")
+
+    async def job_stats(self) -> JobStats:
+        return self._stats
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

@@ -170,6 +170,11 @@ class Keys:
         return f"{self.prefix}:stats:fits"
 
     @property
+    def job_stats(self) -> str:
+        """Job outcomes and durations (:mod:`workers.metrics`)."""
+        return f"{self.prefix}:stats:jobs"
+
+    @property
     def warm(self) -> str:
         return f"{self.prefix}:warm"
 

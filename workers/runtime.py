@@ -10,6 +10,11 @@
 * ``task_failure`` records what the task itself could not: an unexpected
   exception, or the hard time limit (that one is reported in the parent
   process, after the child was killed).
+* Around each task (``task_prerun``/``task_postrun``) the request id that
+  came with the message, the task id and the job key are bound to the log
+  context (:mod:`workers.logs`), and each finished delivery of a forecast
+  job adds its outcome and duration to ``{prefix}:stats:jobs``
+  (:mod:`workers.metrics`), which the API exports at ``/metrics``.
 """
 
 from __future__ import annotations
@@ -18,21 +23,32 @@ import json
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
-from celery.signals import task_failure, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    task_failure,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
+from workers import logs
 from workers.celery_app import FORECAST_TASK
 from workers.jobs import JobStore, Keys
+from workers.metrics import record_job
 from workers.settings import WorkerSettings, get_worker_settings
 
-__all__ = ["Heartbeat", "describe_failure", "redis_client", "store"]
+__all__ = ["Heartbeat", "describe_failure", "is_online", "redis_client", "store"]
 
 log = logging.getLogger(__name__)
 _store: JobStore | None = None
 _heartbeat: Heartbeat | None = None
+_started: dict[str, float] = {}  # task id -> monotonic start, in the process running the task
 
 
 def redis_client(settings: WorkerSettings) -> redis.Redis:
@@ -70,10 +86,60 @@ def describe_failure(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}); see the worker log"  # details stay in the log
 
 
+def _count(outcome: str, seconds: float | None) -> None:
+    """Add a finished delivery to the job metrics, and log it; a Redis error costs only the sample."""
+    log.info(
+        "job %s (%s)",
+        outcome,
+        "duration unknown" if seconds is None else f"{seconds:.2f} s",
+        extra={"outcome": outcome, "duration_s": None if seconds is None else round(seconds, 3)},
+    )
+    try:
+        jobs = store()
+        record_job(jobs.client, jobs.keys.job_stats, outcome, seconds)
+    except redis.RedisError as exc:
+        log.warning("could not record job metrics: %s", exc)
+
+
+def _elapsed(task_id: str | None) -> float | None:
+    started = _started.pop(task_id or "", None)
+    return None if started is None else time.monotonic() - started
+
+
+@task_prerun.connect
+def _task_started(task_id: str | None = None, task: Any = None, args: Any = None, **_: Any) -> None:
+    fields = {"task_id": task_id or ""}
+    request_id = task.request.get(logs.REQUEST_ID_HEADER) if task is not None else None
+    if request_id:
+        fields["request_id"] = str(request_id)[:128]
+    if getattr(task, "name", None) == FORECAST_TASK and args:
+        fields["job"] = str(args[0])
+        _started[task_id or ""] = time.monotonic()
+    logs.bind(**fields)  # this process runs one task at a time; postrun clears it
+
+
+@task_postrun.connect
+def _task_finished(
+    task_id: str | None = None, task: Any = None, retval: Any = None, state: str | None = None, **_: Any
+) -> None:
+    try:
+        if getattr(task, "name", None) == FORECAST_TASK and state in ("SUCCESS", "RETRY"):
+            # SUCCESS: what run_job returned (succeeded, failed, done, missing, exhausted).
+            _count(str(retval) if state == "SUCCESS" else "retried", _elapsed(task_id))
+        _started.pop(task_id or "", None)  # FAILURE was counted by task_failure
+    finally:
+        logs.clear()
+
+
 @task_failure.connect
-def _record_failure(sender: Any = None, exception: BaseException | None = None, args: Any = None, **_: Any) -> None:
+def _record_failure(
+    sender: Any = None, exception: BaseException | None = None, args: Any = None, task_id: str | None = None, **_: Any
+) -> None:
     if getattr(sender, "name", None) != FORECAST_TASK or not args or exception is None:
         return
+    limit = isinstance(exception, SoftTimeLimitExceeded | TimeLimitExceeded)
+    # The hard limit is reported in the parent process, which never saw the start: duration unknown.
+    _count("timeout" if limit else "error", _elapsed(task_id))
     try:
         store().fail(str(args[0]), describe_failure(exception))
     except redis.RedisError:
@@ -112,6 +178,18 @@ class Heartbeat(threading.Thread):
             self.client.delete(self.keys.worker(self.hostname))
         except redis.RedisError:
             pass
+
+
+def is_online(hostname: str, settings: WorkerSettings | None = None) -> bool:
+    """Whether worker ``hostname`` has a live heartbeat (the worker container's healthcheck)."""
+    settings = settings or get_worker_settings()
+    client = redis_client(settings)
+    try:
+        return bool(client.exists(Keys(settings.key_prefix).worker(hostname)))
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
 
 
 @worker_ready.connect

@@ -21,7 +21,7 @@ import redis
 from celery import Task
 
 from forecasting import ForecastingError
-from workers import compute
+from workers import compute, logs
 from workers.celery_app import FORECAST_TASK, WARM_TASK, app
 from workers.runtime import store
 from workers.settings import WorkerSettings, get_worker_settings
@@ -71,12 +71,14 @@ def warm_cache() -> int:
     """Queue the published warm entries whose results are missing; returns how many were queued."""
     settings, jobs = get_worker_settings(), store()
     stale = (settings.stale_running_seconds, settings.stale_enqueue_seconds)
+    request_id = logs.bound("request_id")  # the request that published the warm set, if any: pass it on
+    headers = {logs.REQUEST_ID_HEADER: request_id} if request_id else {}
     queued = 0
     for raw_key, raw in jobs.client.hgetall(jobs.keys.warm).items():
         key, entry = raw_key.decode() if isinstance(raw_key, bytes) else raw_key, json.loads(raw)
         status = jobs.submit(key, entry["kind"], json.dumps(entry["summary"]), json.dumps(entry["payload"]), stale)
         if status == "created":
-            run_job.apply_async((key,), queue=settings.queue)
+            run_job.apply_async((key,), queue=settings.queue, headers=headers)
             jobs.mark_enqueued(key)
             queued += 1
     log.info("warm cache: %d job(s) queued", queued)

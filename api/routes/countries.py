@@ -22,7 +22,11 @@ def _public(c: Country) -> CountryPublic:
     )
 
 
-@router.get("", summary="List countries", responses={200: {"model": CountryListPublic}, **ERRORS})
+@router.get(
+    "",
+    summary="List countries",
+    responses={200: {"model": CountryListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+)
 async def list_countries(request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
     """Every country and entity known to tivcast (ISO3 codes; X** for SIPRI entities without one)."""
 
@@ -41,7 +45,11 @@ async def list_countries(request: Request, state: StateDep, snapshot: SnapshotDe
     )
 
 
-@router.get("/{code}", summary="Describe a country", responses={200: {"model": CountryPublic}, **ERRORS})
+@router.get(
+    "/{code}",
+    summary="Describe a country",
+    responses={200: {"model": CountryPublic}, 304: {"description": "Not modified"}, **ERRORS},
+)
 async def get_country(code: CountryCode, request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
     """One country by ISO3 code."""
     country = snapshot.country(code)

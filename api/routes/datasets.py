@@ -42,7 +42,11 @@ def _json(model: Any) -> tuple[bytes, str, dict[str, str]]:
     return model.model_dump_json().encode(), JSON, {}
 
 
-@router.get("", summary="List datasets", responses={200: {"model": DatasetListPublic}, **ERRORS})
+@router.get(
+    "",
+    summary="List datasets",
+    responses={200: {"model": DatasetListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+)
 async def list_datasets(request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
     """Every dataset with its provenance, current release, version and coverage."""
 
@@ -62,7 +66,11 @@ async def list_datasets(request: Request, state: StateDep, snapshot: SnapshotDep
     )
 
 
-@router.get("/{dataset_id}", summary="Describe a dataset", responses={200: {"model": DatasetPublic}, **ERRORS})
+@router.get(
+    "/{dataset_id}",
+    summary="Describe a dataset",
+    responses={200: {"model": DatasetPublic}, 304: {"description": "Not modified"}, **ERRORS},
+)
 async def get_dataset(dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
     """Metadata, provenance (publisher, source, release, terms, citation), coverage and version."""
     snapshot.dataset(dataset_id)
@@ -85,7 +93,7 @@ async def get_dataset(dataset_id: DatasetId, request: Request, state: StateDep, 
 @router.get(
     "/{dataset_id}/releases",
     summary="List a dataset's releases",
-    responses={200: {"model": ReleaseListPublic}, **ERRORS},
+    responses={200: {"model": ReleaseListPublic}, 304: {"description": "Not modified"}, **ERRORS},
 )
 async def list_releases(dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
     """Every load of the dataset, newest first, with content hashes and dates."""
@@ -221,7 +229,7 @@ def _csv(rows: list[ObservationPublic], unit: str | None, release: str) -> bytes
 @router.get(
     "/{dataset_id}/records",
     summary="Get the rows of a table dataset",
-    responses={200: {"model": RecordListPublic}, **ERRORS},
+    responses={200: {"model": RecordListPublic}, 304: {"description": "Not modified"}, **ERRORS},
 )
 async def list_records(
     dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, release: ReleaseQuery = None

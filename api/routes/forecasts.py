@@ -28,6 +28,7 @@ from api.forecast_jobs import (
     spec_or_422,
 )
 from api.http_cache import matches
+from api.security import LIMITED, rate_limited
 from workers.requests import backtest_job, forecast_job, scenario_set_job
 
 router = APIRouter(tags=["forecasts"])
@@ -36,7 +37,13 @@ Country = Annotated[str, Query(pattern=r"^[A-Za-z]{3}$", description="ISO3 code"
 Measure = Annotated[str, Query(pattern=r"^(share|tiv)$", description="share (percent of world) or tiv")]
 
 
-@router.post("/v1/forecasts", summary="Request a forecast", status_code=202, responses=JOB_RESPONSES)
+@router.post(
+    "/v1/forecasts",
+    summary="Request a forecast",
+    status_code=202,
+    responses={**JOB_RESPONSES, **LIMITED},
+    dependencies=[rate_limited("forecasts")],
+)
 async def post_forecast(
     request: Request,
     state: StateDep,

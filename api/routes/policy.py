@@ -18,7 +18,9 @@ DATASET = "policy-events"
 
 
 @router.get(
-    "", summary="Japan's arms-export policy events", responses={200: {"model": PolicyEventListPublic}, **ERRORS}
+    "",
+    summary="Japan's arms-export policy events",
+    responses={200: {"model": PolicyEventListPublic}, 304: {"description": "Not modified"}, **ERRORS},
 )
 async def list_policy_events(
     request: Request,
