@@ -6,7 +6,7 @@ COPY pyproject.toml README.md ./
 COPY api ./api
 COPY workers ./workers
 COPY forecasting ./forecasting
-RUN pip install . && useradd --create-home tivcast
+RUN pip install ".[flower]" && useradd --create-home tivcast
 USER tivcast
 EXPOSE 8000
 CMD ["tivcast", "serve", "--host", "0.0.0.0", "--port", "8000"]

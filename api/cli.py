@@ -16,11 +16,13 @@ from api.migrations.cli import app as db_app
 from api.settings import get_settings
 from api.shipped import seed
 from workers.cli import beat as beat_command
+from workers.cli import flower as flower_command
 from workers.cli import worker as worker_command
 
 app = typer.Typer(help="tivcast: arms-export data API and forecasts.", no_args_is_help=True)
 app.command()(worker_command)
 app.command()(beat_command)
+app.command(name="flower")(flower_command)
 app.command(name="forecast")(forecast_command)
 app.add_typer(db_app, name="db")
 

@@ -6,6 +6,7 @@ in the ``tivcast`` CLI costs the API nothing (and never imports the model).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
@@ -68,3 +69,18 @@ def beat(
 
 if __name__ == "__main__":  # python -m workers.cli worker (what the tests run)
     app()
+
+
+@app.command()
+def flower(
+    port: Annotated[int, typer.Option(help="Port of the Flower web UI")] = 5555,
+    address: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+) -> None:
+    """Run Flower, Celery's monitoring UI, on the same broker and key prefix (needs the `flower` extra)."""
+    _require_redis()
+    if importlib.util.find_spec("flower") is None:  # an optional extra: a hint, not a traceback
+        typer.echo("error: Flower is not installed: pip install 'tivcast[flower]'", err=True)
+        raise typer.Exit(2) from None
+    from workers.celery_app import app as celery
+
+    celery.start(["flower", f"--port={port}", f"--address={address}"])
