@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Catalog, Snapshot
 from api.errors import InvalidParameter
 from api.forecast_inputs import InputsCache
-from api.http_cache import BodyCache, UrlCache
+from api.http_cache import Body, BodyCache, UrlCache, conditional
 from api.settings import Settings
 from workers.client import ForecastService
 
@@ -79,3 +80,18 @@ def country_list(raw: str | None, snapshot: Snapshot, *, field: str = "country")
         if code not in codes:
             codes.append(code)
     return codes
+
+
+async def respond(
+    request: Request, state: AppState, snapshot: Snapshot, etag: str, build: Callable[[], Body]
+) -> Response:
+    """A data response: 304, or the cached or freshly built body, remembered for replay at this data version."""
+    return await conditional(
+        request,
+        etag,
+        state.bodies,
+        build,
+        max_age=state.settings.cache_max_age,
+        version=snapshot.version,
+        urls=state.urls,
+    )

@@ -194,7 +194,8 @@ class ServiceSnapshot:
 
 def _job_metrics(stats: JobStats) -> Iterable[Metric]:
     total = CounterMetricFamily(
-        "tivcast_jobs", "Forecast job deliveries finished, by outcome (succeeded, failed, retried, timeout, ...).",
+        "tivcast_jobs",
+        "Forecast job deliveries finished, by outcome (succeeded, failed, retried, timeout, ...).",
         labels=["outcome"],
     )
     for outcome, count in sorted(stats.counts.items()):

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from api.deps import SnapshotDep, StateDep
-from api.http_cache import conditional, make_etag
+from api.deps import SnapshotDep, StateDep, respond
+from api.http_cache import make_etag
 from api.responses import ERRORS
 from api.schemas import CountryListPublic, CountryPublic
 from api.tables import Country
@@ -34,15 +34,7 @@ async def list_countries(request: Request, state: StateDep, snapshot: SnapshotDe
         data = [_public(c) for _, c in sorted(snapshot.countries.items())]
         return CountryListPublic(data=data, count=len(data)).model_dump_json().encode(), "application/json", {}
 
-    return await conditional(
-        request,
-        make_etag("countries", snapshot.version),
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, make_etag("countries", snapshot.version), build)
 
 
 @router.get(
@@ -57,12 +49,4 @@ async def get_country(code: CountryCode, request: Request, state: StateDep, snap
     def build() -> tuple[bytes, str, dict[str, str]]:
         return _public(country).model_dump_json().encode(), "application/json", {}
 
-    return await conditional(
-        request,
-        make_etag("country", country.code, snapshot.version),
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, make_etag("country", country.code, snapshot.version), build)

@@ -21,9 +21,10 @@ from api.deps import (
     StateDep,
     check_years,
     country_list,
+    respond,
 )
 from api.errors import InvalidParameter
-from api.http_cache import conditional, make_etag
+from api.http_cache import make_etag
 from api.responses import ERRORS, dataset_public, release_public
 from api.schemas import (
     DatasetListPublic,
@@ -55,15 +56,7 @@ async def list_datasets(request: Request, state: StateDep, snapshot: SnapshotDep
             data = [dataset_public(session, snapshot, d) for d in sorted(snapshot.datasets)]
         return _json(DatasetListPublic(data=data, count=len(data)))
 
-    return await conditional(
-        request,
-        make_etag("datasets", snapshot.version),
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, make_etag("datasets", snapshot.version), build)
 
 
 @router.get(
@@ -79,15 +72,7 @@ async def get_dataset(dataset_id: DatasetId, request: Request, state: StateDep, 
         with Session(state.engine) as session:
             return _json(dataset_public(session, snapshot, dataset_id))
 
-    return await conditional(
-        request,
-        make_etag("dataset", dataset_id, snapshot.version),
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, make_etag("dataset", dataset_id, snapshot.version), build)
 
 
 @router.get(
@@ -103,15 +88,7 @@ async def list_releases(dataset_id: DatasetId, request: Request, state: StateDep
         data = [release_public(r, current=i == 0) for i, r in enumerate(releases)]
         return _json(ReleaseListPublic(dataset=dataset_id, data=data, count=len(data)))
 
-    return await conditional(
-        request,
-        make_etag("releases", dataset_id, snapshot.version),
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, make_etag("releases", dataset_id, snapshot.version), build)
 
 
 def _wants_csv(request: Request, fmt: str | None) -> bool:
@@ -184,15 +161,7 @@ async def list_observations(
         )
         return body.model_dump_json().encode(), JSON, headers
 
-    return await conditional(
-        request,
-        key,
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, key, build)
 
 
 def _observation(snapshot: Snapshot, o: Any) -> ObservationPublic:
@@ -249,12 +218,4 @@ async def list_records(
             )
         )
 
-    return await conditional(
-        request,
-        make_etag("records", chosen.content_hash),
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, make_etag("records", chosen.content_hash), build)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
 from api import queries
-from api.deps import EndYear, ReleaseQuery, SnapshotDep, StartYear, StateDep, check_years
-from api.http_cache import conditional, make_etag
+from api.deps import EndYear, ReleaseQuery, SnapshotDep, StartYear, StateDep, check_years, respond
+from api.http_cache import make_etag
 from api.responses import ERRORS
 from api.schemas import PolicyEventListPublic, PolicyEventPublic
 
@@ -57,12 +57,4 @@ async def list_policy_events(
         return body.model_dump_json().encode(), "application/json", {}
 
     key = make_etag("events", chosen.content_hash, start, end, category)
-    return await conditional(
-        request,
-        key,
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, key, build)

@@ -17,9 +17,10 @@ from api.deps import (
     StateDep,
     check_years,
     country_list,
+    respond,
 )
 from api.errors import InvalidParameter
-from api.http_cache import conditional, make_etag
+from api.http_cache import make_etag
 from api.responses import ERRORS
 from api.schemas import ShareListPublic
 
@@ -71,12 +72,4 @@ async def get_shares(
         return body.model_dump_json().encode(), "application/json", {}
 
     key = make_etag("shares", chosen.content_hash, codes, start, end, window)
-    return await conditional(
-        request,
-        key,
-        state.bodies,
-        build,
-        max_age=state.settings.cache_max_age,
-        version=snapshot.version,
-        urls=state.urls,
-    )
+    return await respond(request, state, snapshot, key, build)
