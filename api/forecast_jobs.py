@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Snapshot
 from api.deps import AppState
-from api.errors import PROBLEM_JSON, TivcastError, problem
+from api.errors import PROBLEM_JSON, InvalidParameter, TivcastError, problem
 from api.http_cache import matches
 from api.responses import ERRORS
 from api.security import TOO_LARGE
@@ -107,8 +107,6 @@ class ForecastIn(BaseModel):
 
     def model_post_init(self, _context: Any) -> None:
         if self.scenario is not None and self.scenarios is not None:
-            from api.errors import InvalidParameter
-
             raise InvalidParameter("scenarios", "give either 'scenario' or 'scenarios', not both")
 
 
