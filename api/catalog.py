@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,15 +57,30 @@ class Snapshot:
 
 
 class Catalog:
-    def __init__(self, engine: Engine, ttl: float) -> None:
+    """A snapshot trusted for ``ttl`` seconds, or until :meth:`invalidate`.
+
+    Staleness is a generation counter, never a clock value used as a sentinel: ``time.monotonic()``
+    counts from boot, so "loaded at 0.0" would look fresh within ``ttl`` seconds of boot. An
+    invalidation that lands while a refresh is reading also wins: the refresh's snapshot keeps the
+    generation it started at and is stale at once."""
+
+    def __init__(self, engine: Engine, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
         self._ttl = ttl
+        self._clock = clock
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
-        self._loaded_at = 0.0
+        self._loaded_at: float | None = None  # clock reading when the snapshot was read; None: never
+        self._generation = 0  # bumped by invalidate()
+        self._loaded_generation = -1  # the generation the snapshot was read at
 
     def fresh(self) -> bool:
-        return self._snapshot is not None and time.monotonic() - self._loaded_at < self._ttl
+        return (
+            self._snapshot is not None
+            and self._loaded_at is not None
+            and self._loaded_generation == self._generation
+            and self._clock() - self._loaded_at < self._ttl
+        )
 
     def get(self) -> Snapshot:
         """The current snapshot; call from a worker thread when it may be stale (it queries)."""
@@ -77,10 +93,11 @@ class Catalog:
         return self._snapshot if self.fresh() else None
 
     def invalidate(self) -> None:
-        self._loaded_at = 0.0
+        self._generation += 1
 
     def refresh(self) -> None:
         with self._lock, Session(self._engine, expire_on_commit=False) as session:
+            generation, started = self._generation, self._clock()
             datasets = {d.id: d for d in session.exec(select(Dataset))}
             releases: dict[str, list[Release]] = {}
             for release in session.exec(select(Release).order_by(Release.id.desc())):  # type: ignore[union-attr]
@@ -94,4 +111,4 @@ class Catalog:
                 countries,
                 version=f"{len(countries)}|{version}",
             )
-            self._loaded_at = time.monotonic()
+            self._loaded_at, self._loaded_generation = started, generation

@@ -1,0 +1,107 @@
+"""The catalogue of current releases: an invalidation is honoured whatever the clock reads.
+
+``time.monotonic()`` counts from boot, so a sentinel like "loaded at 0.0" looks fresh for ``ttl``
+seconds after boot. These tests pin the clock to a freshly booted machine's readings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from api.catalog import Catalog
+from api.db import make_engine, transaction
+from api.ingest import ingest_file
+
+SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
+NEW = "sipri-2025-03-10"
+
+
+class Clock:
+    """The monotonic clock of a machine that booted ``now`` seconds ago."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _ingest(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as session:
+            ingest_file(session, "arms-exports", SIPRI_FILE.read_bytes(), origin="test.csv")
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def catalog_on(url: str, clock: Clock, ttl: float = 3600) -> Iterator[Catalog]:
+    engine = make_engine(url)
+    try:
+        yield Catalog(engine, ttl, clock=clock)
+    finally:
+        engine.dispose()
+
+
+def current(catalog: Catalog) -> str:
+    return catalog.get().release("arms-exports").release_id
+
+
+class TestInvalidation:
+    def test_an_invalidation_seconds_after_boot_serves_the_new_release(self, fresh_url: str) -> None:
+        with catalog_on(fresh_url, Clock(0.5)) as catalog:
+            assert current(catalog) != NEW
+            _ingest(fresh_url)
+            catalog.invalidate()
+            assert catalog.cached() is None
+            assert current(catalog) == NEW
+            assert catalog.cached() is not None
+
+    def test_a_snapshot_is_trusted_for_ttl_then_reread(self, fresh_url: str) -> None:
+        clock = Clock(1.0)
+        with catalog_on(fresh_url, clock, ttl=2) as catalog:
+            first = catalog.get()
+            _ingest(fresh_url)
+            clock.now = 2.9
+            assert catalog.get() is first  # within ttl: no query
+            clock.now = 3.0
+            assert current(catalog) == NEW
+
+    def test_a_clock_reading_zero_never_counts_as_loaded(self, fresh_url: str) -> None:
+        with catalog_on(fresh_url, Clock(0.0)) as catalog:
+            assert catalog.cached() is None
+            catalog.get()
+            assert catalog.cached() is not None
+
+    def test_an_invalidation_during_a_refresh_is_not_lost(
+        self, fresh_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A refresh that read the old releases must not count as fresh after an invalidation it raced."""
+        reading, resume = threading.Event(), threading.Event()
+        original = Session.exec
+
+        def paused_exec(self: Session, *args: object, **kwargs: object) -> object:
+            result = original(self, *args, **kwargs)  # type: ignore[call-overload]
+            if threading.current_thread().name == "refresher" and not reading.is_set():
+                reading.set()  # the refresh has read the datasets; hold it here
+                resume.wait(10)
+            return result
+
+        with catalog_on(fresh_url, Clock(5.0)) as catalog:
+            monkeypatch.setattr(Session, "exec", paused_exec)
+            refresher = threading.Thread(target=catalog.refresh, name="refresher")
+            refresher.start()
+            assert reading.wait(10)
+            _ingest(fresh_url)
+            catalog.invalidate()  # an upload committed while the refresh was reading
+            resume.set()
+            refresher.join(10)
+            monkeypatch.undo()
+            assert catalog.cached() is None
+            assert current(catalog) == NEW
