@@ -84,6 +84,7 @@ def windowed(
         years = range(low, high + 1)
         world_total = sum(world[y].value for y in years)
         bases = {_basis(world[y]) for y in years}
+        basis = next(iter(bases)) if len(bases) == 1 else "mixed"  # one denominator, the same for every country
         for code in countries:
             rows = [data.get(code, {}).get(y) for y in years]
             present = [r for r in rows if r is not None]
@@ -97,7 +98,7 @@ def windowed(
                     tiv=tiv,
                     world_tiv=world_total,
                     share=_share(tiv, world_total),
-                    world_basis=bases.pop() if len(bases) == 1 else "mixed",
+                    world_basis=basis,
                     years_with_data=len(present),
                     source_releases=sorted(
                         {r.source_release for r in [*present, *(world[y] for y in years)] if r.source_release}

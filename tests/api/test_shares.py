@@ -63,3 +63,26 @@ class TestShares:
             client.get(URL, params={"country": "JPN"}, headers={"If-None-Match": first.headers["etag"]}).status_code
             == 304
         )
+
+
+class TestWindowBasis:
+    """A period's denominator is the same for every country asked for, whatever their order (issue 11.2)."""
+
+    @pytest.mark.parametrize("countries", ["USA,JPN", "JPN,USA", "USA,JPN,KOR,CHN"])
+    def test_every_country_of_a_period_has_the_periods_basis(self, client: TestClient, countries: str) -> None:
+        params = {"country": countries, "window": 5, "start": 2010, "end": 2024}
+        rows = client.get(URL, params=params).json()["data"]
+        bases = {(r["period"], r["country"]): r["world_basis"] for r in rows}
+        assert len(bases) == 3 * len(countries.split(","))
+        for code in countries.split(","):
+            assert bases[("2010-2014", code)] == "sipri_world_total"
+            assert bases[("2015-2019", code)] == "sipri_world_total"
+            assert bases[("2020-2024", code)] == "mixed"  # 2024's denominator is the sum of listed suppliers
+
+    def test_a_countrys_row_does_not_depend_on_its_companions(self, client: TestClient) -> None:
+        params = {"window": 5, "start": 2010, "end": 2024}
+        alone = client.get(URL, params={**params, "country": "JPN"}).json()["data"]
+        behind = [
+            r for r in client.get(URL, params={**params, "country": "USA,JPN"}).json()["data"] if r["country"] == "JPN"
+        ]
+        assert alone == behind
