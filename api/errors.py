@@ -8,11 +8,18 @@ TivcastError                 500  base; only real bugs end up as a bare 500
  ├── Conflict                409  e.g. a release id reused for different content
  ├── TooManyRequests         429  a client over its rate limit; carries Retry-After
  └── DependencyUnavailable   503  database or Redis away; carries Retry-After
+
+forecasting.InvalidInputs escaping from building a forecast's inputs means the *stored* data breaks an
+invariant the model relies on (the ingest refuses such files; a database edited by hand may still hold one):
+a 422 ``invalid-stored-data`` naming the dataset, country and year. Any other ForecastingError that escapes
+a route is a 422 ``invalid-forecast`` with the core's message. Neither is ever a 500.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +28,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from forecasting import ForecastingError, InvalidInputs
 from workers.client import Unavailable
 
 PROBLEM_JSON = "application/problem+json"
@@ -110,6 +118,56 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+# Which stored dataset (and whose row) each field of forecasting.ForecastInputs is built from (api/forecast_inputs.py).
+INPUT_FIELDS = {
+    "inputs.target_tiv": ("arms-exports", None),
+    "inputs.world_tiv": ("arms-exports", "WLD"),
+    "inputs.drivers.world_military_expenditure": ("milex-constant-usd", "WLD"),
+    "inputs.drivers.japan_defence_spending": ("milex-constant-usd", None),
+    "inputs.drivers.own_military_expenditure": ("milex-constant-usd", None),
+    "inputs.policy_events": ("policy-events", None),
+}
+_FIELD = re.compile(r"^(?P<name>[a-z_.]+)(?:\[(?P<year>\d{4})\])?")
+
+
+async def _requested_country(request: Request) -> str | None:
+    """The country a forecast route was asked about: ``?country=`` or the JSON body's ``target.country``."""
+    country = request.query_params.get("country")
+    if country:
+        return country.split(",")[0].strip().upper() or None
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (ValueError, RuntimeError):  # not JSON, or the body stream was already consumed elsewhere
+        return None
+    target = body.get("target") if isinstance(body, dict) else None
+    code = target.get("country") if isinstance(target, dict) else None
+    return code.upper() if isinstance(code, str) else None
+
+
+async def stored_data_problem(request: Request, exc: InvalidInputs) -> JSONResponse:
+    match = _FIELD.match(exc.field or "")
+    dataset, whose = INPUT_FIELDS.get(match.group("name") if match else "", ("arms-exports", None))
+    country = whose or await _requested_country(request) or "the requested country"
+    year = match.group("year") if match else None
+    where = f"dataset {dataset!r}, country {country}" + (f", year {year}" if year else "")
+    detail = (
+        f"the stored data cannot be forecast ({where}): {exc.message}. The release breaks the dataset's own "
+        "invariants; an administrator must load a corrected release."
+    )
+    log.error("stored data breaks a forecasting invariant: %s", detail)
+    error = {"field": exc.field or "inputs", "message": exc.message, "dataset": dataset, "country": country}
+    if year:
+        error["year"] = int(year)
+    return problem(
+        422,
+        "Stored data cannot be forecast",
+        detail,
+        slug="invalid-stored-data",
+        errors=[error],
+        instance=request.url.path,
+    )
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
     return ".".join(parts) or ".".join(str(p) for p in loc)
@@ -163,6 +221,21 @@ def add_exception_handlers(app: FastAPI) -> None:
             str(exc.detail),
             slug=title.lower().replace(" ", "-"),
             headers=dict(exc.headers or {}),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(InvalidInputs)
+    async def _stored_data(request: Request, exc: InvalidInputs) -> JSONResponse:
+        return await stored_data_problem(request, exc)
+
+    @app.exception_handler(ForecastingError)
+    async def _forecasting(request: Request, exc: ForecastingError) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid forecast request",
+            str(exc),
+            slug="invalid-forecast",
+            errors=[{"field": exc.field or "body", "message": exc.message}],
             instance=request.url.path,
         )
 

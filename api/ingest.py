@@ -15,13 +15,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from api.errors import Conflict, InvalidParameter, NotFound
-from api.parsers import ParsedFile, Row, parse_series
+from api.errors import Conflict, InvalidFile, InvalidParameter, NotFound
+from api.parsers import ParsedFile, Row, format_value, parse_series
 from api.tables import Country, Dataset, Observation, PolicyEvent, Record, Release
 
 RELEASE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+WORLD = "WLD"
+LISTED = "sum_of_listed_suppliers"  # a world value that is tivcast's sum of the listed suppliers, not SIPRI's
+# Series whose WLD row is the world total of the countries' values (amounts, not ratios): no country can
+# exceed it, and the countries listed cannot add up to more than it.
+ADDITIVE = frozenset({"arms-exports", "milex-constant-usd", "milex-current-usd"})
+NOT_SUPPLIERS = ("region", "world_total")  # aggregates: never summed with the countries
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,8 @@ def store_series(
     note: str | None = None,
     published: str | None = None,
 ) -> IngestResult:
+    if dataset_id in ADDITIVE:
+        check_totals(parsed.rows, _aggregates(session))
     digest = parsed.content_hash
     existing = _existing(session, dataset_id, digest, release_id)
     if existing is not None:
@@ -139,6 +147,47 @@ def store_series(
     for start in range(0, len(rows), 5000):
         session.execute(insert(Observation), rows[start : start + 5000])
     return IngestResult(dataset_id, release.release_id, digest, len(rows), created=True)
+
+
+def _aggregates(session: Session) -> frozenset[str]:
+    codes = session.exec(select(Country.code).where(col(Country.entity_type).in_(NOT_SUPPLIERS))).all()
+    return frozenset(codes) | {WORLD}
+
+
+def check_totals(rows: tuple[Row, ...], aggregates: frozenset[str]) -> None:
+    """The dataset's own invariants, per year with a world row: no country above the world total, and (where
+    the world value is the source's own total) the listed countries not adding up to more than it, beyond
+    the source's rounding (each cell is rounded to a whole number: half a unit per cell summed).
+
+    A value that breaks them (say a typo multiplying a country's TIV by 100) would make every share and
+    forecast of that year meaningless, so the whole file is refused, naming the line and the column."""
+    world = {r.year: r for r in rows if r.country_code == WORLD}
+    parts: dict[int, list[Row]] = {}
+    for row in rows:
+        if row.country_code not in aggregates and row.year in world:
+            parts.setdefault(row.year, []).append(row)
+    for year in sorted(parts):
+        total = world[year]
+        for row in sorted(parts[year], key=lambda r: -r.value):
+            if row.value > total.value:
+                raise InvalidFile(
+                    f"{row.country_code} {year} = {format_value(row.value)} is above the world total for {year} "
+                    f"({WORLD} = {format_value(total.value)}, line {total.line}); no country can exceed the world",
+                    line=row.line,
+                    column=row.column,
+                )
+        if total.flag and LISTED in total.flag.split(";"):
+            continue  # tivcast's own sum of the listed suppliers, not the source's total
+        listed = sum(r.value for r in parts[year])
+        slack = 0.5 * (len(parts[year]) + 1)
+        if listed > total.value + slack:
+            raise InvalidFile(
+                f"the world total for {year} ({WORLD} = {format_value(total.value)}) is below the sum of the "
+                f"{len(parts[year])} countries listed for {year} ({format_value(round(listed, 6))}), by more than "
+                f"the source's rounding ({format_value(slack)})",
+                line=total.line,
+                column=total.column,
+            )
 
 
 def store_records(

@@ -19,7 +19,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from api.errors import InvalidFile
@@ -38,6 +38,8 @@ class Row:
     value: float
     flag: str | None
     source_release: str | None
+    line: int | None = field(default=None, compare=False)  # where the value was read (for error messages)
+    column: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,8 @@ def _parse_long(text: str, countries: Mapping[str, str], non_negative: bool) -> 
                 value=_value(cells["value"], line, "value", non_negative),
                 flag=cells.get("flag") or None,
                 source_release=cells.get("source_release") or None,
+                line=line,
+                column="value",
             )
             _no_duplicate(seen, row, line)
             rows.append(row)
@@ -164,7 +168,7 @@ def _parse_sipri(
                 if not cell:
                     continue  # no deliveries identified: no observation
                 value = _value(cell, line, str(year), non_negative)
-                row = Row(code, year, value, LT_HALF if value == 0 else None, source_release)
+                row = Row(code, year, value, LT_HALF if value == 0 else None, source_release, line, str(year))
                 _no_duplicate(seen, row, line)
                 rows.append(row)
     except csv.Error as exc:

@@ -18,6 +18,7 @@ from api.ingest import database_checksum, ingest_file
 from api.settings import Settings, get_settings
 
 SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
+SHIPPED = Path(__file__).resolve().parents[2] / "api" / "data" / "arms-exports.csv"
 HEADER = "country_code,year,value,flag,source_release\n"
 
 
@@ -49,6 +50,22 @@ BAD_FILES = {
     "truncated file": (f"{HEADER}JPN,2023,13,,\nJPN,2024,2".encode(), 3, None),
     "wrong encoding": (f"{HEADER}JPN,2023,13,,\n".encode() + "TUR,2024,3,,Türkiye\n".encode("cp1252"), 3, None),
     "year out of range": (f"{HEADER}JPN,1066,1,,\n".encode(), 2, "year"),
+    "a supplier above the world total": (f"{HEADER}WLD,2001,18742,,\nCHN,2001,51700,,\n".encode(), 3, "value"),
+    "the shipped data with a x100 typo": (
+        SHIPPED.read_bytes().replace(b"\nCHN,2001,517,,", b"\nCHN,2001,51700,,"),
+        SHIPPED.read_bytes().split(b"\nCHN,2001,")[0].count(b"\n") + 2,
+        "value",
+    ),
+    "a world total below its countries": (
+        f"{HEADER}USA,2001,600,,\nWLD,2001,1000,,\nRUS,2001,500,,\n".encode(),
+        3,
+        "value",
+    ),
+    "sipri layout, a supplier above the world total": (
+        SIPRI_FILE.read_bytes().replace(b"South Korea,204,621,510,204,964,", b"South Korea,204,621,510,204,96400,"),
+        12,  # the supplier's line, naming the year's column
+        "2024",
+    ),
     "sipri layout, unknown country": (SIPRI_FILE.read_bytes().replace(b"South Korea,", b"Atlantis,"), 12, "Exports by"),
     "sipri layout, non-numeric": (SIPRI_FILE.read_bytes().replace(b",964,", b",n/a,"), 12, "2024"),
     "sipri layout, truncated": (SIPRI_FILE.read_bytes()[: SIPRI_FILE.read_bytes().index(b"Total") + 30], 14, None),

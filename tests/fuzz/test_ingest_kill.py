@@ -35,7 +35,12 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """Every known country for every year the parser accepts: the largest valid file there is (~57,000 rows)."""
     codes = [row["code"] for row in csv.DictReader(COUNTRIES.read_text().splitlines())]
     path = tmp_path_factory.mktemp("kill") / "big.csv"
-    rows = [f"{c},{y},{(y * 7 + i) % 1000}.5" for i, c in enumerate(codes) for y in range(1900, 2101)]
+    # valid throughout, the dataset's invariants too: the world total (WLD) is above the sum of the countries
+    rows = [
+        f"{c},{y},{1_000_000 if c == 'WLD' else (y * 7 + i) % 1000}.5"
+        for i, c in enumerate(codes)
+        for y in range(1900, 2101)
+    ]
     path.write_text("country_code,year,value\n" + "\n".join(rows) + "\n")
     return path, len(rows)
 
