@@ -1,0 +1,112 @@
+"""The served statistical forecast: an equal-weight ensemble per supplier, made coherent across suppliers.
+
+For every supplier with at least :data:`~forecasting.panel.MIN_YEARS` years
+of history, and for the rest of the world (``ROW``), the members of
+:mod:`forecasting.members` forecast the share of world exports; their equal-
+weight mean is the supplier's base forecast. Equal weights are the a-priori
+choice (the "forecast combination puzzle": estimated weights rarely beat them
+out of sample on short series), so nothing here is tuned on the years it is
+scored on.
+
+Coherence: the base shares of all suppliers plus ``ROW`` are scaled by one
+common factor per year so that they add up to exactly 100 % (proportional
+reconciliation; it keeps zeros at zero and every share in [0, 100]). The
+world total (TIV) is forecast by the same members on its own series, and a
+supplier's TIV forecast is its coherent share times the world forecast, so the
+suppliers' TIV forecasts add up to the world's. Listed suppliers with too
+little history are counted in ``ROW``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from forecasting.members import member_forecasts
+from forecasting.panel import REST, WORLD, Panel
+
+__all__ = ["INTERVAL_SCALE_YEARS", "PanelForecast", "forecast_panel", "interval_scale", "naive_scale"]
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class PanelForecast:
+    """Coherent point forecasts of every supplier from one origin (horizons 1..H)."""
+
+    origin: int
+    horizon: int
+    share: dict[str, Array]  # coherent shares, percent
+    base_share: dict[str, Array]  # before reconciliation
+    members: dict[str, dict[str, Array]]  # each code's member forecasts of the share
+    world: Array  # world total, TIV million
+    world_members: dict[str, Array]
+    factor: Array  # reconciliation factor per year (100 / sum of base shares)
+
+    def tiv(self, code: str) -> Array:
+        """TIV forecast of ``code``: coherent share times the world forecast."""
+        if code == WORLD:
+            return self.world
+        return self.share[code] * self.world / 100.0
+
+    def weights(self, code: str) -> dict[str, float]:
+        names = self.members[code] if code != WORLD else self.world_members
+        return {n: 1.0 / len(names) for n in names}
+
+
+def naive_scale(values: Array) -> float:
+    """MASE scale: the in-sample mean absolute one-year change (0 for a constant series)."""
+    return float(np.mean(np.abs(np.diff(values)))) if len(values) > 1 else 0.0
+
+
+INTERVAL_SCALE_YEARS = 15
+
+
+def interval_scale(values: Array) -> float:
+    """Scale of the calibrated intervals: the mean absolute one-year change over the last 15 years.
+
+    Recent volatility, not the whole history's: an exporter that was quiet for
+    decades and is now active (Turkey) gets intervals as wide as its present.
+    Falls back to the whole history when the recent years are constant.
+    """
+    recent = naive_scale(values[-(INTERVAL_SCALE_YEARS + 1):])
+    return recent if recent > 0 else naive_scale(values)
+
+
+def _combine(members: Mapping[str, Array]) -> Array:
+    return np.asarray(np.mean(np.vstack(list(members.values())), axis=0), dtype=float)
+
+
+def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:
+    """Coherent forecasts of every supplier in ``panel`` for ``horizon`` years after its last year.
+
+    Parameters
+    ----------
+    panel
+        Exports of the listed suppliers and the world total up to the origin.
+    horizon
+        Years to forecast (1 to 30).
+
+    Returns
+    -------
+    PanelForecast
+        Coherent shares (adding up to 100 % per year), the world total and
+        every member's forecast, so that the response can show them.
+    """
+    codes = panel.codes()
+    eligible = [c for c in codes if c != REST]
+    # Suppliers with too little history count in the rest of the world.
+    short = {c: s for c, s in panel.suppliers.items() if c not in eligible}
+    folded = Panel({c: s for c, s in panel.suppliers.items() if c in eligible}, panel.world,
+                   panel.lower_bound_years) if short else panel
+    members = {c: member_forecasts(folded.array(c, "share")[1], horizon, "share") for c in codes}
+    base = {c: np.clip(_combine(m), 0.0, 100.0) for c, m in members.items()}
+    total = np.sum(np.vstack(list(base.values())), axis=0)
+    factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
+    share = {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}
+    world_members = member_forecasts(panel.array(WORLD, "tiv")[1], horizon, "tiv")
+    world = np.maximum(_combine(world_members), 0.0)
+    return PanelForecast(panel.last_year, horizon, share, base, members, world, world_members, factor)
