@@ -60,8 +60,12 @@ def ingest(
     release: Annotated[str | None, typer.Option(help="Release id (default: from the file)")] = None,
     retrieved: Annotated[str | None, typer.Option(help="Retrieval date, YYYY-MM-DD")] = None,
     note: Annotated[str | None, typer.Option(help="Free-text provenance note")] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Confirm a release much smaller than the current one (it replaces it)")
+    ] = False,
 ) -> None:
-    """Load a file as a new release of a dataset, atomically: all rows or none."""
+    """Load a file as a new release of a dataset, atomically: all rows or none. A release replaces the whole
+    dataset; one with fewer than half the current release's rows is refused without --replace."""
     engine = make_engine(get_settings().database_url)
     create_schema(engine)
     seed(engine)
@@ -75,6 +79,7 @@ def ingest(
                 release_id=release,
                 retrieved=date.fromisoformat(retrieved) if retrieved else None,
                 note=note,
+                replace=replace,
             )
     except TivcastError as exc:
         typer.echo(f"error: {file.name}: {exc.detail}", err=True)

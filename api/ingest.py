@@ -59,6 +59,9 @@ def series_dataset(session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
+SHRINK = 0.5  # a new release with fewer rows than this fraction of the current one needs replace=True
+
+
 def ingest_file(
     session: Session,
     dataset_id: str,
@@ -68,26 +71,53 @@ def ingest_file(
     release_id: str | None = None,
     retrieved: date | None = None,
     note: str | None = None,
+    replace: bool = False,
 ) -> IngestResult:
-    """Validate ``data`` completely, then store it as a new release (or find the identical one)."""
+    """Validate ``data`` completely, then store it as a new release (or find the identical one).
+
+    A release replaces the whole dataset: one that would shrink it sharply (fewer than half the rows of
+    the current release, e.g. one year's file replacing 75 years) is refused unless ``replace`` is set.
+    SIPRI's "Data generated" date is the source's publication date (``published``), not ``retrieved``;
+    each row's ``source_release`` names SIPRI's data (``sipri-<generated date>``), never tivcast's release
+    id, so the same content under another release id is the same version."""
     dataset = series_dataset(session, dataset_id)
     if release_id is not None and not RELEASE_ID.fullmatch(release_id):
         raise InvalidParameter("release", "must be 1-64 letters, digits, '.', '_' or '-'")
     minimum = _schema_minimum(dataset)
-    parsed = parse_series(
-        data, country_lookup(session), non_negative=minimum is not None and minimum >= 0, source_release=release_id
-    )
-    if parsed.layout == "sipri" and release_id is None and parsed.generated is not None:
-        release_id = f"sipri-{parsed.generated.isoformat()}"
-        parsed = ParsedFile(parsed.layout, tuple(_with_source(parsed, release_id)), parsed.generated)
+    parsed = parse_series(data, country_lookup(session), non_negative=minimum is not None and minimum >= 0)
+    published = None
+    if parsed.layout == "sipri" and parsed.generated is not None:
+        published = parsed.generated.isoformat()
+        label = f"sipri-{published}"
+        release_id = release_id or label
+        parsed = ParsedFile(parsed.layout, tuple(_with_source(parsed, label)), parsed.generated)
+    if not replace:
+        _refuse_sharp_shrink(session, dataset_id, parsed)
     return store_series(
         session,
         dataset_id,
         parsed,
         origin=origin,
         release_id=release_id,
-        retrieved=retrieved or parsed.generated,
+        retrieved=retrieved,
         note=note,
+        published=published,
+    )
+
+
+def _refuse_sharp_shrink(session: Session, dataset_id: str, parsed: ParsedFile) -> None:
+    current = session.exec(
+        select(Release).where(Release.dataset_id == dataset_id).order_by(col(Release.id).desc())
+    ).first()
+    if current is None or len(parsed.rows) >= SHRINK * current.row_count:
+        return
+    same = select(Release.id).where(Release.dataset_id == dataset_id, Release.content_hash == parsed.content_hash)
+    if session.exec(same).first() is not None:
+        return  # already stored: nothing will be written
+    raise Conflict(
+        f"this file has {len(parsed.rows):,} rows and would replace release {current.release_id!r} of "
+        f"{dataset_id!r} ({current.row_count:,} rows): a release replaces the whole dataset, it does not add "
+        "to it. To replace it anyway, send replace=true (tivcast ingest --replace)"
     )
 
 

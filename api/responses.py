@@ -38,7 +38,8 @@ def release_public(release: Release, *, current: bool) -> ReleasePublic:
 
 def dataset_public(session: Session, snapshot: Snapshot, dataset_id: str) -> DatasetPublic:
     dataset = snapshot.dataset(dataset_id)
-    meta: dict[str, Any] = snapshot.descriptors[dataset_id].get("tivcast", {})
+    described = snapshot.descriptors[dataset_id]
+    meta: dict[str, Any] = described.get("tivcast", {})
     release = snapshot.release(dataset_id)
     coverage = None
     if dataset.kind == "series":
@@ -47,13 +48,17 @@ def dataset_public(session: Session, snapshot: Snapshot, dataset_id: str) -> Dat
     measure = meta.get("measure")
     if dataset.unit and "TIV" in dataset.unit.upper() and (not measure or "volume" not in measure.lower()):
         measure = f"{measure} {TIV_NOTE}".strip() if measure else TIV_NOTE
+    citation, gaps, caveats = meta.get("citation"), _list(meta.get("gaps")), _list(meta.get("caveats"))
     sources = [
         SourcePublic(
             **{k: s.get(k) for k in SourcePublic.model_fields if k in s}
             | {"version": s.get("version") or s.get("release")}
         )
-        for s in snapshot.descriptors[dataset_id].get("sources", [])
+        for s in described.get("sources", [])
     ]
+    if not describes(described, release):
+        # The shipped descriptor's citation, gaps, caveats and sources are about the shipped release only.
+        citation, gaps, caveats, sources = loaded_provenance(dataset.title, described, release)
     base = f"/v1/datasets/{dataset_id}"
     links = {"self": base, "releases": f"{base}/releases"}
     links["data"] = (
@@ -72,13 +77,49 @@ def dataset_public(session: Session, snapshot: Snapshot, dataset_id: str) -> Dat
         version=release.content_hash,
         release=release_public(release, current=True),
         coverage=coverage,
-        citation=meta.get("citation"),
+        citation=citation,
         terms=_text(meta.get("terms")),
-        gaps=_list(meta.get("gaps")),
-        caveats=_list(meta.get("caveats")),
+        gaps=gaps,
+        caveats=caveats,
         sources=sources,
         links=links,
     )
+
+
+def describes(descriptor: dict[str, Any], release: Release) -> bool:
+    """Does the shipped descriptor describe this release (the one shipped in the package)?"""
+    shipped = descriptor.get("tivcast", {}).get("release", {}).get("id") or "shipped"
+    return release.origin == "shipped" and release.release_id == shipped
+
+
+def loaded_provenance(
+    title: str, descriptor: dict[str, Any], release: Release
+) -> tuple[str, list[str], list[str], list[SourcePublic]]:
+    """Citation, gaps, caveats and sources of a release loaded by an operator (``tivcast ingest`` or an upload):
+    what tivcast knows of it, and a plain statement that the shipped release's notes do not apply."""
+    publishers = sorted({s["publisher"] for s in descriptor.get("sources", []) if s.get("publisher")})
+    publisher = "; ".join(publishers) or "the publisher"
+    generated = f", data generated {release.published}" if release.published else ""
+    citation = (
+        f"{title}, {publisher}: release {release.release_id!r} loaded into tivcast from the file "
+        f"{release.origin!r}{generated} on {release.loaded_at.date().isoformat()}. Credit the publisher as its "
+        "terms require; tivcast's calculations are not the publisher's."
+    )
+    shipped = descriptor.get("tivcast", {}).get("release", {}).get("id") or "shipped"
+    gaps = [
+        f"Release {release.release_id!r} was loaded from {release.origin!r}; the gap notes of the shipped release "
+        f"({shipped!r}) do not apply to it, and tivcast has not reviewed this file's gaps. An empty cell is "
+        "no row (no value), never a zero."
+    ]
+    caveats = [release.note] if release.note else []
+    source = SourcePublic(
+        title=f"{release.origin} (loaded as release {release.release_id})",
+        publisher=publisher if publishers else None,
+        version=release.release_id,
+        retrieved=release.retrieved.isoformat() if release.retrieved else None,
+        note=release.note,
+    )
+    return citation, gaps, caveats, [source]
 
 
 def _text(value: Any) -> str | None:

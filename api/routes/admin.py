@@ -71,7 +71,12 @@ UPLOAD_BODY = {
     openapi_extra={"requestBody": UPLOAD_BODY},
     responses={
         200: {"model": IngestPublic, "description": "The same content is already stored: nothing was written"},
-        409: {"model": ProblemDetails, "description": "The release id is taken by other content", "content": PROBLEM},
+        409: {
+            "model": ProblemDetails,
+            "description": "The release id is taken by other content, or the file would shrink the dataset "
+            "sharply without replace=true",
+            "content": PROBLEM,
+        },
         **TOO_LARGE,
         415: {"model": ProblemDetails, "description": "Neither text/csv nor multipart/form-data", "content": PROBLEM},
     },
@@ -85,13 +90,18 @@ async def upload_release(
     release: NewRelease = None,
     retrieved: Annotated[date | None, Query(description="When the file was retrieved from its source")] = None,
     note: Annotated[str | None, Query(max_length=500, description="Free-text provenance note")] = None,
+    replace: Annotated[
+        bool,
+        Query(description="Confirm a release with fewer than half the current release's rows (it replaces it)"),
+    ] = False,
 ) -> IngestPublic:
     """Validate the whole file, then store it as a new release in one transaction (all rows or none), exactly
     as ``tivcast ingest`` does. 201 with the new release; 200 when identical content is already stored; 422
     naming the line and column of the first problem. The new release is served at once and the warm set is
-    recomputed for it."""
+    recomputed for it. A release replaces the whole dataset: one much smaller than the current release is a
+    409 unless ``replace=true``."""
     data, origin = await _read_upload(request)
-    result = await run_in_threadpool(_store, state.engine, dataset_id, data, origin, release, retrieved, note)
+    result = await run_in_threadpool(_store, state.engine, dataset_id, data, origin, release, retrieved, note, replace)
     if result.created:
         state.catalog.invalidate()
         if state.settings.warm_on_start:
@@ -140,12 +150,20 @@ def _store(
     release: str | None,
     retrieved: date | None,
     note: str | None,
+    replace: bool,
 ) -> IngestResult:
     for attempt in (1, 2):
         try:
             with transaction(engine) as session:
                 return ingest_file(
-                    session, dataset_id, data, origin=origin, release_id=release, retrieved=retrieved, note=note
+                    session,
+                    dataset_id,
+                    data,
+                    origin=origin,
+                    release_id=release,
+                    retrieved=retrieved,
+                    note=note,
+                    replace=replace,
                 )
         except IntegrityError:
             # The same upload committed by another request between our check and our insert: the retry finds it.

@@ -35,7 +35,7 @@ def _ingest(url: str) -> None:
     engine = make_engine(url)
     try:
         with transaction(engine) as session:
-            ingest_file(session, "arms-exports", SIPRI_FILE.read_bytes(), origin="test.csv")
+            ingest_file(session, "arms-exports", SIPRI_FILE.read_bytes(), origin="test.csv", replace=True)
     finally:
         engine.dispose()
 

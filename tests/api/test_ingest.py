@@ -31,6 +31,8 @@ def checksum(url: str) -> str:
 
 
 def ingest(url: str, data: bytes, **options: object) -> object:
+    """Load through ``ingest_file``; ``replace`` defaults to True (these files are smaller than the shipped one)."""
+    options.setdefault("replace", True)
     engine = make_engine(url)
     try:
         with transaction(engine) as session:
@@ -153,7 +155,7 @@ class TestCli:
             get_settings.cache_clear()
 
     def test_loads_a_file(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        result = self.run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "arms-exports")
+        result = self.run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "arms-exports", "--replace")
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
         assert "loaded arms-exports release sipri-2025-03-10" in result.output  # type: ignore[attr-defined]
 
@@ -172,3 +174,91 @@ class TestCli:
         result = self.run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "nope")
         assert result.exit_code == 2
         assert "'nope' does not exist" in result.output
+
+
+class TestProvenanceFollowsTheRelease:
+    """Issue 11.4: what /v1/datasets says comes from the release it serves."""
+
+    def test_after_an_ingest_the_dataset_no_longer_carries_the_shipped_citation_and_gaps(self, fresh_url: str) -> None:
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            shipped = client.get("/v1/datasets/arms-exports").json()
+        ingest(fresh_url, SIPRI_FILE.read_bytes(), note="fresh SIPRI export")
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            loaded = client.get("/v1/datasets/arms-exports").json()
+        assert "28,671" in " ".join(shipped["gaps"])  # the shipped release's own gap note
+        assert loaded["release"]["release_id"] == "sipri-2025-03-10"
+        assert loaded["citation"] != shipped["citation"]
+        assert "sipri-2025-03-10" in loaded["citation"] and "test.csv" in loaded["citation"]
+        assert "Stockholm International Peace Research Institute" in loaded["citation"]
+        assert not any("28,671" in gap for gap in loaded["gaps"])
+        assert "do not apply" in loaded["gaps"][0]
+        assert loaded["caveats"] == ["fresh SIPRI export"]
+        assert [s["version"] for s in loaded["sources"]] == ["sipri-2025-03-10"]
+        assert loaded["coverage"]["start"] == 2020  # coverage is the loaded release's
+        assert loaded["terms"] == shipped["terms"]  # the source's terms of use still hold
+
+    def test_sipris_data_generated_date_is_the_published_date_not_the_retrieval_date(self, fresh_url: str) -> None:
+        ingest(fresh_url, SIPRI_FILE.read_bytes())
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            release = client.get("/v1/datasets/arms-exports/releases").json()["data"][0]
+        assert release["published"] == "2025-03-10"
+        assert release["retrieved"] is None  # not known unless the operator says (--retrieved)
+
+    def test_the_retrieval_date_is_the_one_given(self, fresh_url: str) -> None:
+        from datetime import date
+
+        ingest(fresh_url, SIPRI_FILE.read_bytes(), retrieved=date(2025, 4, 1))
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            release = client.get("/v1/datasets/arms-exports/releases").json()["data"][0]
+        assert (release["retrieved"], release["published"]) == ("2025-04-01", "2025-03-10")
+
+    def test_the_same_content_under_another_release_id_is_the_same_version(self, fresh_url: str) -> None:
+        first = ingest(fresh_url, SIPRI_FILE.read_bytes(), release_id="first-name")
+        before = checksum(fresh_url)
+        second = ingest(fresh_url, SIPRI_FILE.read_bytes(), release_id="second-name")
+        third = ingest(fresh_url, SIPRI_FILE.read_bytes())
+        assert first.created and not second.created and not third.created  # type: ignore[attr-defined]
+        assert first.content_hash == second.content_hash == third.content_hash  # type: ignore[attr-defined]
+        assert second.release_id == "first-name"  # type: ignore[attr-defined]
+        assert checksum(fresh_url) == before
+
+
+class TestSharpShrink:
+    """A release replaces the whole dataset: a much smaller file needs an explicit confirmation."""
+
+    def test_a_small_file_replacing_the_shipped_release_is_refused_without_replace(self, fresh_url: str) -> None:
+        from api.errors import Conflict
+
+        before = checksum(fresh_url)
+        with pytest.raises(Conflict) as refused:
+            ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=False)
+        assert "1,570 rows" in refused.value.detail and "replace" in refused.value.detail
+        assert checksum(fresh_url) == before
+        assert ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True).created  # type: ignore[attr-defined]
+
+    def test_a_revision_of_the_whole_dataset_needs_no_confirmation(self, fresh_url: str) -> None:
+        revised = SHIPPED.read_bytes().replace(b"\nJPN,2024,21,,", b"\nJPN,2024,22,,")
+        assert ingest(fresh_url, revised, replace=False).created  # type: ignore[attr-defined]
+
+    def test_the_cli_asks_for_replace(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        before = checksum(fresh_url)
+        refused = TestCli().run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "arms-exports")
+        assert refused.exit_code == 2  # type: ignore[attr-defined]
+        assert "--replace" in refused.output  # type: ignore[attr-defined]
+        assert checksum(fresh_url) == before
+        args = (str(SIPRI_FILE), "--dataset", "arms-exports", "--replace")
+        assert TestCli().run(fresh_url, monkeypatch, *args).exit_code == 0  # type: ignore[attr-defined]
+
+    def test_the_http_upload_asks_for_replace(self, fresh_url: str) -> None:
+        key = "k" * 32
+        settings = Settings(database_url=fresh_url, admin_api_key=key, warm_on_start=False, rate_limit=None)
+        url = "/v1/admin/datasets/arms-exports/releases"
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "text/csv"}
+        with TestClient(create_app(settings)) as client:
+            refused = client.post(url, content=SIPRI_FILE.read_bytes(), headers=headers)
+            assert refused.status_code == 409, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "replace=true" in refused.json()["detail"]
+            assert client.get("/v1/datasets/arms-exports").json()["release"]["origin"] == "shipped"
+            accepted = client.post(url, params={"replace": "true"}, content=SIPRI_FILE.read_bytes(), headers=headers)
+            assert accepted.status_code == 201, accepted.text

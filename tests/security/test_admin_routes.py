@@ -16,7 +16,7 @@ from tests.security.conftest import AUTH, KEY, assert_problem, serve
 from workers.settings import WorkerSettings
 
 SIPRI_FILE = Path(__file__).parent.parent / "api" / "data" / "sipri_exports_2025.csv"
-UPLOAD = "/v1/admin/datasets/arms-exports/releases"
+UPLOAD = "/v1/admin/datasets/arms-exports/releases?replace=true"  # the test files are small
 CSV = {**AUTH, "Content-Type": "text/csv"}
 
 
@@ -50,7 +50,7 @@ class TestUpload:
             data = b"country_code,year,value\nJPN,2024,22\nKOR,2024,970\n"
             response = client.post(
                 UPLOAD,
-                params={"release": "mine-1", "retrieved": "2025-04-01", "note": "checked by hand"},
+                params={"release": "mine-1", "retrieved": "2025-04-01", "note": "checked by hand", "replace": "true"},
                 files={"file": ("../../etc/pass wd.csv", data, "text/csv")},
                 headers=AUTH,
             )
@@ -101,8 +101,13 @@ class TestUpload:
     def test_a_release_id_taken_by_other_content_is_a_409(self, sqlite: Databases) -> None:
         with serve(sqlite.copy(), admin_api_key=KEY) as client:
             one, other = b"country_code,year,value\nJPN,2024,1\n", b"country_code,year,value\nJPN,2024,2\n"
-            assert client.post(UPLOAD, params={"release": "r1"}, content=one, headers=CSV).status_code == 201
-            assert_problem(client.post(UPLOAD, params={"release": "r1"}, content=other, headers=CSV), 409)
+            assert (
+                client.post(UPLOAD, params={"release": "r1", "replace": "true"}, content=one, headers=CSV).status_code
+                == 201
+            )
+            assert_problem(
+                client.post(UPLOAD, params={"release": "r1", "replace": "true"}, content=other, headers=CSV), 409
+            )
 
     def test_a_new_release_publishes_the_warm_set_for_its_version(
         self, sqlite: Databases, monkeypatch: pytest.MonkeyPatch

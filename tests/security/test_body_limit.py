@@ -57,7 +57,9 @@ class TestUploads:
         data += b"".join(f"KOR,{y},1\n".encode() for y in range(1950, 2090))
         data += b"".join(f"CHN,{y},1\n".encode() for y in range(1950, 2090))
         assert 4096 < len(data) < 16384
-        response = client.post(UPLOAD, content=data, headers={**AUTH, "Content-Type": "text/csv"})
+        response = client.post(
+            UPLOAD, params={"replace": "true"}, content=data, headers={**AUTH, "Content-Type": "text/csv"}
+        )
         assert response.status_code == 201, response.text
 
     @pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
