@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -142,4 +143,26 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     app.include_router(
         admin.router, max_body_size=settings.max_upload_bytes, include_in_schema=settings.admin_api_key is not None
     )
+    document_page_sizes(app, settings)
     return app
+
+
+def document_page_sizes(app: FastAPI, settings: Settings) -> None:
+    """OpenAPI states this server's page sizes (``limit``: maximum and default), as configured."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    for parameter in operation.get("parameters", []):
+                        if parameter.get("name") == "limit" and parameter.get("in") == "query":
+                            for branch in [parameter["schema"], *parameter["schema"].get("anyOf", [])]:
+                                if branch.get("type") == "integer":
+                                    branch["maximum"] = settings.page_size_max
+                            parameter["schema"]["default"] = settings.page_size_default
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
+from fastapi.dependencies.models import Dependant
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.catalog import Catalog, Snapshot
-from api.errors import InvalidParameter
+from api.errors import InvalidParameter, TivcastError
 from api.forecast_inputs import InputsCache
 from api.http_cache import Body, BodyCache, UrlCache, conditional
 from api.settings import Settings
@@ -57,9 +58,62 @@ ReleaseQuery = Annotated[
 StartYear = Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, description="First year (inclusive)")]
 EndYear = Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, description="Last year (inclusive)")]
 CountryCodes = Annotated[
-    str | None, Query(description="Comma-separated ISO3 codes, e.g. JPN,KOR,CHN", examples=["JPN,KOR"], max_length=2000)
+    str,
+    Query(
+        description="Comma-separated ISO3 codes, e.g. JPN,KOR,CHN, or `all` (the default on every data endpoint)",
+        examples=["JPN,KOR"],
+        max_length=2000,
+    ),
 ]
+ALL = "all"
 CODE = re.compile(r"^[A-Za-z]{3}$")
+AGGREGATES = frozenset({"region", "world_total"})  # entity types that are sums of countries, not countries
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+async def strict_query(request: Request) -> None:
+    """Unknown query parameters (a typo such as ``countries=``) and repeated ones (``country=JPN&country=KOR``)
+    are a 422 naming them: neither is silently ignored, and the last one never silently wins."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    declared = _DECLARED.get(id(route))
+    if declared is None:
+        declared = _DECLARED[id(route)] = frozenset(_query_names(dependant))
+    keys = [key for key, _ in request.query_params.multi_items()]
+    errors = [
+        {
+            "field": key,
+            "message": f"unknown query parameter; this endpoint takes {', '.join(sorted(declared)) or 'none'}",
+        }
+        for key in sorted(set(keys) - declared)
+    ]
+    errors += [
+        {"field": key, "message": "given more than once; send one value (lists are comma-separated, e.g. JPN,KOR)"}
+        for key in sorted({k for k in keys if keys.count(k) > 1} & declared)
+    ]
+    if errors:
+        raise QueryShape(errors)
+
+
+class QueryShape(TivcastError):
+    status, title, slug = 422, "Invalid parameter", "invalid-parameter"
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+
+
+STRICT = [Depends(strict_query)]
 
 
 def check_years(start: int | None, end: int | None) -> None:
@@ -68,12 +122,15 @@ def check_years(start: int | None, end: int | None) -> None:
 
 
 def country_list(raw: str | None, snapshot: Snapshot, *, field: str = "country") -> list[str]:
-    """Parse, de-duplicate and check a comma-separated list; an unknown code is a 404 naming it."""
-    if raw is None or not raw.strip():
+    """Parse, de-duplicate and check a comma-separated list; an unknown code is a 404 naming it.
+    ``all`` (or nothing) is the empty list: every country."""
+    if raw is None or not raw.strip() or raw.strip().lower() == ALL:
         return []
     codes: list[str] = []
     for part in raw.split(","):
         code = part.strip()
+        if code.lower() == ALL:
+            raise InvalidParameter(field, "'all' cannot be combined with country codes")
         if not CODE.match(code):
             raise InvalidParameter(field, f"{code!r} is not a three-letter country code")
         code = snapshot.country(code).code

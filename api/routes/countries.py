@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from api.deps import SnapshotDep, StateDep, respond
+from api.deps import STRICT, SnapshotDep, StateDep, respond
 from api.http_cache import make_etag
 from api.responses import ERRORS
 from api.schemas import CountryListPublic, CountryPublic
 from api.tables import Country
 
-router = APIRouter(prefix="/v1/countries", tags=["countries"])
+router = APIRouter(prefix="/v1/countries", tags=["countries"], dependencies=STRICT)
 CountryCode = Annotated[str, Path(pattern=r"^[A-Za-z]{3}$", description="ISO3 code, e.g. JPN", examples=["JPN"])]
 
 

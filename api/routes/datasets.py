@@ -12,6 +12,8 @@ from sqlmodel import Session
 from api import queries
 from api.catalog import Snapshot
 from api.deps import (
+    ALL,
+    STRICT,
     CountryCodes,
     DatasetId,
     EndYear,
@@ -35,7 +37,7 @@ from api.schemas import (
     ReleaseListPublic,
 )
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=STRICT)
 JSON = "application/json"
 
 
@@ -112,12 +114,14 @@ async def list_observations(
     request: Request,
     state: StateDep,
     snapshot: SnapshotDep,
-    country: CountryCodes = None,
+    country: CountryCodes = ALL,
     start: StartYear = None,
     end: EndYear = None,
     mrv: Annotated[int | None, Query(ge=1, le=200, description="The N most recent values per country")] = None,
     release: ReleaseQuery = None,
-    limit: Annotated[int | None, Query(ge=1, le=10_000, description="Page size")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, description="Page size (the maximum is the server's page_size_max)")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's next link")] = None,
     format: Annotated[Literal["json", "csv"] | None, Query(description="Overrides the Accept header")] = None,
 ) -> Response:

@@ -5,15 +5,29 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api import queries
-from api.deps import EndYear, ReleaseQuery, SnapshotDep, StartYear, StateDep, check_years, respond
+from api.deps import STRICT, AppState, EndYear, ReleaseQuery, SnapshotDep, StartYear, StateDep, check_years, respond
+from api.errors import InvalidParameter
 from api.http_cache import make_etag
 from api.responses import ERRORS
 from api.schemas import PolicyEventListPublic, PolicyEventPublic
+from api.tables import PolicyEvent, Release
 
-router = APIRouter(prefix="/v1/policy-events", tags=["policy"])
+_CATEGORIES: dict[str, frozenset[str]] = {}  # release content hash -> its categories (releases are immutable)
+
+
+def categories(state: AppState, release: Release) -> frozenset[str]:
+    known = _CATEGORIES.get(release.content_hash)
+    if known is None:
+        with Session(state.engine) as session:
+            found = session.exec(select(PolicyEvent.category).where(PolicyEvent.release_pk == release.id).distinct())
+            known = _CATEGORIES[release.content_hash] = frozenset(found.all())
+    return known
+
+
+router = APIRouter(prefix="/v1/policy-events", tags=["policy"], dependencies=STRICT)
 DATASET = "policy-events"
 
 
@@ -34,6 +48,10 @@ async def list_policy_events(
     """Dated events, each with the export regime it opens (if any) and its sources."""
     check_years(start, end)
     chosen = snapshot.release(DATASET, release)
+    if category is not None:
+        known = categories(state, chosen)
+        if category not in known:
+            raise InvalidParameter("category", f"unknown category {category!r}; known: {', '.join(sorted(known))}")
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         with Session(state.engine) as session:

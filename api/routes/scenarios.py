@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from api.deps import STRICT
 from api.errors import NotFound
 from api.responses import ERRORS
 from forecasting import SCENARIOS
 
-router = APIRouter(prefix="/v1/scenarios", tags=["forecasts"])
+router = APIRouter(prefix="/v1/scenarios", tags=["forecasts"], dependencies=STRICT)
 ScenarioName = Annotated[str, Path(description="A built-in scenario name", examples=["baseline"], max_length=64)]
 
 

@@ -9,6 +9,9 @@ from sqlmodel import Session
 
 from api import queries, shares
 from api.deps import (
+    AGGREGATES,
+    ALL,
+    STRICT,
     CountryCodes,
     EndYear,
     ReleaseQuery,
@@ -24,7 +27,7 @@ from api.http_cache import make_etag
 from api.responses import ERRORS
 from api.schemas import ShareListPublic
 
-router = APIRouter(prefix="/v1/arms-exports", tags=["arms exports"])
+router = APIRouter(prefix="/v1/arms-exports", tags=["arms exports"], dependencies=STRICT)
 DATASET = "arms-exports"
 MEASURE = "Percent of world arms exports, in SIPRI trend-indicator values (volume, not money)."
 
@@ -38,7 +41,7 @@ async def get_shares(
     request: Request,
     state: StateDep,
     snapshot: SnapshotDep,
-    country: CountryCodes = "JPN",
+    country: CountryCodes = ALL,
     start: StartYear = None,
     end: EndYear = None,
     window: Annotated[int, Query(description="1: yearly; 5: SIPRI-style five-year totals", examples=[1])] = 1,
@@ -51,13 +54,16 @@ async def get_shares(
     check_years(start, end)
     if window not in (1, 5):
         raise InvalidParameter("window", f"must be 1 (yearly) or 5 (five-year totals), got {window}")
-    codes = country_list(country, snapshot)
-    if not codes:
-        raise InvalidParameter("country", "name at least one country, e.g. country=JPN")
+    asked = country_list(country, snapshot)
     chosen = snapshot.release(DATASET, release)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         with Session(state.engine) as session:
+            codes = asked or [
+                c
+                for c in queries.coverage(session, chosen)[0]
+                if c not in snapshot.countries or snapshot.countries[c].entity_type not in AGGREGATES
+            ]
             data = queries.series(session, chosen, [*codes, shares.WORLD], start, end)
         rows = shares.yearly(data, codes) if window == 1 else shares.windowed(data, codes, start, end, window)
         body = ShareListPublic(
@@ -71,5 +77,5 @@ async def get_shares(
         )
         return body.model_dump_json().encode(), "application/json", {}
 
-    key = make_etag("shares", chosen.content_hash, codes, start, end, window)
+    key = make_etag("shares", chosen.content_hash, asked, start, end, window)
     return await respond(request, state, snapshot, key, build)
