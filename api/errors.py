@@ -5,6 +5,7 @@ TivcastError                 500  base; only real bugs end up as a bare 500
  ├── NotFound                404  unknown dataset, country, release
  ├── InvalidParameter        422  a query or body field is wrong (names the field)
  ├── InvalidFile             422  an ingested file is wrong (names line and column)
+ ├── NotAcceptable           406  Accept allows none of the representations (JSON, CSV)
  ├── Conflict                409  e.g. a release id reused for different content
  ├── TooManyRequests         429  a client over its rate limit; carries Retry-After
  └── DependencyUnavailable   503  database or Redis away; carries Retry-After
@@ -73,6 +74,10 @@ class InvalidFile(TivcastError):
         super().__init__(f"{where}: {message}" if where else message)
         self.line, self.column, self.message = line, column, message
         self.errors = [{"line": line, "column": column, "message": message}]
+
+
+class NotAcceptable(TivcastError):
+    status, title, slug = 406, "Not acceptable", "not-acceptable"
 
 
 class Conflict(TivcastError):

@@ -12,8 +12,14 @@ from api.schemas import TIV_NOTE, Coverage, DatasetPublic, ProblemDetails, Relea
 from api.tables import Release
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}  # the same rows as CSV (Accept: text/csv or format=csv)
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemDetails, "description": "Unknown dataset, release or country", "content": PROBLEM},
+    406: {
+        "model": ProblemDetails,
+        "description": "Accept allows neither application/json nor text/csv",
+        "content": PROBLEM,
+    },
     422: {"model": ProblemDetails, "description": "Invalid parameter (the field is named)", "content": PROBLEM},
     503: {
         "model": ProblemDetails,
@@ -21,6 +27,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "content": PROBLEM,
     },
 }
+
+
+def data_responses(model: type[Any]) -> dict[int | str, dict[str, Any]]:
+    """The documented answers of a data GET: the model as JSON or the rows as CSV, 304, and the errors."""
+    return {200: {"model": model, "content": CSV_CONTENT}, 304: {"description": "Not modified"}, **ERRORS}
 
 
 def release_public(release: Release, *, current: bool) -> ReleasePublic:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
@@ -27,7 +25,8 @@ from api.deps import (
 )
 from api.errors import InvalidParameter
 from api.http_cache import make_etag
-from api.responses import ERRORS, dataset_public, release_public
+from api.negotiation import CSV_TYPE, Format, FormatQuery, choose, csv_bytes
+from api.responses import CSV_CONTENT, ERRORS, data_responses, dataset_public, release_public
 from api.schemas import (
     DatasetListPublic,
     DatasetPublic,
@@ -41,70 +40,110 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=STRICT
 JSON = "application/json"
 
 
+DATASET_COLUMNS = [
+    "id", "kind", "title", "unit", "unit_label", "version", "release_id", "published", "retrieved",
+    "start", "end", "countries", "citation", "terms",
+]  # fmt: skip
+RELEASE_COLUMNS = ["dataset", "release_id", "content_hash", "row_count", "retrieved", "published", "origin",
+                   "loaded_at", "current"]  # fmt: skip
+
+
 def _json(model: Any) -> tuple[bytes, str, dict[str, str]]:
     return model.model_dump_json().encode(), JSON, {}
+
+
+def _dataset_row(d: DatasetPublic) -> dict[str, Any]:
+    coverage = d.coverage
+    return d.model_dump() | {
+        "release_id": d.release.release_id,
+        "published": d.release.published,
+        "retrieved": d.release.retrieved,
+        "start": coverage.start if coverage else None,
+        "end": coverage.end if coverage else None,
+        "countries": coverage.countries if coverage else None,
+    }
+
+
+def _datasets(as_: Format, data: list[DatasetPublic], model: Any) -> tuple[bytes, str, dict[str, str]]:
+    if as_ == "csv":
+        return csv_bytes(DATASET_COLUMNS, [_dataset_row(d) for d in data]), CSV_TYPE, {}
+    return _json(model)
 
 
 @router.get(
     "",
     summary="List datasets",
-    responses={200: {"model": DatasetListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+    responses={
+        200: {"model": DatasetListPublic, "content": CSV_CONTENT},
+        304: {"description": "Not modified"},
+        **ERRORS,
+    },
 )
-async def list_datasets(request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
-    """Every dataset with its provenance, current release, version and coverage."""
+async def list_datasets(
+    request: Request, state: StateDep, snapshot: SnapshotDep, format: FormatQuery = None
+) -> Response:
+    """Every dataset with its provenance, current release, version and coverage (JSON, or CSV: one row each)."""
+    as_ = choose(request, format)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         with Session(state.engine) as session:
             data = [dataset_public(session, snapshot, d) for d in sorted(snapshot.datasets)]
-        return _json(DatasetListPublic(data=data, count=len(data)))
+        return _datasets(as_, data, DatasetListPublic(data=data, count=len(data)))
 
-    return await respond(request, state, snapshot, make_etag("datasets", snapshot.version), build)
+    return await respond(request, state, snapshot, make_etag("datasets", snapshot.version, as_), build)
 
 
 @router.get(
     "/{dataset_id}",
     summary="Describe a dataset",
-    responses={200: {"model": DatasetPublic}, 304: {"description": "Not modified"}, **ERRORS},
+    responses=data_responses(DatasetPublic),
 )
-async def get_dataset(dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
+async def get_dataset(
+    dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, format: FormatQuery = None
+) -> Response:
     """Metadata, provenance (publisher, source, release, terms, citation), coverage and version."""
     snapshot.dataset(dataset_id)
+    as_ = choose(request, format)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         with Session(state.engine) as session:
-            return _json(dataset_public(session, snapshot, dataset_id))
+            dataset = dataset_public(session, snapshot, dataset_id)
+        return _datasets(as_, [dataset], dataset)
 
-    return await respond(request, state, snapshot, make_etag("dataset", dataset_id, snapshot.version), build)
+    return await respond(request, state, snapshot, make_etag("dataset", dataset_id, snapshot.version, as_), build)
 
 
 @router.get(
     "/{dataset_id}/releases",
     summary="List a dataset's releases",
-    responses={200: {"model": ReleaseListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+    responses={
+        200: {"model": ReleaseListPublic, "content": CSV_CONTENT},
+        304: {"description": "Not modified"},
+        **ERRORS,
+    },
 )
-async def list_releases(dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep) -> Response:
+async def list_releases(
+    dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, format: FormatQuery = None
+) -> Response:
     """Every load of the dataset, newest first, with content hashes and dates."""
     releases = snapshot.releases.get(snapshot.dataset(dataset_id).id, [])
+    as_ = choose(request, format)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         data = [release_public(r, current=i == 0) for i, r in enumerate(releases)]
+        if as_ == "csv":
+            return csv_bytes(RELEASE_COLUMNS, [r.model_dump() | {"dataset": dataset_id} for r in data]), CSV_TYPE, {}
         return _json(ReleaseListPublic(dataset=dataset_id, data=data, count=len(data)))
 
-    return await respond(request, state, snapshot, make_etag("releases", dataset_id, snapshot.version), build)
-
-
-def _wants_csv(request: Request, fmt: str | None) -> bool:
-    if fmt is not None:
-        return fmt == "csv"
-    accept = request.headers.get("accept", "")
-    return "text/csv" in accept and "application/json" not in accept.split(",")[0]
+    key = make_etag("releases", dataset_id, snapshot.version, as_)
+    return await respond(request, state, snapshot, key, build)
 
 
 @router.get(
     "/{dataset_id}/observations",
     summary="Get observations",
     responses={
-        200: {"model": ObservationListPublic, "content": {"text/csv": {}}},
+        200: {"model": ObservationListPublic, "content": CSV_CONTENT},
         304: {"description": "Not modified"},
         **ERRORS,
     },
@@ -123,7 +162,7 @@ async def list_observations(
         int | None, Query(ge=1, description="Page size (the maximum is the server's page_size_max)")
     ] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page's next link")] = None,
-    format: Annotated[Literal["json", "csv"] | None, Query(description="Overrides the Accept header")] = None,
+    format: FormatQuery = None,
 ) -> Response:
     """Values by country and year; JSON by default, CSV with ``Accept: text/csv`` or ``format=csv``.
 
@@ -139,7 +178,7 @@ async def list_observations(
         raise InvalidParameter("limit", f"must be at most {state.settings.page_size_max}")
     if cursor is not None:
         queries.decode_cursor(cursor)
-    as_csv = _wants_csv(request, format)
+    as_csv = choose(request, format) == "csv"
     key = make_etag("obs", chosen.content_hash, codes, start, end, mrv, size, cursor, as_csv)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
@@ -151,7 +190,7 @@ async def list_observations(
             headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
         data = [_observation(snapshot, o) for o in page.rows]
         if as_csv:
-            return _csv(data, dataset.unit, chosen.release_id), "text/csv; charset=utf-8", headers
+            return _csv(data, dataset.unit, chosen.release_id), CSV_TYPE, headers
         body = ObservationListPublic(
             dataset=dataset_id,
             release=chosen.release_id,
@@ -187,39 +226,49 @@ def _links(request: Request, next_cursor: str | None) -> dict[str, str]:
     return links
 
 
+OBSERVATION_COLUMNS = ["country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"]
+
+
 def _csv(rows: list[ObservationPublic], unit: str | None, release: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"])
-    for r in rows:
-        value = int(r.value) if r.value.is_integer() else r.value
-        writer.writerow(
-            [r.country, r.country_name, r.year, value, unit or "", r.flag or "", r.source_release or "", release]
-        )
-    return out.getvalue().encode()
+    extra = {"unit": unit, "release": release}
+    return csv_bytes(OBSERVATION_COLUMNS, (r.model_dump() | {"country_code": r.country} | extra for r in rows))
 
 
 @router.get(
     "/{dataset_id}/records",
     summary="Get the rows of a table dataset",
-    responses={200: {"model": RecordListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+    responses={
+        200: {"model": RecordListPublic, "content": CSV_CONTENT},
+        304: {"description": "Not modified"},
+        **ERRORS,
+    },
 )
 async def list_records(
-    dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, release: ReleaseQuery = None
+    dataset_id: DatasetId,
+    request: Request,
+    state: StateDep,
+    snapshot: SnapshotDep,
+    release: ReleaseQuery = None,
+    format: FormatQuery = None,
 ) -> Response:
     """The rows of a table dataset (e.g. japan-export-deals, japan-buildup-plan), as published."""
     dataset = snapshot.dataset(dataset_id)
     if dataset.kind not in ("table", "regimes"):
         raise InvalidParameter("dataset_id", f"{dataset_id!r} is a {dataset.kind} dataset, not a table")
     chosen = snapshot.release(dataset_id, release)
+    as_ = choose(request, format)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         with Session(state.engine) as session:
             data = queries.records(session, chosen)
+        if as_ == "csv":
+            fields = [f["name"] for f in snapshot.descriptors[dataset_id].get("schema", {}).get("fields", [])]
+            columns = [*(fields or sorted({k for row in data for k in row})), "release"]
+            return csv_bytes(columns, (row | {"release": chosen.release_id} for row in data)), CSV_TYPE, {}
         return _json(
             RecordListPublic(
                 dataset=dataset_id, release=chosen.release_id, version=chosen.content_hash, data=data, count=len(data)
             )
         )
 
-    return await respond(request, state, snapshot, make_etag("records", chosen.content_hash), build)
+    return await respond(request, state, snapshot, make_etag("records", chosen.content_hash, as_), build)

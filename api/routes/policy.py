@@ -11,7 +11,8 @@ from api import queries
 from api.deps import STRICT, AppState, EndYear, ReleaseQuery, SnapshotDep, StartYear, StateDep, check_years, respond
 from api.errors import InvalidParameter
 from api.http_cache import make_etag
-from api.responses import ERRORS
+from api.negotiation import CSV_TYPE, FormatQuery, choose, csv_bytes
+from api.responses import CSV_CONTENT, ERRORS
 from api.schemas import PolicyEventListPublic, PolicyEventPublic
 from api.tables import PolicyEvent, Release
 
@@ -29,12 +30,17 @@ def categories(state: AppState, release: Release) -> frozenset[str]:
 
 router = APIRouter(prefix="/v1/policy-events", tags=["policy"], dependencies=STRICT)
 DATASET = "policy-events"
+COLUMNS = ["date", "date_precision", "category", "title", "regime", "verified", "sources", "note", "release"]
 
 
 @router.get(
     "",
     summary="Japan's arms-export policy events",
-    responses={200: {"model": PolicyEventListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+    responses={
+        200: {"model": PolicyEventListPublic, "content": CSV_CONTENT},
+        304: {"description": "Not modified"},
+        **ERRORS,
+    },
 )
 async def list_policy_events(
     request: Request,
@@ -44,10 +50,12 @@ async def list_policy_events(
     end: EndYear = None,
     category: Annotated[str | None, Query(max_length=40, description="e.g. policy, exception, export_deal")] = None,
     release: ReleaseQuery = None,
+    format: FormatQuery = None,
 ) -> Response:
     """Dated events, each with the export regime it opens (if any) and its sources."""
     check_years(start, end)
     chosen = snapshot.release(DATASET, release)
+    as_ = choose(request, format)
     if category is not None:
         known = categories(state, chosen)
         if category not in known:
@@ -69,10 +77,13 @@ async def list_policy_events(
             )
             for e in events
         ]
+        if as_ == "csv":
+            extra = {"release": chosen.release_id}
+            return csv_bytes(COLUMNS, (e.model_dump() | extra for e in data)), CSV_TYPE, {}
         body = PolicyEventListPublic(
             dataset=DATASET, release=chosen.release_id, version=chosen.content_hash, data=data, count=len(data)
         )
         return body.model_dump_json().encode(), "application/json", {}
 
-    key = make_etag("events", chosen.content_hash, start, end, category)
+    key = make_etag("events", chosen.content_hash, start, end, category, as_)
     return await respond(request, state, snapshot, key, build)

@@ -24,18 +24,21 @@ from api.deps import (
 )
 from api.errors import InvalidParameter
 from api.http_cache import make_etag
-from api.responses import ERRORS
+from api.negotiation import CSV_TYPE, FormatQuery, choose, csv_bytes
+from api.responses import data_responses
 from api.schemas import ShareListPublic
 
 router = APIRouter(prefix="/v1/arms-exports", tags=["arms exports"], dependencies=STRICT)
 DATASET = "arms-exports"
+COLUMNS = ["country", "period", "start", "end", "share", "tiv", "world_tiv", "world_basis", "years_with_data",
+           "source_releases", "release"]  # fmt: skip
 MEASURE = "Percent of world arms exports, in SIPRI trend-indicator values (volume, not money)."
 
 
 @router.get(
     "/shares",
     summary="Shares of world arms exports",
-    responses={200: {"model": ShareListPublic}, 304: {"description": "Not modified"}, **ERRORS},
+    responses=data_responses(ShareListPublic),
 )
 async def get_shares(
     request: Request,
@@ -46,6 +49,7 @@ async def get_shares(
     end: EndYear = None,
     window: Annotated[int, Query(description="1: yearly; 5: SIPRI-style five-year totals", examples=[1])] = 1,
     release: ReleaseQuery = None,
+    format: FormatQuery = None,
 ) -> Response:
     """Each country's share of world exports in percent, with the TIV and world total it came from.
 
@@ -55,6 +59,7 @@ async def get_shares(
     if window not in (1, 5):
         raise InvalidParameter("window", f"must be 1 (yearly) or 5 (five-year totals), got {window}")
     asked = country_list(country, snapshot)
+    as_ = choose(request, format)
     chosen = snapshot.release(DATASET, release)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
@@ -66,6 +71,9 @@ async def get_shares(
             ]
             data = queries.series(session, chosen, [*codes, shares.WORLD], start, end)
         rows = shares.yearly(data, codes) if window == 1 else shares.windowed(data, codes, start, end, window)
+        if as_ == "csv":
+            extra = {"release": chosen.release_id}
+            return csv_bytes(COLUMNS, (r.model_dump() | extra for r in rows)), CSV_TYPE, {}
         body = ShareListPublic(
             dataset=DATASET,
             release=chosen.release_id,
@@ -77,5 +85,5 @@ async def get_shares(
         )
         return body.model_dump_json().encode(), "application/json", {}
 
-    key = make_etag("shares", chosen.content_hash, asked, start, end, window)
+    key = make_etag("shares", chosen.content_hash, asked, start, end, window, as_)
     return await respond(request, state, snapshot, key, build)

@@ -1,0 +1,104 @@
+"""Content negotiation of the data endpoints: JSON or CSV, chosen by ``format=`` or by ``Accept``.
+
+``Accept`` is read as RFC 9110 says: comma-separated media ranges, case-insensitive, each with an
+optional ``q`` weight (``q=0`` refuses). The most specific range that matches a representation gives
+its weight; the highest weight wins and JSON wins a tie. A header that accepts neither is a 406
+(never JSON labelled as a success); no header, or an empty one, is JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request
+
+from api.errors import NotAcceptable
+
+Format = Literal["json", "csv"]
+MEDIA: dict[Format, tuple[str, str]] = {"json": ("application", "json"), "csv": ("text", "csv")}
+CSV_TYPE = "text/csv; charset=utf-8"
+FormatQuery = Annotated[
+    Format | None, Query(description="json or csv; overrides the Accept header (text/csv or application/json)")
+]
+
+
+def parse_accept(header: str) -> list[tuple[str, str, float]]:
+    """``[(type, subtype, q)]`` of an Accept header; malformed ranges are skipped, bad weights count as 0."""
+    ranges = []
+    for item in header.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        if "/" not in media:
+            continue
+        kind, sub = (p.strip().lower() for p in media.split("/", 1))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        ranges.append((kind, sub, q))
+    return ranges
+
+
+def _weight(media: tuple[str, str], ranges: Sequence[tuple[str, str, float]]) -> float:
+    best, specificity = 0.0, -1
+    for kind, sub, q in ranges:
+        if kind == media[0] and sub == media[1]:
+            level = 2
+        elif kind == media[0] and sub == "*":
+            level = 1
+        elif kind == "*" and sub == "*":
+            level = 0
+        else:
+            continue
+        if level > specificity:
+            best, specificity = q, level
+    return best
+
+
+def choose(request: Request, fmt: Format | None) -> Format:
+    """The representation to send: ``format=`` if given, else the best match of ``Accept``; 406 if none."""
+    if fmt is not None:
+        return fmt
+    header = request.headers.get("accept", "").strip()
+    if not header:
+        return "json"
+    ranges = parse_accept(header)
+    weights = {name: _weight(media, ranges) for name, media in MEDIA.items()}
+    name: Format = max(weights, key=lambda n: (weights[n], n == "json"))
+    if weights[name] <= 0:
+        raise NotAcceptable(
+            f"this endpoint sends application/json or text/csv, and Accept {header[:200]!r} allows neither; "
+            "send Accept: text/csv or application/json, or add format=csv or format=json"
+        )
+    return name
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, list | tuple):
+        return "|".join(cell(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def csv_bytes(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """One header line, then one line per row (lists joined with ``|``); UTF-8, ``\\n`` line ends."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in columns])
+    return out.getvalue().encode()
