@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
@@ -123,3 +124,35 @@ def policy_events(
     return [
         e for e in events if (start is None or int(e.date[:4]) >= start) and (end is None or int(e.date[:4]) <= end)
     ]
+
+
+BULK_BATCH = 5000
+
+
+def release_rows(session: Session, kind: str, release: Release, columns: Sequence[str]) -> Iterator[list[Any]]:
+    """Every row of a release in the dataset's own columns (its Frictionless schema), in a stable order,
+    fetched in batches: a bulk download never holds the whole release in memory as ORM objects."""
+    if kind == "series":
+        query = (
+            select(
+                Observation.country_code, Observation.year, Observation.value, Observation.flag,
+                Observation.source_release,
+            )
+            .where(Observation.release_pk == release.id)
+            .order_by(Observation.country_code, Observation.year)
+        )  # fmt: skip
+        names = ("country_code", "year", "value", "flag", "source_release")
+        for row in session.execute(query.execution_options(yield_per=BULK_BATCH)):
+            values = dict(zip(names, row, strict=True))
+            yield [values.get(c) for c in columns]
+    elif kind == "events":
+        events = (
+            select(PolicyEvent).where(PolicyEvent.release_pk == release.id).order_by(PolicyEvent.date, PolicyEvent.id)
+        )
+        for event in session.exec(events):
+            yield [getattr(event, c, None) for c in columns]
+    else:
+        records = select(Record.data).where(Record.release_pk == release.id).order_by(Record.row_number)
+        for (data,) in session.execute(records.execution_options(yield_per=BULK_BATCH)):
+            values = json.loads(data)
+            yield [values.get(c) for c in columns]

@@ -47,11 +47,14 @@ def release_public(release: Release, *, current: bool) -> ReleasePublic:
     )
 
 
-def dataset_public(session: Session, snapshot: Snapshot, dataset_id: str) -> DatasetPublic:
+def dataset_public(
+    session: Session, snapshot: Snapshot, dataset_id: str, release: Release | None = None
+) -> DatasetPublic:
+    """The dataset as served at ``release`` (default: the current one), with that release's provenance."""
     dataset = snapshot.dataset(dataset_id)
     described = snapshot.descriptors[dataset_id]
     meta: dict[str, Any] = described.get("tivcast", {})
-    release = snapshot.release(dataset_id)
+    release = release or snapshot.release(dataset_id)
     coverage = None
     if dataset.kind == "series":
         codes, start, end = queries.coverage(session, release)
@@ -71,7 +74,12 @@ def dataset_public(session: Session, snapshot: Snapshot, dataset_id: str) -> Dat
         # The shipped descriptor's citation, gaps, caveats and sources are about the shipped release only.
         citation, gaps, caveats, sources = loaded_provenance(dataset.title, described, release)
     base = f"/v1/datasets/{dataset_id}"
-    links = {"self": base, "releases": f"{base}/releases"}
+    links = {
+        "self": base,
+        "releases": f"{base}/releases",
+        "download": f"{base}/download",  # the whole release as one CSV
+        "datapackage": f"{base}/datapackage",  # Frictionless data package (zip: descriptor + CSVs)
+    }
     links["data"] = (
         f"{base}/observations"
         if dataset.kind == "series"
@@ -86,7 +94,7 @@ def dataset_public(session: Session, snapshot: Snapshot, dataset_id: str) -> Dat
         unit_label=dataset.unit_label,
         measure=measure,
         version=release.content_hash,
-        release=release_public(release, current=True),
+        release=release_public(release, current=release.id == snapshot.release(dataset_id).id),
         coverage=coverage,
         citation=citation,
         terms=_text(meta.get("terms")),

@@ -190,7 +190,14 @@ async def list_observations(
             headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
         data = [_observation(snapshot, o) for o in page.rows]
         if as_csv:
-            return _csv(data, dataset.unit, chosen.release_id), CSV_TYPE, headers
+            note = None
+            if page.next_cursor or cursor is not None:
+                bulk = f"{request.base_url}v1/datasets/{dataset_id}/download?release={chosen.release_id}"
+                note = (
+                    f"partial: one page of {page.total} rows; next page: {links.get('next', 'none')}; "
+                    f"the whole release as one CSV: {bulk}"
+                )
+            return _csv(data, dataset.unit, chosen.release_id, note), CSV_TYPE, headers
         body = ObservationListPublic(
             dataset=dataset_id,
             release=chosen.release_id,
@@ -229,9 +236,16 @@ def _links(request: Request, next_cursor: str | None) -> dict[str, str]:
 OBSERVATION_COLUMNS = ["country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"]
 
 
-def _csv(rows: list[ObservationPublic], unit: str | None, release: str) -> bytes:
+def _csv(rows: list[ObservationPublic], unit: str | None, release: str, note: str | None = None) -> bytes:
+    """One page as CSV. A partial page (more pages exist) says so where ``pandas.read_csv`` shows it, in a
+    ``note`` column on its first row: a ``Link`` header is invisible to such readers."""
     extra = {"unit": unit, "release": release}
-    return csv_bytes(OBSERVATION_COLUMNS, (r.model_dump() | {"country_code": r.country} | extra for r in rows))
+    records = [r.model_dump() | {"country_code": r.country} | extra for r in rows]
+    if note is None:
+        return csv_bytes(OBSERVATION_COLUMNS, records)
+    if records:
+        records[0]["note"] = note
+    return csv_bytes([*OBSERVATION_COLUMNS, "note"], records or [{"note": note}])
 
 
 @router.get(

@@ -1,0 +1,110 @@
+"""Bulk downloads (issue 11.6): a whole release as one streamed CSV, a release as a Frictionless data
+package, and CSV pages that say they are partial."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from frictionless import validate
+
+from api.app import create_app
+from api.db import make_engine, transaction
+from api.ingest import ingest_file
+from api.parsers import parse_series
+from api.settings import Settings
+
+SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
+DOWNLOAD = "/v1/datasets/arms-exports/download"
+
+
+class TestDownload:
+    def test_a_whole_release_in_one_csv_beyond_the_page_cap(self, client: TestClient) -> None:
+        response = client.get(DOWNLOAD)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert "attachment" in response.headers["content-disposition"]
+        table = pd.read_csv(io.StringIO(response.text), keep_default_na=False)
+        release = client.get("/v1/datasets/arms-exports").json()["release"]
+        assert len(table) == release["row_count"] == int(response.headers["x-total-count"]) > 1000
+        assert list(table.columns) == ["country_code", "year", "value", "flag", "source_release"]
+
+    def test_the_download_is_the_release_itself_same_content_hash(self, client: TestClient) -> None:
+        release = client.get("/v1/datasets/arms-exports").json()["release"]
+        codes = {c["code"]: c["code"] for c in client.get("/v1/countries").json()["data"]}
+        parsed = parse_series(client.get(DOWNLOAD).content, codes, non_negative=False)
+        assert parsed.content_hash == release["content_hash"]
+
+    @pytest.mark.parametrize("dataset", ["japan-export-deals", "policy-events", "policy-regimes", "milex-share-gdp"])
+    def test_every_kind_of_dataset_downloads(self, client: TestClient, dataset: str) -> None:
+        response = client.get(f"/v1/datasets/{dataset}/download")
+        assert response.status_code == 200, response.text
+        table = pd.read_csv(io.StringIO(response.text))
+        assert len(table) == client.get(f"/v1/datasets/{dataset}").json()["release"]["row_count"]
+
+    def test_an_older_release_and_revalidation(self, fresh_url: str) -> None:
+        engine = make_engine(fresh_url)
+        with transaction(engine) as session:
+            ingest_file(session, "arms-exports", SIPRI_FILE.read_bytes(), origin="new.csv", replace=True)
+        engine.dispose()
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            old, new = (r["release_id"] for r in client.get("/v1/datasets/arms-exports/releases").json()["data"][::-1])
+            current = client.get(DOWNLOAD)
+            older = client.get(DOWNLOAD, params={"release": old})
+            assert current.headers["x-release"] == new and older.headers["x-release"] == old
+            assert len(current.text.splitlines()) < len(older.text.splitlines())
+            again = client.get(DOWNLOAD, headers={"If-None-Match": current.headers["etag"]})
+            assert again.status_code == 304
+            assert client.get(DOWNLOAD, params={"release": "nope"}).status_code == 404
+
+
+class TestDataPackage:
+    @pytest.mark.parametrize("dataset", ["arms-exports", "japan-export-deals", "policy-events"])
+    def test_a_valid_frictionless_package(self, client: TestClient, dataset: str, tmp_path: Path) -> None:
+        response = client.get(f"/v1/datasets/{dataset}/datapackage")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            archive.extractall(tmp_path)
+        descriptor = json.loads((tmp_path / "datapackage.json").read_text())
+        assert [r["name"] for r in descriptor["resources"]] == [dataset, "countries"]
+        report = validate(str(tmp_path / "datapackage.json"))  # schema, types, keys, hashes and byte counts
+        assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+        assert (
+            descriptor["tivcast"]["release"]["release_id"]
+            == client.get(f"/v1/datasets/{dataset}").json()["release"]["release_id"]
+        )
+        rows = pd.read_csv(tmp_path / f"{dataset}.csv")
+        assert len(rows) == descriptor["tivcast"]["release"]["row_count"]
+
+    def test_the_package_carries_provenance(self, client: TestClient, tmp_path: Path) -> None:
+        response = client.get("/v1/datasets/arms-exports/datapackage")
+        descriptor = json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("datapackage.json"))
+        meta = descriptor["tivcast"]
+        assert "SIPRI" in meta["citation"] and meta["unit"] == "TIV_million" and meta["gaps"]
+        assert descriptor["licenses"] and descriptor["sources"]
+
+
+class TestPartialCsvPages:
+    def test_a_partial_page_says_so_and_points_to_the_bulk_url(self, client: TestClient) -> None:
+        table = pd.read_csv(io.StringIO(client.get("/v1/datasets/arms-exports/observations?format=csv&limit=10").text))
+        assert len(table) == 10
+        note = table["note"].iloc[0]
+        assert note.startswith("partial") and "/v1/datasets/arms-exports/download?release=" in note
+        assert "cursor=" in note  # the next page
+
+    def test_a_complete_page_has_no_note(self, client: TestClient) -> None:
+        table = pd.read_csv(
+            io.StringIO(client.get("/v1/datasets/arms-exports/observations?format=csv&country=JPN").text)
+        )
+        assert "note" not in table.columns
+
+    def test_the_dataset_links_to_its_bulk_forms(self, client: TestClient) -> None:
+        links = client.get("/v1/datasets/arms-exports").json()["links"]
+        assert client.get(links["download"]).status_code == 200
+        assert client.get(links["datapackage"]).status_code == 200
