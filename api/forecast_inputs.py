@@ -36,11 +36,12 @@ def data_version(snapshot: Snapshot) -> str:
 
 
 def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastInputs:
-    """Series, drivers and policy events for one country at the snapshot's current releases."""
+    """Series, drivers, policy events and the supplier panel for one country (or ``WLD``) at the current releases."""
     code = snapshot.country(country).code
     exports, milex = snapshot.release(EXPORTS), snapshot.release(MILEX)
     with Session(engine) as session:
-        tiv = queries.series(session, exports, [code, WORLD], None, None)
+        suppliers, _, _ = queries.coverage(session, exports)
+        tiv = queries.series(session, exports, sorted({*suppliers, code, WORLD}), None, None)
         spending = queries.series(session, milex, [code, WORLD], None, None)
         events = queries.policy_events(session, snapshot.release(EVENTS), None, None, None)
     if not tiv.get(code):
@@ -51,9 +52,12 @@ def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastIn
     own = {y: o.value for y, o in spending.get(code, {}).items() if o.value > 0}
     if own:
         drivers["japan_defence_spending" if code == "JPN" else "own_military_expenditure"] = own
+    # Every listed supplier goes in, so that the forecast is coherent across suppliers (shares add up).
+    panel = {c: {y: o.value for y, o in series.items()} for c, series in tiv.items() if c != WORLD}
     return ForecastInputs(
         country=code,
         target_tiv={y: o.value for y, o in tiv[code].items()},
+        panel_tiv=panel,
         world_tiv={y: o.value for y, o in world.items()},
         drivers=drivers,
         policy_events=tuple((e.date, e.regime or "") for e in events) if code == "JPN" else (),

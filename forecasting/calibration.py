@@ -34,7 +34,7 @@ __all__ = ["GRID", "Calibration", "ErrorRecord", "calibrate"]
 
 Array = npt.NDArray[np.float64]
 GRID = np.linspace(0.0, 1.0, 401)  # quantile levels stored per horizon
-MIN_ERRORS = 50  # per horizon, before an interval is offered
+MIN_ERRORS = {"share": 50, "tiv": 50, "world": 20}  # per horizon, before an interval is offered
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,12 @@ class Calibration:
         )
 
 
-def calibrate(records: Iterable[ErrorRecord], known_by: int, measures: Sequence[str] | None = None) -> Calibration:
+def calibrate(records: Iterable[ErrorRecord], known_by: int, measures: Sequence[str] | None = None,
+              optional: Sequence[str] = ()) -> Calibration:
     """Conformal quantiles from the records whose outcome is known by the end of ``known_by``.
 
-    Raises :class:`InsufficientData` when a horizon has fewer than 50 errors.
+    Measures in ``optional`` are left out, rather than refused, when they have too few errors.
+    Raises :class:`InsufficientData` when a horizon has too few errors (:data:`MIN_ERRORS`).
     """
     usable = [r for r in records if r.origin + r.horizon <= known_by and math.isfinite(r.scaled_error)]
     quantiles: dict[str, dict[int, tuple[float, ...]]] = {}
@@ -99,7 +101,9 @@ def calibrate(records: Iterable[ErrorRecord], known_by: int, measures: Sequence[
         for r in usable:
             if r.measure == measure:
                 by_h.setdefault(r.horizon, []).append(r.scaled_error)
-        short = [h for h, e in by_h.items() if len(e) < MIN_ERRORS]
+        short = [h for h, e in by_h.items() if len(e) < MIN_ERRORS.get(measure, 50)]
+        if (not by_h or short) and measure in optional:
+            continue
         if not by_h or short:
             raise InsufficientData(f"too few past errors to calibrate {measure!r} intervals by {known_by}",
                                    field="calibration")

@@ -8,6 +8,9 @@ choice (the "forecast combination puzzle": estimated weights rarely beat them
 out of sample on short series), so nothing here is tuned on the years it is
 scored on.
 
+Plausibility: each base share is capped at the supplier's highest share of
+the last 25 years (:func:`plausible_ceiling`).
+
 Coherence: the base shares of all suppliers plus ``ROW`` are scaled by one
 common factor per year so that they add up to exactly 100 % (proportional
 reconciliation; it keeps zeros at zero and every share in [0, 100]). The
@@ -28,7 +31,10 @@ import numpy.typing as npt
 from forecasting.members import member_forecasts
 from forecasting.panel import REST, WORLD, Panel
 
-__all__ = ["INTERVAL_SCALE_YEARS", "PanelForecast", "forecast_panel", "interval_scale", "naive_scale"]
+__all__ = [
+    "INTERVAL_SCALE_YEARS", "PLAUSIBLE_YEARS", "PanelForecast", "forecast_panel", "interval_scale", "naive_scale",
+    "plausible_ceiling",
+]
 
 Array = npt.NDArray[np.float64]
 
@@ -76,6 +82,21 @@ def interval_scale(values: Array) -> float:
     return recent if recent > 0 else naive_scale(values)
 
 
+PLAUSIBLE_YEARS = 25
+
+
+def plausible_ceiling(values: Array) -> float:
+    """The highest share a baseline may reach: the supplier's highest share of the last 25 years.
+
+    The rule: a baseline, which adds no information about new deals, never
+    forecasts a supplier above what it has itself achieved within a generation
+    (a damped trend or Theta drift may otherwise carry a recent riser, such as
+    Turkey, past its record over 30 years). Reconciliation then multiplies by
+    a common factor, close to 1.
+    """
+    return float(min(np.max(values[-PLAUSIBLE_YEARS:]), 100.0))
+
+
 def _combine(members: Mapping[str, Array]) -> Array:
     return np.asarray(np.mean(np.vstack(list(members.values())), axis=0), dtype=float)
 
@@ -102,8 +123,9 @@ def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:
     short = {c: s for c, s in panel.suppliers.items() if c not in eligible}
     folded = Panel({c: s for c, s in panel.suppliers.items() if c in eligible}, panel.world,
                    panel.lower_bound_years) if short else panel
-    members = {c: member_forecasts(folded.array(c, "share")[1], horizon, "share") for c in codes}
-    base = {c: np.clip(_combine(m), 0.0, 100.0) for c, m in members.items()}
+    histories = {c: folded.array(c, "share")[1] for c in codes}
+    members = {c: member_forecasts(histories[c], horizon, "share") for c in codes}
+    base = {c: np.clip(_combine(m), 0.0, plausible_ceiling(histories[c])) for c, m in members.items()}
     total = np.sum(np.vstack(list(base.values())), axis=0)
     factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
     share = {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}

@@ -14,7 +14,7 @@ its history comes from the curated data handed in through
     Japan's military expenditure, SIPRI, USD million at constant 2023 prices
     (1952 onwards). Enters the model as its natural log, so that a 10 % rise
     has the same effect at any level.
-``world_military_expenditure`` (every country)
+``world_military_expenditure`` (the world total, ``WLD``)
     Global demand: SIPRI world military expenditure, USD billion at constant
     2023 prices. SIPRI publishes no world total before 1988 and none for 1991.
     Enters as its natural log.
@@ -188,18 +188,21 @@ REGIMES: dict[str, Regime] = {
 }
 
 
-def applicable_drivers(country: str) -> tuple[str, ...]:
-    """Return the drivers that are meaningful for ``country`` (ISO3), in model order.
+def applicable_drivers(country: str, measure: str = "share") -> tuple[str, ...]:
+    """Return the drivers that are meaningful for ``country`` (ISO3) and ``measure``, in model order.
 
-    Japan: policy openness, Japan's defence spending, world military
-    expenditure. Any other country: world military expenditure and, when the
-    caller passes it, the country's own military expenditure. Japan's policy
-    regime and budget say nothing about, say, Korea's exports, so they are not
-    offered there.
+    World military expenditure is world demand: it acts on the world total
+    (``WLD``, ``tiv``), not on a country's *share* (a common factor cannot raise
+    every share at once). Japan: policy openness and Japan's defence spending.
+    Any other country: its own military expenditure, when the caller passes
+    it. Japan's policy regime and budget say nothing about, say, Korea's
+    exports, so they are not offered there.
     """
+    if country == "WLD":
+        return (WORLD_MILEX,)
     if country == "JPN":
-        return (POLICY, JAPAN_SPENDING, WORLD_MILEX)
-    return (WORLD_MILEX, OWN_MILEX)
+        return (POLICY, JAPAN_SPENDING)
+    return (OWN_MILEX,)
 
 
 def parse_event_date(text: str) -> dt.date:

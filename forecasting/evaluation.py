@@ -74,6 +74,7 @@ def _benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Array]
 
 
 Row = tuple[str, int, float, float, float, float]
+WorldRow = tuple[int, int, float, float, float]  # (origin, h, point, actual, MASE scale)
 
 
 def served_records(panel: Panel, origin: int, horizon: int) -> tuple[PanelForecast, list[Row]]:
@@ -99,6 +100,19 @@ def _calibration_records(rows: Iterable[tuple[str, int, int, float, float, float
     return [ErrorRecord("share", c, o, h, (a - f) / s) for c, o, h, f, a, s in rows if s > 0]
 
 
+def _tiv_records(panel: Panel, pf: PanelForecast, origin: int) -> list[ErrorRecord]:
+    """Scaled errors of the served TIV forecasts (suppliers: ``tiv``; the world total: ``world``)."""
+    cut, out = panel.cut(origin), []
+    for code in [*(c for c in pf.share if c != REST), WORLD]:
+        history = cut.array(code, "tiv")[1]
+        spread, actual, measure = interval_scale(history), panel.tiv(code), "world" if code == WORLD else "tiv"
+        for h in range(1, pf.horizon + 1):
+            year = origin + h
+            if spread > 0 and year in actual and year not in panel.lower_bound_years:
+                out.append(ErrorRecord(measure, code, origin, h, (actual[year] - float(pf.tiv(code)[h - 1])) / spread))
+    return out
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """Everything scored, plus the calibration the served model would use after the last origin."""
@@ -108,7 +122,7 @@ class Evaluation:
     first_scored: int
     scored: tuple[Scored, ...]
     calibration: Calibration
-    world: tuple[tuple[int, int, float, float, float], ...]  # (origin, h, point, actual, scale), world TIV
+    world: tuple[WorldRow, ...]  # world TIV
 
     def table(self, horizons: Sequence[int] | None = None, codes: Sequence[str] | None = None) -> dict[str, Any]:
         """Metrics of every model over the chosen horizons and suppliers."""
@@ -185,13 +199,15 @@ def evaluate(panel: Panel, *, first_origin: int = 1970, first_scored: int = 1990
     origins = tuple(range(first_origin, last + 1))
     errors: list[tuple[str, int, int, float, float, float]] = []
     pending: list[tuple[int, PanelForecast, list[Row]]] = []
-    world_rows: list[tuple[int, int, float, float, float]] = []
+    world_rows: list[WorldRow] = []
+    tiv_records: list[ErrorRecord] = []
     for origin in origins:
         pf, rows = served_records(panel, origin, horizon)
         errors += [(c, origin, h, f, a, spread) for c, h, f, a, _, spread in rows]
         if origin >= first_scored:
             pending.append((origin, pf, rows))
         world_rows += _world_rows(panel, pf, origin, horizon)
+        tiv_records += _tiv_records(panel, pf, origin)
     scored: list[Scored] = []
     records = _calibration_records(errors)
     for origin, pf, rows in pending:
@@ -203,11 +219,12 @@ def evaluate(panel: Panel, *, first_origin: int = 1970, first_scored: int = 1990
             points = {SERVED: point, **{m: float(v[h - 1]) for m, v in bench.items()}}
             intervals = {w: interval(point, spread, calibration, "share", h, w) for w in WIDTHS}
             scored.append(Scored(code, origin, h, actual, scale, points, intervals, "zero" in bench))
-    final = calibrate(records, known_by=panel.last_year, measures=["share"])
+    final = calibrate(records + tiv_records, known_by=panel.last_year, measures=["share", "tiv", "world"],
+                      optional=("tiv", "world"))
     return Evaluation(horizon, origins, first_scored, tuple(scored), final, tuple(world_rows))
 
 
-def _world_rows(panel: Panel, pf: PanelForecast, origin: int, horizon: int) -> list[tuple[int, int, float, float, float]]:
+def _world_rows(panel: Panel, pf: PanelForecast, origin: int, horizon: int) -> list[WorldRow]:
     history = panel.cut(origin).array(WORLD, "tiv")[1]
     scale = naive_scale(history)
     rows = []

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from forecasting.drivers import INPUT_DRIVERS, PRE_PRINCIPLES, REGIMES, parse_event_date
 from forecasting.errors import InvalidInputs
+from forecasting.panel import Panel
 
 __all__ = ["YEAR_MAX", "YEAR_MIN", "ForecastInputs"]
 
@@ -72,6 +73,11 @@ class ForecastInputs:
         ``"zero"`` (SIPRI: no deliveries identified) or ``"missing"``.
     notes
         Provenance notes passed through to every forecast (e.g. vintages).
+    panel_tiv
+        Every listed supplier's exports by year (TIV million), the target
+        included, so that the forecast is coherent across suppliers
+        (:mod:`forecasting.coherent`). Empty: the target alone against the
+        rest of the world.
     """
 
     country: str
@@ -83,6 +89,7 @@ class ForecastInputs:
     world_tiv_lower_bound_years: tuple[int, ...] = ()
     absent_target_years: Literal["zero", "missing"] = "zero"
     notes: tuple[str, ...] = field(default=())
+    panel_tiv: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.country, str) or not _ISO3.match(self.country):
@@ -123,6 +130,22 @@ class ForecastInputs:
             )
         object.__setattr__(self, "world_tiv_lower_bound_years", bounds)
         object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+        panel = {}
+        for code in sorted(self.panel_tiv):
+            if not isinstance(code, str) or not _ISO3.match(code) or code == "WLD":
+                raise InvalidInputs(f"panel supplier codes must be ISO3 codes other than WLD, got {code!r}",
+                                    field="inputs.panel_tiv")
+            panel[code] = _years(self.panel_tiv[code], f"inputs.panel_tiv.{code}")
+        object.__setattr__(self, "panel_tiv", panel)
+
+    def panel(self) -> Panel:
+        """The supplier panel: ``panel_tiv`` (or the target alone) against the world total."""
+        suppliers = dict(self.panel_tiv)
+        if not suppliers and self.country != "WLD":
+            suppliers = {self.country: self.target_tiv}
+        elif self.country != "WLD":
+            suppliers[self.country] = self.target_tiv
+        return Panel(suppliers, self.world_tiv, self.world_tiv_lower_bound_years)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (year keys as strings)."""
@@ -136,6 +159,7 @@ class ForecastInputs:
             "world_tiv_lower_bound_years": list(self.world_tiv_lower_bound_years),
             "absent_target_years": self.absent_target_years,
             "notes": list(self.notes),
+            "panel_tiv": {c: {str(y): v for y, v in s.items()} for c, s in self.panel_tiv.items()},
         }
 
     @classmethod
@@ -152,6 +176,7 @@ class ForecastInputs:
                 world_tiv_lower_bound_years=tuple(data.get("world_tiv_lower_bound_years", [])),
                 absent_target_years=data.get("absent_target_years", "zero"),
                 notes=tuple(data.get("notes", [])),
+                panel_tiv={str(c): dict(s) for c, s in data.get("panel_tiv", {}).items()},
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise InvalidInputs(f"malformed inputs: {exc!r}", field="inputs") from None

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 # Bump on any change that alters a result for the same request and data.
-MODEL_VERSION = "2026.11.0"
+MODEL_VERSION = "2026.12.0"
 MAX_HORIZON = 30
 
 
@@ -149,7 +149,7 @@ def _observed(inputs: ForecastInputs, name: str, last_year: int) -> tuple[dict[i
 
 
 def _candidates(inputs: ForecastInputs, target: Target, settings: ModelSettings) -> list[str]:
-    applicable = applicable_drivers(target.country)
+    applicable = applicable_drivers(target.country, target.measure)
     # The policy index always exists for Japan: before the first regime event
     # the regime is pre_principles (a constant index is then dropped below).
     has_data = {n: n == POLICY or bool(inputs.drivers.get(n)) for n in applicable}
@@ -175,6 +175,9 @@ def design(inputs: ForecastInputs, target: Target, window: HistoryWindow, settin
     :class:`InvalidScenario` for settings that do not fit the measure (a
     share cap above 100) and :class:`InsufficientData` when too little remains.
     """
+    if target.country == "WLD" and target.measure == "share":
+        raise InvalidTarget("the world's share of world exports is 100 %; forecast its 'tiv' instead",
+                            field="target.measure")
     if target.measure == "share" and settings.cap is not None and settings.cap > 100:
         raise InvalidScenario(f"'scenario.settings.cap' must be at most 100 for a share, got {settings.cap}",
                               field="scenario.settings.cap")

@@ -1,33 +1,26 @@
-"""Prophet on a bounded scale: fit once, predict many scenarios.
+"""The served model: a coherent statistical base, moved by scenarios through their drivers.
 
-The model is Prophet (MAP fit, no seasonality: the data are annual) on the
-transformed scale of :class:`forecasting.series.Scale` (logit for shares, log
-for TIV), with the drivers of :mod:`forecasting.drivers` as additive extra
-regressors. Every point and interval bound is mapped back through the
-inverse transform, so shares stay in [0, 100] and TIV >= 0 by construction.
-
-* Point forecast: the back-transformed Prophet ``yhat``. The transform is
-  monotone and Prophet's noise is symmetric, so this is a median-type
-  forecast of the share, not its mean.
-* Interval: quantiles of ``uncertainty_samples`` simulated paths (trend
-  changes and noise), back-transformed; width chosen at prediction time.
-* Known future deliveries are added after the back-transform (TIV as given;
-  shares against the last observed world total). Prophet's "holidays" cannot
-  do this: a one-off event that never occurred in the history gets no
-  estimated effect.
-* Determinism: the Stan fit is seeded, and the simulation uses NumPy's global
-  generator seeded with the same seed and restored afterwards, so the same
-  request gives byte-identical output. Scenario and baseline are simulated
-  with the same draws, so their difference reflects the scenario alone.
-* Fit once, predict many: the trend and the simulated paths with every
-  driver at its centre are computed once per horizon and cached on the
-  :class:`FittedModel`; a scenario shifts them by its drivers' additive
-  contributions, which is exactly Prophet's regressor term (tested against
-  Prophet's own ``predict``).
-* Driver priors: ``driver_prior_scale`` is rescaled by Prophet's ``y_scale``
-  so that it is a prior on the transformed scale per driver step.
-* Prophet's CmdStan files go to a private temporary directory that is removed
-  after each fit; cmdstanpy's and Prophet's console logging is silenced.
+* Point forecast (baseline): the coherent equal-weight ensemble of
+  :mod:`forecasting.coherent` (naive, mean of five years, SES, damped ETS,
+  Theta, log-SES, Prophet's fitted level, and IMAPA for intermittent series),
+  computed for every supplier at once so that shares add up to 100 % and a
+  supplier's share times the world forecast is its TIV forecast.
+* Interval: split-conformal bounds from the served model's own rolling-origin
+  errors (:mod:`forecasting.calibration`, shipped in the model card), per
+  horizon, any width.
+* Scenarios: a scenario's driver paths minus the baseline's, times the driver
+  coefficients of a Prophet regression on the transformed scale (logit of the
+  share, log of TIV), shift the base and its bounds on that scale. The
+  coefficients are associations fitted on the history and are *not* part of
+  the scored baseline; the response says so. World military expenditure acts
+  on the world total only.
+* Known future deliveries are added after the shift (shares: against the
+  world forecast).
+* Determinism: every member is deterministic (the Stan optimiser is seeded),
+  so the same request gives byte-identical output.
+* Fit once, predict many: the statistical base depends on the data only and
+  is memoised by content; the driver coefficients are fitted once per
+  settings; a scenario costs a few array operations.
 
 Importing this module does not import Prophet; the first fit does.
 """
@@ -37,6 +30,8 @@ from __future__ import annotations
 import functools
 import logging
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,10 +41,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from forecasting.calibration import Calibration
+from forecasting.coherent import PanelForecast, forecast_panel, interval_scale
 from forecasting.drivers import regressor_values
-from forecasting.errors import InvalidScenario, NotFittedError
+from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
+from forecasting.evaluation import interval
 from forecasting.inputs import ForecastInputs
 from forecasting.keys import (
+    MAX_HORIZON,
     Design,
     ForecastRequest,
     canonical_request,
@@ -58,7 +57,9 @@ from forecasting.keys import (
     design,
     key_of,
 )
+from forecasting.model_card import load_card
 from forecasting.output import Forecast, ScenarioSetResult, Simulation, describe_model, forecast_years
+from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
 from forecasting.paths import ResolvedScenario, resolve_scenario
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario
 from forecasting.series import HistoryWindow, Target
@@ -101,13 +102,31 @@ class FittedModel:
     inputs: ForecastInputs
     design: Design
     seed: int
-    coefficients: dict[str, float]  # per step of each driver, on the transformed scale
-    prophet: Any = field(repr=False)
+    coefficients: dict[str, float]  # per step of each driver, on the transformed scale (scenario differences)
+    base: PanelForecast = field(repr=False)  # the coherent statistical base of every supplier
+    calibration: Calibration = field(repr=False)
+    spread: float = 0.0  # the target's interval scale (recent mean absolute one-year change)
     description: dict[str, Any] = field(repr=False, default_factory=dict)
-    in_sample: dict[int, float] = field(repr=False, default_factory=dict)  # back-transformed fit
-    # Trend and simulated paths with every driver at its centre, by horizon
-    # (deterministic given the seed, so caching them changes no result).
-    draws: dict[int, tuple[Array, Array]] = field(repr=False, default_factory=dict)
+
+
+_PANEL_CACHE: OrderedDict[tuple[str, int], PanelForecast] = OrderedDict()
+_PANEL_LOCK = threading.Lock()
+
+
+def panel_forecast(panel: Panel, horizon: int = MAX_HORIZON) -> PanelForecast:
+    """:func:`forecasting.coherent.forecast_panel`, memoised by the panel's content (deterministic, so the
+    cache changes no result; it lets every supplier's forecast on the same data reuse one computation)."""
+    key = (panel.digest(), horizon)
+    with _PANEL_LOCK:
+        if key in _PANEL_CACHE:
+            _PANEL_CACHE.move_to_end(key)
+            return _PANEL_CACHE[key]
+    result = forecast_panel(panel, horizon)
+    with _PANEL_LOCK:
+        _PANEL_CACHE[key] = result
+        while len(_PANEL_CACHE) > 8:
+            _PANEL_CACHE.popitem(last=False)
+    return result
 
 
 def _regressors(d: Design, years: Sequence[int], drivers: Mapping[str, Mapping[int, float]]) -> dict[str, Array]:
@@ -147,22 +166,23 @@ def _seeded(seed: int) -> Iterator[None]:
 
 
 def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
-    """Fit Prophet to the target's history on the transformed scale.
+    """Prepare the served model for the target: the coherent statistical base plus the driver coefficients.
 
     Parameters
     ----------
     inputs
-        Plain data for the target country.
+        Plain data for the target country (with the supplier panel).
     spec
         Target, history window and model settings.
     seed
-        Seed of the Stan optimiser and of the interval simulation.
+        Seed of the Stan optimiser of the driver model.
 
     Returns
     -------
     FittedModel
-        The fitted model, with the design (history, drivers used, transform)
-        and the driver coefficients.
+        The statistical base of every supplier (:mod:`forecasting.coherent`),
+        the shipped calibration, and the driver coefficients that move a
+        scenario away from the baseline.
 
     Raises
     ------
@@ -170,13 +190,29 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
         When the target, the settings or the data do not allow a fit.
     """
     d = design(inputs, spec.target, spec.window, spec.settings)
+    panel = inputs.panel()
+    if spec.window.end is not None and spec.window.end < panel.last_year:
+        panel = panel.cut(spec.window.end)
+    base = panel_forecast(panel)
+    target_points(base, spec.target)  # raises for a supplier with too little history
+    code = spec.target.country
+    measure = "tiv" if code == WORLD else spec.target.measure
+    spread = interval_scale(panel.array(code, measure)[1])
+    coefficients = _driver_coefficients(d, seed) if d.settings.drivers else {}
+    card = load_card()
+    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, card.calibration, spread)
+    object.__setattr__(fitted, "description", describe_model(d, coefficients, seed, base, card, panel, spec.target))
+    return fitted
+
+
+def _driver_coefficients(d: Design, seed: int) -> dict[str, float]:
+    """Prophet with the drivers as additive regressors on the transformed scale: their coefficients per step."""
     points = d.history.fit_points
     frame = _frame(d, [p.year for p in points], d.observed, [p.value or 0.0 for p in points])
     settings = d.settings
     model = _prophet_class()(
         growth=settings.growth, changepoint_prior_scale=settings.changepoint_prior_scale,
-        yearly_seasonality=False, weekly_seasonality=False, daily_seasonality=False,
-        uncertainty_samples=settings.uncertainty_samples,
+        yearly_seasonality=False, weekly_seasonality=False, daily_seasonality=False, uncertainty_samples=0,
     )
     # Prophet's prior applies to y / y_scale; dividing by y_scale makes
     # driver_prior_scale a prior on the transformed scale itself.
@@ -186,24 +222,10 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
         model.add_regressor(name, prior_scale=prior, standardize=False, mode="additive")
     with tempfile.TemporaryDirectory(prefix="tivcast-prophet-") as tmp, _seeded(seed):
         model.fit(frame, seed=seed, output_dir=tmp)
-    # The CmdStan result objects point at the deleted files; keep only the parameters.
-    model.stan_fit = None
-    model.stan_backend.stan_fit = None
-    coefficients: dict[str, float] = {}
-    if model.extra_regressors:
-        from prophet.utilities import regressor_coefficients
+    from prophet.utilities import regressor_coefficients
 
-        table = regressor_coefficients(model)
-        coefficients = {str(r): float(c) for r, c in zip(table["regressor"], table["coef"], strict=True)}
-    years = [p.year for p in points]
-    regressors = _regressors(d, years, d.observed)
-    in_sample = _trend(model, _frame(d, years)) + _contribution(coefficients, regressors, len(years))
-    return FittedModel(spec, inputs, d, seed, coefficients, model, describe_model(d, coefficients, seed),
-                       dict(zip(years, d.scale.inverse(in_sample).tolist(), strict=True)))
-
-
-def _trend(model: Any, frame: pd.DataFrame) -> Array:
-    return np.asarray(model.predict_trend(model.setup_dataframe(frame.copy())), dtype=float)
+    table = regressor_coefficients(model)
+    return {str(r): float(c) for r, c in zip(table["regressor"], table["coef"], strict=True)}
 
 
 def _contribution(coefficients: Mapping[str, float], regressors: Mapping[str, Array], n: int) -> Array:
@@ -218,43 +240,67 @@ def _contribution(coefficients: Mapping[str, float], regressors: Mapping[str, Ar
     return total
 
 
-def _centred_draws(fitted: FittedModel, years: Sequence[int]) -> tuple[Array, Array]:
-    """Trend and simulated paths (rows: years) with every driver at its centre; cached by horizon."""
-    if len(years) not in fitted.draws:
-        frame = _frame(fitted.design, years)
-        with _seeded(fitted.seed):
-            samples = np.asarray(fitted.prophet.predictive_samples(frame)["yhat"], dtype=float)
-        fitted.draws[len(years)] = (_trend(fitted.prophet, frame), samples)
-    return fitted.draws[len(years)]
-
-
-def _simulate(fitted: FittedModel, years: Sequence[int], drivers: Mapping[str, Mapping[int, float]]
-              ) -> tuple[Array, dict[str, Array], Array]:
-    """yhat, its parts (trend and each driver) and the simulated paths for one set of driver paths."""
-    trend, centred = _centred_draws(fitted, years)
-    regressors = _regressors(fitted.design, years, drivers)
-    parts = {"trend": trend} | {n: fitted.coefficients[n] * x for n, x in regressors.items()}
-    shift = _contribution(fitted.coefficients, regressors, len(years))
-    return trend + shift, parts, centred + shift[:, None]
-
-
 def _delivery_units(fitted: FittedModel, deliveries: Mapping[int, float], years: Sequence[int]) -> Array:
-    """Known deliveries per forecast year in the target's unit."""
+    """Known deliveries per forecast year in the target's unit (shares: against the world forecast)."""
     tiv = np.array([deliveries.get(y, 0.0) for y in years])
     if fitted.spec.target.measure == "tiv":
         return tiv
-    last = [p for p in fitted.design.history.points if p.world_tiv is not None][-1]
-    return 100.0 * tiv / float(last.world_tiv or 1.0)
+    world = fitted.base.world[: len(years)]
+    return np.asarray(100.0 * tiv / np.where(world > 0, world, 1.0), dtype=float)
 
 
-def _simulation(fitted: FittedModel, resolved: ResolvedScenario) -> Simulation:
-    """Point, simulated paths and parts of one resolved scenario, in the target's unit (bounded)."""
-    yhat, parts, samples = _simulate(fitted, resolved.years, resolved.drivers)
-    delivery = _delivery_units(fitted, resolved.known_deliveries, resolved.years)
-    upper = 100.0 if fitted.spec.target.measure == "share" else np.inf
+def _shift(fitted: FittedModel, resolved: ResolvedScenario) -> tuple[Array, dict[str, Array]]:
+    """The scenario's driver contributions minus the baseline's, on the transformed scale.
+
+    Zero for the baseline itself: drivers add nothing to the statistical base.
+    """
+    years = resolved.years
+    if not fitted.coefficients:
+        return np.zeros(len(years)), {}
+    base = resolve_scenario(SCENARIOS["baseline"], fitted.design, len(years))
+    ours = _regressors(fitted.design, years, resolved.drivers)
+    theirs = _regressors(fitted.design, years, base.drivers)
+    parts = {n: fitted.coefficients[n] * (ours[n] - theirs[n]) for n in ours}
+    return _contribution(fitted.coefficients, ours, len(years)) - _contribution(
+        fitted.coefficients, theirs, len(years)), parts
+
+
+def _simulation(fitted: FittedModel, resolved: ResolvedScenario, width: float) -> Simulation:
+    """Point and calibrated interval of one resolved scenario, in the target's unit (bounded)."""
+    n = len(resolved.years)
+    point, lower, upper = base_interval(fitted, n, width)
+    shift, parts = _shift(fitted, resolved)
     scale = fitted.design.scale
-    return Simulation(yhat, parts, np.clip(scale.inverse(yhat) + delivery, 0.0, upper),
-                      np.clip(scale.inverse(samples) + delivery[:, None], 0.0, upper), delivery)
+    delivery = _delivery_units(fitted, resolved.known_deliveries, resolved.years)
+    limit = 100.0 if fitted.spec.target.measure == "share" else np.inf
+
+    def moved(values: Array) -> Array:
+        shifted = scale.inverse(scale.forward(values) + shift) if shift.any() else values
+        return np.asarray(np.clip(shifted + delivery, 0.0, limit), dtype=float)
+
+    z = scale.forward(point) + shift
+    return Simulation(z, {"statistical_base": scale.forward(point), **parts}, moved(point),
+                      np.vstack([moved(lower), moved(upper)]).T, delivery)
+
+
+def base_interval(fitted: FittedModel, horizon: int, width: float) -> tuple[Array, Array, Array]:
+    """The statistical base's point and conformal interval for horizons 1..``horizon``."""
+    target = fitted.spec.target
+    point = target_points(fitted.base, target)[:horizon]
+    measure = "world" if target.country == WORLD else target.measure
+    bounds = [interval(float(p), fitted.spread, fitted.calibration, measure, h + 1, width)
+              for h, p in enumerate(point)]
+    return point, np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+
+
+def target_points(base: PanelForecast, target: Target) -> Array:
+    """The coherent base forecast of ``target`` (share in percent, or TIV million)."""
+    if target.country == WORLD:
+        return base.world
+    if target.country not in base.share or target.country == REST:
+        raise InsufficientData(f"{target.country} has fewer than {MIN_YEARS} years of reported exports, too few "
+                               "to forecast (it is counted in the rest of the world)", field="target.country")
+    return base.share[target.country] if target.measure == "share" else base.tiv(target.country)
 
 
 def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
@@ -292,13 +338,13 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
         )
     d = fitted.design
     resolved = resolve_scenario(scenario, d, horizon)
-    rows = forecast_years(resolved, d.scale, interval_width, _simulation(fitted, resolved),
-                          _simulation(fitted, resolve_scenario(SCENARIOS["baseline"], d, horizon)))
+    rows = forecast_years(resolved, d.scale, _simulation(fitted, resolved, interval_width),
+                          _simulation(fitted, resolve_scenario(SCENARIOS["baseline"], d, horizon), interval_width))
     request = ForecastRequest(fitted.spec.target, scenario, horizon, interval_width, fitted.spec.window, fitted.seed)
     canonical = canonical_request(request, fitted.inputs, resolved)
     return Forecast(
         key=key_of(canonical), request=canonical, scenario=scenario, resolved=resolved, design=d,
-        years=tuple(rows), fitted_history=fitted.in_sample, model=fitted.description,
+        years=tuple(rows), fitted_history={}, model=fitted.description,
         interval_width=interval_width, data_version=fitted.inputs.data_version,
         notes=tuple(resolved.notes) + fitted.inputs.notes,
     )

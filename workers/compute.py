@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from forecasting import ForecastingError, ForecastInputs, ForecastRequest, Target, canonical_json
-from forecasting.backtest import backtest
+from forecasting.backtest import backtest_report
 from forecasting.model import forecast_scenarios
 from workers.requests import JobSpec, rebuild
 
@@ -96,9 +96,9 @@ def _scenario_set(spec: JobSpec, inputs: ForecastInputs) -> tuple[bytes, int]:
 
 def _backtest(spec: JobSpec, inputs: ForecastInputs) -> tuple[bytes, int]:
     args = spec.payload["args"]
-    result = backtest(inputs, Target(args["target"]["country"], args["target"]["measure"]), horizon=args["horizon"])
-    body = {"key": spec.key, "kind": "backtest", **result.to_dict()}
-    return canonical_json(body, DIGITS).encode("utf-8"), len(result.origins)
+    report = backtest_report(Target(args["target"]["country"], args["target"]["measure"]), inputs)
+    body = {"key": spec.key, "kind": "backtest", **report}
+    return canonical_json(body, DIGITS).encode("utf-8"), 0
 
 
 _RUNNERS: dict[str, Callable[[JobSpec, ForecastInputs], tuple[bytes, int]]] = {

@@ -129,7 +129,19 @@ class TestBadRequests:
 
 
 class TestBacktests:
-    def test_backtest_reports_skill_against_naive_baselines(self, forecast_client: TestClient) -> None:
+    def test_backtest_reports_the_served_model_against_every_benchmark(self, forecast_client: TestClient) -> None:
         response = computed(forecast_client, forecast_client.get("/v1/backtests", params={"country": "KOR"}))
-        text = response.text.lower()
-        assert "naive" in text and "skill" in text
+        body = response.json()
+        assert set(body["metrics_h1_5"]["models"]) >= {"served", "naive", "mean5", "drift", "damped_ets", "theta"}
+        assert "KOR: over" in body["verdict"] and "best benchmark" in body["verdict"]
+        assert body["evaluated_on"]["is_the_data_served"] is True  # the shipped data is what was evaluated
+        assert all(0.75 <= h["measured_80"] <= 0.85 for h in body["interval_calibration"].values())
+
+    def test_a_forecast_names_its_members_accuracy_and_calibration(self, forecast_client: TestClient) -> None:
+        response = computed(forecast_client, forecast_client.get(
+            "/v1/forecasts/latest", params={"country": "JPN", "scenario": "baseline"}))
+        model = response.json()["model"]
+        assert model["members"]["prophet"]["weight"] > 0
+        assert model["evaluated_on_these_data"] is True
+        assert model["accuracy"]["this_supplier"]["best_simple_benchmark"] in ("naive", "mean5")
+        assert model["accuracy"]["interval_calibration"]["1"]["nominal_80"] == 0.8

@@ -15,6 +15,7 @@ import pytest
 
 from forecasting.inputs import ForecastInputs
 from forecasting.model import FittedModel, ModelSpec, fit
+from forecasting.panel import Panel
 from forecasting.series import Target
 
 DATA = Path(__file__).parent / "data"
@@ -39,14 +40,20 @@ def data_version() -> str:
 def build_inputs(country: str, *, with_2024: bool = True) -> ForecastInputs:
     """ForecastInputs for ``country`` the way a worker would build them from the curated data."""
     exports = read_rows("sipri_arms_exports_tiv_1950_2023.csv")
-    target = {int(r["year"]): float(r["value"]) for r in exports if r["country_code"] == country}
     world = {int(r["year"]): float(r["value"]) for r in exports if r["country_code"] == "WLD"}
+    panel: dict[str, dict[int, float]] = {}
+    for r in exports:
+        if r["country_code"] != "WLD":
+            panel.setdefault(r["country_code"], {})[int(r["year"])] = float(r["value"])
     lower_bound: tuple[int, ...] = ()
     if with_2024:
         rows_2024 = read_rows("sipri_arms_exports_tiv_2024.csv")
         world[2024] = sum(float(r["value"]) for r in rows_2024)  # lower bound: listed suppliers only
-        target |= {int(r["year"]): float(r["value"]) for r in rows_2024 if r["country_code"] == country}
+        for r in rows_2024:
+            if r["country_code"] in panel:
+                panel[r["country_code"]][2024] = float(r["value"])
         lower_bound = (2024,)
+    target = world if country == "WLD" else panel.get(country, {})
     milex = read_rows("sipri_milex_constant_2023_usd.csv")
     own = {int(r["year"]): float(r["value"]) for r in milex if r["country_code"] == country}
     drivers = {
@@ -59,7 +66,7 @@ def build_inputs(country: str, *, with_2024: bool = True) -> ForecastInputs:
     return ForecastInputs(
         country=country, target_tiv=target, world_tiv=world, drivers=drivers, policy_events=events,
         data_version=data_version(), world_tiv_lower_bound_years=lower_bound,
-        notes=(VINTAGE_NOTE,) if with_2024 else (),
+        notes=(VINTAGE_NOTE,) if with_2024 else (), panel_tiv=panel,
     )
 
 
@@ -71,6 +78,11 @@ def japan_inputs() -> ForecastInputs:
 @pytest.fixture(scope="session")
 def korea_inputs() -> ForecastInputs:
     return build_inputs("KOR")
+
+
+@pytest.fixture(scope="session")
+def world_inputs() -> ForecastInputs:
+    return build_inputs("WLD")
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +100,23 @@ def inputs_for() -> Callable[[str], ForecastInputs]:
 def japan_fit(japan_inputs: ForecastInputs) -> FittedModel:
     """The default Japan share model, fitted once for the session."""
     return fit(japan_inputs, ModelSpec(Target("JPN")), seed=0)
+
+
+def read_panel() -> Panel:
+    """Every shipped supplier and the world total (a copy of the package's curated ``arms-exports.csv``)."""
+    suppliers: dict[str, dict[int, float]] = {}
+    world: dict[int, float] = {}
+    lower: list[int] = []
+    for row in read_rows("arms_exports_panel.csv"):
+        year, value = int(row["year"]), float(row["value"])
+        if row["country_code"] == "WLD":
+            world[year] = value
+            lower += [year] if "sum_of_listed_suppliers" in (row["flag"] or "") else []
+        else:
+            suppliers.setdefault(row["country_code"], {})[year] = value
+    return Panel.from_tiv(suppliers, world, tuple(lower))
+
+
+@pytest.fixture(scope="session")
+def shipped_panel() -> Panel:
+    return read_panel()

@@ -80,9 +80,10 @@ class TestDriverCatalogue:
             json.dumps(info.__dict__)
 
     def test_japan_gets_its_policy_and_budget(self) -> None:
-        assert applicable_drivers("JPN") == (
-            "export_policy_openness", "japan_defence_spending", "world_military_expenditure",
-        )
+        assert applicable_drivers("JPN") == ("export_policy_openness", "japan_defence_spending")
 
-    def test_other_countries_get_world_and_own_spending(self) -> None:
-        assert applicable_drivers("KOR") == ("world_military_expenditure", "own_military_expenditure")
+    def test_other_countries_get_their_own_spending(self) -> None:
+        assert applicable_drivers("KOR") == ("own_military_expenditure",)
+
+    def test_world_spending_acts_on_the_world_total(self) -> None:
+        assert applicable_drivers("WLD", "tiv") == ("world_military_expenditure",)

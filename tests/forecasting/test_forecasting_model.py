@@ -16,7 +16,7 @@ import pytest
 from forecasting.errors import InvalidScenario, NotFittedError
 from forecasting.inputs import ForecastInputs
 from forecasting.keys import ForecastRequest, content_key
-from forecasting.model import FittedModel, ModelSpec, _frame, fit, forecast_scenarios, predict
+from forecasting.model import FittedModel, ModelSpec, fit, forecast_scenarios, predict
 from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario, with_settings
@@ -43,7 +43,7 @@ class TestBounds:
     def test_extreme_what_ifs_stay_inside_0_100(self, japan_fit: FittedModel) -> None:
         collapse = parse_scenario({"name": "collapse", "base": "restriction", "changes": [
             {"driver": "japan_defence_spending", "op": "multiply", "value": 0.2, "from_year": 2025},
-            {"driver": "world_military_expenditure", "op": "multiply", "value": 0.3, "from_year": 2025}]})
+            {"driver": "export_policy_openness", "op": "set", "value": 0.0, "from_year": 2025}]})
         boom = parse_scenario({"name": "boom", "changes": [
             {"driver": "export_policy_openness", "op": "set", "value": 1.0, "from_year": 2025},
             {"driver": "japan_defence_spending", "op": "multiply", "value": 50, "from_year": 2025}]})
@@ -112,13 +112,21 @@ class TestForecastOutput:
             z = sum(row.components.values())
             assert japan_fit.design.scale.inverse(z) == pytest.approx(row.point, rel=1e-9, abs=1e-12)
 
-    def test_point_forecast_equals_prophets_own_prediction(self, japan_fit: FittedModel) -> None:
-        forecast = predict(japan_fit, "liberalisation")
-        frame = _frame(japan_fit.design, forecast.resolved.years, forecast.resolved.drivers)
-        np.random.seed(0)
-        prophet_yhat = japan_fit.prophet.predict(frame)["yhat"].to_numpy()
-        ours = [sum(row.components.values()) for row in forecast.years]
-        assert ours == pytest.approx(prophet_yhat, rel=1e-9)
+    def test_the_baseline_point_is_the_coherent_ensemble(self, japan_fit: FittedModel) -> None:
+        forecast = predict(japan_fit, "baseline")
+        members = japan_fit.base.members["JPN"]
+        equal = np.mean(np.vstack(list(members.values())), axis=0) * japan_fit.base.factor
+        assert [r.point for r in forecast.years] == pytest.approx(equal[:10], rel=1e-12)
+        described = forecast.to_dict()["model"]["members"]
+        assert set(described) == set(members) and "prophet" in described
+        assert sum(m["weight"] for m in described.values()) == pytest.approx(1.0)
+
+    def test_a_scenario_moves_the_base_by_its_driver_differences(self, japan_fit: FittedModel) -> None:
+        rows = predict(japan_fit, "liberalisation").years
+        scale = japan_fit.design.scale
+        for row, base in zip(rows, predict(japan_fit, "baseline").years, strict=True):
+            shift = sum(v for k, v in row.components.items() if k != "statistical_base")
+            assert row.point == pytest.approx(float(scale.inverse(scale.forward(base.point) + shift)), rel=1e-9)
 
     def test_wider_intervals_contain_narrower_ones(self, japan_fit: FittedModel) -> None:
         narrow, wide = predict(japan_fit, "baseline", 10, 0.5), predict(japan_fit, "baseline", 10, 0.95)
@@ -134,7 +142,7 @@ class TestForecastOutput:
     ) -> None:
         sign = np.sign(japan_fit.coefficients["export_policy_openness"])
         rows = {r.year: r for r in predict(japan_fit, "liberalisation").years}
-        assert rows[2025].difference[0] == 0.0  # the change starts in 2026
+        assert rows[2025].difference[0] == pytest.approx(0.0, abs=1e-12)  # the change starts in 2026
         assert all(np.sign(rows[y].difference[0]) == sign for y in range(2026, 2035))
 
     def test_a_known_delivery_adds_its_share_of_the_world_total(
@@ -143,7 +151,7 @@ class TestForecastOutput:
         with_delivery = parse_scenario({"name": "frigates", "known_deliveries": {"2028": 50}})
         row = {r.year: r for r in predict(japan_fit, with_delivery).years}[2028]
         base = {r.year: r for r in predict(japan_fit, "baseline").years}[2028]
-        added = 100 * 50 / japan_inputs.world_tiv[max(japan_inputs.world_tiv)]
+        added = 100 * 50 / japan_fit.base.world[2028 - 2025]  # against the world forecast for 2028
         assert row.known_delivery == pytest.approx(added)
         assert row.point - base.point == pytest.approx(added)
         assert row.difference[0] == pytest.approx(added)
@@ -193,19 +201,27 @@ class TestScenarioSets:
 
 class TestEdgeCases:
     def test_a_country_that_never_exported_gets_zero_forecasts(self, japan_inputs: ForecastInputs) -> None:
-        never = replace(japan_inputs, target_tiv={})
+        never = replace(japan_inputs, target_tiv=dict.fromkeys(japan_inputs.world_tiv, 0.0),
+                        panel_tiv={**japan_inputs.panel_tiv, "JPN": dict.fromkeys(japan_inputs.world_tiv, 0.0)})
         forecast = predict(fit(never, ModelSpec(Target("JPN"))), "liberalisation", 5)
         assert all(r.point == 0.0 and r.lower == 0.0 for r in forecast.years)
         assert max(r.upper for r in forecast.years) < 1e-6
 
 
 class TestOtherCountries:
-    def test_korea_uses_world_and_own_spending(self, korea_inputs: ForecastInputs) -> None:
+    def test_world_demand_leaves_korea_s_share_alone(self, korea_inputs: ForecastInputs) -> None:
         result = forecast_scenarios(korea_inputs, ["baseline", "demand-surge"], Target("KOR"), horizon=10)
         forecast = result.forecasts["demand-surge"]
-        assert forecast.design.settings.drivers == ("world_military_expenditure", "own_military_expenditure")
+        assert forecast.design.settings.drivers == ("own_military_expenditure",)
+        assert forecast.points == result.forecasts["baseline"].points  # a common factor moves no share
         assert 0.0 <= min(bounded_values(forecast))
         assert max(bounded_values(forecast)) <= 100.0
+
+    def test_world_demand_raises_the_world_total(self, world_inputs: ForecastInputs) -> None:
+        result = forecast_scenarios(world_inputs, ["baseline", "demand-surge"], Target("WLD", "tiv"), horizon=10)
+        surge, base = result.forecasts["demand-surge"], result.forecasts["baseline"]
+        coefficient = surge.model["drivers"]["world_military_expenditure"]["coefficient_per_step"]
+        assert all(np.sign(surge.points[y] - base.points[y]) == np.sign(coefficient) for y in range(2026, 2035))
 
     def test_a_country_without_driver_data_gets_a_trend_model(self, korea_inputs: ForecastInputs) -> None:
         bare = replace(korea_inputs, drivers={})

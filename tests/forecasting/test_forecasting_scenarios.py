@@ -21,7 +21,8 @@ Rows = Callable[[str], list[dict[str, str]]]
 
 def resolve(inputs: ForecastInputs, scenario: Scenario | str, horizon: int = 10) -> ResolvedScenario:
     chosen = get_scenario(scenario) if isinstance(scenario, str) else scenario
-    return resolve_request(ForecastRequest(Target(inputs.country), chosen, horizon), inputs)[1]
+    target = Target(inputs.country, "tiv" if inputs.country == "WLD" else "share")
+    return resolve_request(ForecastRequest(target, chosen, horizon), inputs)[1]
 
 
 class TestCatalogue:
@@ -65,14 +66,17 @@ class TestBaselineResolution:
         resolved = resolve(japan_inputs, "baseline").drivers["export_policy_openness"]
         assert set(resolved.values()) == {REGIMES["gcap_third_country_2024"].openness}
 
-    def test_world_spending_continues_its_ten_year_trend(self, japan_inputs: ForecastInputs) -> None:
-        world = japan_inputs.drivers["world_military_expenditure"]
+    def test_world_spending_continues_its_ten_year_trend(self, world_inputs: ForecastInputs) -> None:
+        world = world_inputs.drivers["world_military_expenditure"]
         rate = (world[2024] / world[2014]) ** 0.1
-        resolved = resolve(japan_inputs, "baseline").drivers["world_military_expenditure"]
+        resolved = resolve(world_inputs, "baseline").drivers["world_military_expenditure"]
         assert resolved[2030] == pytest.approx(world[2024] * rate**6)
 
-    def test_notes_state_the_assumptions(self, japan_inputs: ForecastInputs) -> None:
-        notes = " ".join(resolve(japan_inputs, "baseline").notes)
+    def test_world_spending_drives_the_world_total_not_a_share(self, japan_inputs: ForecastInputs) -> None:
+        assert "world_military_expenditure" not in resolve(japan_inputs, "demand-surge").drivers
+
+    def test_notes_state_the_assumptions(self, world_inputs: ForecastInputs) -> None:
+        notes = " ".join(resolve(world_inputs, "baseline").notes)
         assert "trend growth" in notes
         assert "2014-2024" in notes
 
@@ -89,10 +93,10 @@ class TestNamedScenarios:
         policy = resolve(japan_inputs, "restriction").drivers["export_policy_openness"]
         assert policy[2030] == REGIMES["comprehensive_exemptions_2011"].openness
 
-    def test_demand_surge_grows_world_spending_faster(self, japan_inputs: ForecastInputs) -> None:
-        base = resolve(japan_inputs, "baseline").drivers["world_military_expenditure"]
-        surge = resolve(japan_inputs, "demand-surge").drivers["world_military_expenditure"]
-        assert surge[2025] == pytest.approx(japan_inputs.drivers["world_military_expenditure"][2024] * 1.08)
+    def test_demand_surge_grows_world_spending_faster(self, world_inputs: ForecastInputs) -> None:
+        base = resolve(world_inputs, "baseline").drivers["world_military_expenditure"]
+        surge = resolve(world_inputs, "demand-surge").drivers["world_military_expenditure"]
+        assert surge[2025] == pytest.approx(world_inputs.drivers["world_military_expenditure"][2024] * 1.08)
         assert all(surge[y] > base[y] for y in surge)
 
     def test_japan_policy_scenarios_do_not_apply_to_korea(self, korea_inputs: ForecastInputs) -> None:
@@ -101,9 +105,7 @@ class TestNamedScenarios:
         assert caught.value.field == "scenario.name"
 
     def test_korea_baseline_resolves_its_own_drivers(self, korea_inputs: ForecastInputs) -> None:
-        assert set(resolve(korea_inputs, "baseline").drivers) == {
-            "world_military_expenditure", "own_military_expenditure",
-        }
+        assert set(resolve(korea_inputs, "baseline").drivers) == {"own_military_expenditure"}
 
 
 class TestCustomScenarios:
@@ -122,15 +124,15 @@ class TestCustomScenarios:
 
     def test_changes_add_multiply_and_set(self, japan_inputs: ForecastInputs) -> None:
         custom = parse_scenario({"changes": [
-            {"driver": "world_military_expenditure", "op": "multiply", "value": 1.1, "from_year": 2027},
+            {"driver": "japan_defence_spending", "op": "multiply", "value": 1.1, "from_year": 2027},
             {"driver": "export_policy_openness", "op": "set", "value": "transfer_principles_2014",
              "from_year": 2026, "to_year": 2028},
             {"driver": "export_policy_openness", "op": "add", "value": 0.05, "from_year": 2030},
         ]})
         base, what_if = resolve(japan_inputs, "baseline"), resolve(japan_inputs, custom)
-        world, policy = what_if.drivers["world_military_expenditure"], what_if.drivers["export_policy_openness"]
-        assert world[2026] == base.drivers["world_military_expenditure"][2026]
-        assert world[2027] == pytest.approx(1.1 * base.drivers["world_military_expenditure"][2027])
+        spend, policy = what_if.drivers["japan_defence_spending"], what_if.drivers["export_policy_openness"]
+        assert spend[2026] == base.drivers["japan_defence_spending"][2026]
+        assert spend[2027] == pytest.approx(1.1 * base.drivers["japan_defence_spending"][2027])
         assert policy[2027] == REGIMES["transfer_principles_2014"].openness
         assert policy[2029] == base.drivers["export_policy_openness"][2029]
         assert policy[2030] == pytest.approx(base.drivers["export_policy_openness"][2030] + 0.05)

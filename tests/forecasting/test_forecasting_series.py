@@ -142,9 +142,17 @@ class TestDesign:
         assert "export_policy_openness" not in (d.settings.drivers or ())
         assert any("constant" in note for note in d.notes)
 
-    def test_korea_uses_world_and_own_spending(self, korea_inputs: ForecastInputs) -> None:
+    def test_korea_uses_its_own_spending_only(self, korea_inputs: ForecastInputs) -> None:
         d = design(korea_inputs, Target("KOR"), HistoryWindow(), ModelSettings())
-        assert d.settings.drivers == ("world_military_expenditure", "own_military_expenditure")
+        assert d.settings.drivers == ("own_military_expenditure",)
+
+    def test_the_world_total_uses_world_spending(self, world_inputs: ForecastInputs) -> None:
+        d = design(world_inputs, Target("WLD", "tiv"), HistoryWindow(), ModelSettings())
+        assert d.settings.drivers == ("world_military_expenditure",)
+
+    def test_the_world_has_no_share_to_forecast(self, world_inputs: ForecastInputs) -> None:
+        with pytest.raises(InvalidTarget, match="100 %"):
+            design(world_inputs, Target("WLD"), HistoryWindow(), ModelSettings())
 
 
 class TestScale:

@@ -40,10 +40,9 @@ class TestRun:
             compute.run({**spec.payload, "key": "f" * 64})
 
     def test_an_input_error_is_a_forecasting_error(self, japan_inputs: ForecastInputs) -> None:
-        short = replace(japan_inputs, target_tiv={y: v for y, v in japan_inputs.target_tiv.items() if y >= 2012},
-                        world_tiv={y: v for y, v in japan_inputs.world_tiv.items() if y >= 2012})
-        with pytest.raises(InsufficientData):
-            compute.run(backtest_job(JAPAN, short).payload)
+        unknown = replace(japan_inputs, country="ZZZ")  # a supplier the evaluation never scored
+        with pytest.raises(InsufficientData, match="not evaluated"):
+            compute.run(backtest_job({"country": "ZZZ", "measure": "share"}, unknown).payload)
 
     def test_test_hooks_are_ignored_without_the_environment(self, japan_inputs: ForecastInputs,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,174 @@
+"""Rolling-origin accuracy of the served forecast against simple benchmarks, and its CPU cost.
+
+Runs :func:`forecasting.evaluation.evaluate` (the served code path, the data cut
+at every origin) on the curated arms-export data shipped in ``api/data``, and
+prints MAE / RMSE (percentage points), MASE, interval coverage and Winkler
+scores by horizon, by supplier and overall, then the CPU time of one served
+forecast and of a coherent all-supplier set, side by side with one Prophet fit.
+
+    .venv/bin/python bench/forecast_accuracy.py            # print
+    .venv/bin/python bench/forecast_accuracy.py --write    # also write forecasting/model_card.json
+
+``--write`` stores the calibration and the accuracy tables that the served
+forecasts quote (the model card); run it whenever the model or the shipped data
+change, and bump ``MODEL_VERSION``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from forecasting.evaluation import Evaluation, evaluate
+from forecasting.keys import MODEL_VERSION, normalise
+from forecasting.panel import Panel
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "api" / "data" / "arms-exports.csv"
+CARD = ROOT / "forecasting" / "model_card.json"
+FIRST_ORIGIN, FIRST_SCORED = 1970, 1990
+
+
+def load_panel(path: Path = DATA) -> Panel:
+    suppliers: dict[str, dict[int, float]] = {}
+    world: dict[int, float] = {}
+    lower: list[int] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            year, value = int(row["year"]), float(row["value"])
+            if row["country_code"] == "WLD":
+                world[year] = value
+                if "sum_of_listed_suppliers" in (row.get("flag") or ""):
+                    lower.append(year)
+            else:
+                suppliers.setdefault(row["country_code"], {})[year] = value
+    return Panel.from_tiv(suppliers, world, tuple(lower))
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(title: str, table: dict[str, Any]) -> None:
+    models = table["models"]
+    best = min((models[m]["mase"], m) for m in ("naive", "mean5"))
+    print(f"\n{title} (n = {table['n']}; ratio = MASE / best of naive and mean5 = {best[1]} {best[0]:.3f})")
+    print("| model | MASE | ratio | MAE (pp) | RMSE (pp) | 80 % cover | 95 % cover | Winkler 80 (pp) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, m in models.items():
+        print(f"| {name} | {_fmt(m['mase'])} | {_fmt(m['mase'] / best[0], 2)} | {_fmt(m['mae'])} | {_fmt(m['rmse'])} "
+              f"| {_fmt(m.get('coverage_80'))} | {_fmt(m.get('coverage_95'))} | {_fmt(m.get('winkler_80'))} |")
+    if "intermittent" in table:
+        inter = table["intermittent"]
+        print(f"intermittent series (n = {inter['n']}): served MASE {_fmt(inter['served']['mase'])}, MAE "
+              f"{_fmt(inter['served']['mae'], 4)} pp; always-zero MASE {_fmt(inter['zero']['mase'])}, MAE "
+              f"{_fmt(inter['zero']['mae'], 4)} pp")
+
+
+def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
+    h15 = (1, 2, 3, 4, 5)
+    by_h = evaluation.by_horizon()
+    coverage = {str(h): {"nominal_80": 0.8, "measured_80": t["models"]["served"]["coverage_80"],
+                         "nominal_95": 0.95, "measured_95": t["models"]["served"]["coverage_95"]}
+                for h, t in by_h.items()}
+    return {
+        "model_version": MODEL_VERSION,
+        "data_digest": panel.digest(),
+        "generated_by": "bench/forecast_accuracy.py --write",
+        "origins": {"first": evaluation.origins[0], "first_scored": evaluation.first_scored,
+                    "last": evaluation.origins[-1]},
+        "decided_on": f"origins {evaluation.origins[0]}-{evaluation.first_scored - 1} (calibration burn-in); "
+        "equal weights fixed a priori; each scored origin's intervals use only errors known at that origin",
+        "horizon": evaluation.horizon,
+        "calibration": evaluation.calibration.to_dict(),
+        "coverage": coverage,
+        "accuracy": {"overall_h1_5": evaluation.table(h15), "by_horizon": {str(h): t for h, t in by_h.items()},
+                     "by_country": evaluation.by_country(h15)},
+    }
+
+
+def cpu_costs(panel: Panel) -> None:
+    from forecasting.coherent import forecast_panel
+    from forecasting.members import member_forecasts
+
+    _, values = panel.array("JPN", "share")
+    member_forecasts(values, 10, "share")  # warm imports
+    one_prophet = _timed(lambda: _prophet_fit(values))
+    one_member_set = _timed(lambda: member_forecasts(values, 10, "share"))
+    coherent = _timed(lambda: forecast_panel(panel, 30))
+    print("\nCPU time (user + system, with CmdStan child processes; one run each, same process)")
+    print("| what | CPU s | x one Prophet fit |\n| --- | --- | --- |")
+    for name, seconds in (("one Prophet fit (25 years, MAP)", one_prophet),
+                          ("one supplier's members (7-8 models incl. Prophet)", one_member_set),
+                          (f"coherent all-supplier set ({len(panel.codes())} series + world)", coherent)):
+        print(f"| {name} | {seconds:.3f} | {seconds / one_prophet:.1f} |")
+    print("A served single-country forecast reuses the memoised coherent set of its data version: after the "
+          "first request per process it costs the driver fit plus array work.")
+
+
+def _prophet_fit(values: Any) -> None:
+    from forecasting.members import members_for
+
+    members_for("share")["prophet"](values, 10)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (CmdStan runs as a child process)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _timed(call: Any) -> float:
+    start = _cpu()
+    call()
+    return _cpu() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="write forecasting/model_card.json")
+    parser.add_argument("--first-origin", type=int, default=FIRST_ORIGIN)
+    parser.add_argument("--first-scored", type=int, default=FIRST_SCORED)
+    args = parser.parse_args()
+    panel = load_panel()
+    started = time.perf_counter()
+    evaluation = evaluate(panel, first_origin=args.first_origin, first_scored=args.first_scored, horizon=10)
+    print(f"served model {MODEL_VERSION}; origins {evaluation.origins[0]}-{evaluation.origins[-1]}, scored from "
+          f"{evaluation.first_scored}; {len({s.code for s in evaluation.scored})} suppliers; "
+          f"{len(evaluation.scored)} scored forecasts; {time.perf_counter() - started:.0f} s")
+    print(f"decided before the scored origins: calibration burn-in on origins {evaluation.origins[0]}-"
+          f"{evaluation.first_scored - 1}; equal weights fixed a priori; intervals at each scored origin use only "
+          "errors known at that origin. Years whose world total is a lower bound are not scored.")
+    print_table("All scored suppliers and origins, horizons 1-5", evaluation.table([1, 2, 3, 4, 5]))
+    print_table("Horizon 1", evaluation.table([1]))
+    print("\nBy horizon: MASE (served / naive / mean5 / damped_ets / theta / drift), coverage 80 % and 95 %")
+    for h, t in evaluation.by_horizon().items():
+        m = t["models"]
+        print(f"h={h:2d}  " + " / ".join(_fmt(m[k]["mase"], 2) for k in
+                                         ("served", "naive", "mean5", "damped_ets", "theta", "drift"))
+              + f"   cover80 {_fmt(m['served']['coverage_80'], 3)}  cover95 {_fmt(m['served']['coverage_95'], 3)}")
+    print("\nBy supplier, horizons 1-5: MASE served / naive / mean5, ratio to the better of the two, cover80")
+    for code, t in evaluation.by_country().items():
+        m = t["models"]
+        best = min(m["naive"]["mase"], m["mean5"]["mase"])
+        print(f"{code}  {_fmt(m['served']['mase'], 2)} / {_fmt(m['naive']['mase'], 2)} / {_fmt(m['mean5']['mase'], 2)}"
+              f"  ratio {_fmt(m['served']['mase'] / best, 2)}  cover80 {_fmt(m['served']['coverage_80'], 2)}")
+    world = evaluation.world
+    if world:
+        served = sum(abs(p - a) / s for _, h, p, a, s in world if h <= 5 and s > 0) / sum(
+            1 for _, h, _, _, s in world if h <= 5 and s > 0)
+        print(f"\nWorld total (TIV), horizons 1-5, all origins: served MASE {served:.3f}")
+    cpu_costs(panel)
+    if args.write:
+        CARD.write_text(json.dumps(normalise(card(evaluation, panel), 6), indent=1, sort_keys=True) + "\n",
+                        encoding="utf-8")
+        print(f"\nwrote {CARD.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

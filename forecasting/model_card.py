@@ -1,0 +1,85 @@
+"""The model card shipped with a model version: its calibration and its measured accuracy.
+
+``model_card.json`` (in this package) is written by ``bench/forecast_accuracy.py
+--write`` from the curated data, by :func:`forecasting.evaluation.evaluate`,
+the same code path that serves forecasts. It holds
+
+* the conformal calibration (scaled-error quantiles per measure and horizon)
+  that the served intervals use, computed from every origin whose outcome was
+  known at the end of the data;
+* the held-out accuracy of the served model and of every benchmark, overall,
+  by horizon and by supplier, with the origins that decided and were scored;
+* the digest of the data it was computed on, so that a forecast on other data
+  (a new release) can say that its accuracy figures describe the shipped data.
+
+Reading a file shipped inside the package is the only access to storage here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+from forecasting.calibration import Calibration
+from forecasting.errors import InsufficientData
+
+__all__ = ["CARD_FILE", "ModelCard", "load_card"]
+
+CARD_FILE = "model_card.json"
+
+
+class ModelCard:
+    """The parsed card: calibration plus the accuracy tables."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.calibration = Calibration.from_dict(data["calibration"])
+
+    @property
+    def model_version(self) -> str:
+        return str(self.data["model_version"])
+
+    @property
+    def data_digest(self) -> str:
+        return str(self.data["data_digest"])
+
+    def country(self, code: str) -> dict[str, Any] | None:
+        found = self.data["accuracy"]["by_country"].get(code)
+        return found if isinstance(found, dict) else None
+
+    def summary(self, code: str) -> dict[str, Any]:
+        """This supplier's held-out accuracy against the best simple benchmark, and the interval calibration."""
+        overall = self.data["accuracy"]["overall_h1_5"]
+        own = self.country(code)
+        return {
+            "evaluated_on": {"data_digest": self.data_digest, **self.data["origins"],
+                             "horizons": "1-5", "scored_by": "bench/forecast_accuracy.py"},
+            "this_supplier": _versus(own) if own else None,
+            "all_suppliers": _versus(overall),
+            "interval_calibration": self.data["coverage"],
+        }
+
+
+def _versus(table: dict[str, Any]) -> dict[str, Any]:
+    models = table["models"]
+    simple = {m: v["mase"] for m, v in models.items() if m in ("naive", "mean5") and v.get("mase") is not None}
+    best = min(simple, key=lambda m: simple[m]) if simple else None
+    served = models["served"]["mase"]
+    ratio = served / simple[best] if best and simple[best] else None
+    return {"n": table["n"], "mase": served, "best_simple_benchmark": best,
+            "benchmark_mase": simple.get(best) if best else None, "ratio": ratio,
+            "beats_it": ratio is not None and ratio < 1.0,
+            "mase_by_model": {m: v["mase"] for m, v in models.items()}}
+
+
+@functools.cache
+def load_card() -> ModelCard:
+    """The shipped card (cached); :class:`InsufficientData` if it is missing."""
+    try:
+        text = resources.files("forecasting").joinpath(CARD_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InsufficientData("the model card is missing; run bench/forecast_accuracy.py --write",
+                               field="model") from None
+    return ModelCard(json.loads(text))

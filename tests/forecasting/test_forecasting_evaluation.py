@@ -1,0 +1,133 @@
+"""The evaluation of the served model: no look-ahead, honest benchmarks, calibrated intervals, coherence."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forecasting.backtest import backtest_report
+from forecasting.calibration import ErrorRecord, calibrate
+from forecasting.coherent import PanelForecast, forecast_panel, plausible_ceiling
+from forecasting.errors import InsufficientData
+from forecasting.evaluation import BENCHMARKS, Evaluation, evaluate
+from forecasting.model_card import load_card
+from forecasting.panel import REST, WORLD, Panel
+from forecasting.series import Target
+
+SMALL = {"first_origin": 1985, "first_scored": 1989, "last_origin": 1989, "horizon": 2}
+
+
+def perturbed_after(panel: Panel, origin: int) -> Panel:
+    """The same panel with every value after ``origin`` changed (suppliers and world)."""
+    rng = np.random.default_rng(7)
+    suppliers = {c: {y: v * (rng.uniform(0.2, 3.0) if y > origin else 1.0) for y, v in s.items()}
+                 for c, s in panel.suppliers.items()}
+    world = {y: v * (3.0 if y > origin else 1.0) for y, v in panel.world.items()}
+    return Panel.from_tiv(suppliers, world, panel.lower_bound_years)
+
+
+@pytest.fixture(scope="module")
+def small(shipped_panel: Panel) -> Evaluation:
+    return evaluate(shipped_panel, **SMALL)
+
+
+class TestNoLookAhead:
+    def test_changing_data_after_the_origin_changes_no_forecast_or_interval(
+        self, shipped_panel: Panel, small: Evaluation
+    ) -> None:
+        other = evaluate(perturbed_after(shipped_panel, SMALL["last_origin"]), **SMALL)
+        ours = [(s.code, s.origin, s.horizon, s.points, s.intervals) for s in small.scored]
+        theirs = [(s.code, s.origin, s.horizon, s.points, s.intervals) for s in other.scored]
+        assert ours == theirs
+        assert [s.actual for s in small.scored] != [s.actual for s in other.scored]  # the perturbation bit
+
+    def test_a_cut_panel_knows_nothing_after_its_origin(self, shipped_panel: Panel) -> None:
+        cut = shipped_panel.cut(2000)
+        assert cut.last_year == 2000
+        assert all(max(s) <= 2000 for s in cut.suppliers.values())
+
+    def test_calibration_uses_only_errors_known_at_the_origin(self) -> None:
+        known = [ErrorRecord("share", "AAA", 1990 + i % 5, 1, float(i)) for i in range(60)]
+        late = [ErrorRecord("share", "BBB", 1995, 1, 1e6)]  # its outcome (1996) is not known in 1995
+        assert calibrate(known + late, known_by=1995) == calibrate(known, known_by=1995)
+
+
+class TestScoring:
+    def test_every_benchmark_is_scored_on_the_same_forecasts(self, small: Evaluation) -> None:
+        for row in small.scored:
+            assert {"served", *(b for b in BENCHMARKS if b != "zero")} <= set(row.points)
+            assert ("zero" in row.points) == row.intermittent
+            assert row.points.get("zero", 0.0) == 0.0
+
+    def test_a_lower_bound_world_total_is_never_scored(self, shipped_panel: Panel) -> None:
+        late = evaluate(shipped_panel, first_origin=2014, first_scored=2020, horizon=2)
+        assert late.scored
+        assert all(s.origin + s.horizon not in shipped_panel.lower_bound_years for s in late.scored)
+        assert max(s.origin + s.horizon for s in late.scored) == 2023
+
+    def test_metrics_cover_every_model_with_coverage_for_the_served_one(self, small: Evaluation) -> None:
+        table = small.table()
+        served = table["models"]["served"]
+        assert table["n"] == len(small.scored)
+        assert 0.0 <= served["coverage_80"] <= served["coverage_95"] <= 1.0
+        assert served["winkler_80"] > 0
+        assert all(m["mase"] > 0 for m in table["models"].values())
+        assert set(small.by_horizon()) == {1, 2}
+
+    def test_too_few_origins_to_calibrate_are_refused(self, shipped_panel: Panel) -> None:
+        with pytest.raises(InsufficientData, match="calibrate"):
+            evaluate(shipped_panel, first_origin=1988, first_scored=1988, last_origin=1988, horizon=1)
+
+
+@pytest.fixture(scope="module")
+def today(shipped_panel: Panel) -> PanelForecast:
+    return forecast_panel(shipped_panel, 30)
+
+
+class TestCoherence:
+    def test_shares_of_all_suppliers_and_the_rest_add_up_to_100(self, today: PanelForecast) -> None:
+        total = np.sum(np.vstack(list(today.share.values())), axis=0)
+        assert total == pytest.approx(np.full(30, 100.0), abs=1e-9)
+        assert REST in today.share
+
+    def test_share_times_world_is_the_tiv_and_tivs_add_up_to_the_world(self, today: PanelForecast) -> None:
+        tiv = sum(today.tiv(c) for c in today.share)
+        assert tiv == pytest.approx(today.tiv(WORLD), rel=1e-9)
+        assert today.tiv("JPN") == pytest.approx(today.share["JPN"] * today.world / 100, rel=1e-12)
+
+    def test_no_supplier_leaves_the_range_of_its_last_25_years(
+        self, today: PanelForecast, shipped_panel: Panel
+    ) -> None:
+        for code, share in today.share.items():
+            history = shipped_panel.array(code, "share")[1]
+            ceiling = plausible_ceiling(history)
+            assert (today.base_share[code] <= ceiling + 1e-12).all(), code
+            assert (share <= ceiling * max(1.0, float(today.factor.max())) + 1e-12).all(), code
+            assert (share >= 0).all(), code
+        assert 0.9 < today.factor.min() <= today.factor.max() < 1.1
+
+    def test_successor_states_start_when_they_first_report(self, shipped_panel: Panel) -> None:
+        assert min(shipped_panel.tiv("RUS")) == 1992
+        assert min(shipped_panel.tiv("JPN")) == min(shipped_panel.suppliers["JPN"])
+
+
+class TestModelCard:
+    def test_the_fixture_is_the_shipped_data_and_the_card_describes_it(self, shipped_panel: Panel) -> None:
+        shipped = resources.files("api").joinpath("data/arms-exports.csv").read_bytes()
+        assert (Path(__file__).parent / "data" / "arms_exports_panel.csv").read_bytes() == shipped
+        assert load_card().data_digest == shipped_panel.digest()
+
+    def test_stored_intervals_cover_what_they_claim_at_every_horizon(self) -> None:
+        for h, row in load_card().data["coverage"].items():
+            assert 0.75 <= row["measured_80"] <= 0.85, h
+            assert 0.90 <= row["measured_95"] <= 0.98, h
+
+    def test_the_report_names_the_best_benchmark_and_says_who_wins(self) -> None:
+        report = backtest_report(Target("JPN"))
+        assert "always zero" in report["verdict"] or "last value" in report["verdict"]
+        models = report["metrics_h1_5"]["models"]
+        assert {"served", "naive", "mean5", "drift", "damped_ets", "theta"} <= set(models)
+        assert report["evaluated_on"]["first_scored"] > report["evaluated_on"]["first"]
