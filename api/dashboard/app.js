@@ -1343,13 +1343,39 @@
       "the 44 suppliers SIPRI lists for 2024, a lower bound of the world total, so 2024 shares are upper bounds " +
       "(marked * on the charts). Up to 2023 the denominator is SIPRI's own world total.");
     if (body) {
+      const m = body.model || {};
       add("Forecast", `data version `, h("code", { id: "data-version" }, body.data_version), `, model version `,
         h("code", { id: "model-version" }, body.model_version),
-        body.model && body.model.engine ? `, ${body.model.engine}` : "",
-        body.model && body.model.fit_years ? `, fitted on ${body.model.fit_years.first}–${body.model.fit_years.last}` : "",
+        m.engine ? `, ${Object.entries(m.engine).map(([k, v]) => `${k} ${v}`).join(", ")}` : "",
         " · ", h("a", { href: `/v1/forecasts/${body.key}` }, `result ${shortHash(body.key, 10)} (JSON)`));
-      add("Interval", (body.model && body.model.interval) || "", ". Intervals do not include uncertainty about the " +
-        "scenario's own driver paths.");
+      if (m.members) {
+        add("Method", h("span", { id: "model-method" }, `${m.method || "ensemble"}: ` +
+          Object.entries(m.members).map(([k, v]) => `${k} ${Math.round(v.weight * 1000) / 10} %`).join(", ") +
+          ". " + ((m.coherence && m.coherence.rule) || "")));
+      }
+      const acc = m.accuracy && m.accuracy.this_supplier;
+      if (acc) {
+        const verb = acc.beats_it ? "beats" : "does not beat";
+        add("Held-out accuracy", h("span", { id: "model-accuracy" },
+          `MASE ${acc.mase.toFixed(2)} against ${acc.benchmark_mase.toFixed(2)} for ${acc.best_simple_benchmark} ` +
+          `(ratio ${acc.ratio.toFixed(2)}): the served forecast ${verb} the better of last value and the 5-year ` +
+          `mean for this country, horizons 1-5, origins ${m.accuracy.evaluated_on.first_scored}-` +
+          `${m.accuracy.evaluated_on.last}. `), h("a", { href: `/v1/backtests?country=${body.target.country}` },
+          "backtest (JSON)"));
+      }
+      const cal = m.accuracy && m.accuracy.interval_calibration;
+      if (cal) {
+        const rows = Object.values(cal);
+        const lo = Math.min(...rows.map((r) => r.measured_80)), hi = Math.max(...rows.map((r) => r.measured_80));
+        add("Interval", h("span", { id: "model-calibration" }, `${m.interval || ""}. Nominal 80 %: measured ` +
+          `${Math.round(lo * 100)}-${Math.round(hi * 100)} % across horizons 1-10. Intervals do not include ` +
+          "uncertainty about the scenario's own driver paths."));
+      }
+      const own = Object.entries(m.drivers || {});
+      if (own.length) {
+        add("Drivers", "not in the baseline; scenario differences only, as assumptions: " +
+          own.map(([k, v]) => `${k} (coefficient ${v.coefficient_per_step.toFixed(3)} per step)`).join(", ") + ".");
+      }
     } else {
       add("Forecast", "data and model versions appear with the first forecast.");
     }

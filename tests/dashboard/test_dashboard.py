@@ -179,6 +179,11 @@ def test_loads_computes_draws_switches_and_polls_with_304s(
     assert isinstance(result, dict)
     expect(page.locator("#data-version")).to_have_text(result["data_version"])
     expect(page.locator("#model-version")).to_have_text(result["model_version"])
+    # Model notes: members with their weights, held-out accuracy against the best simple benchmark, calibration.
+    expect(page.locator("#model-method")).to_contain_text("prophet 12.5 %")
+    accuracy = result["model"]["accuracy"]["this_supplier"]
+    expect(page.locator("#model-accuracy")).to_contain_text(f"for {accuracy['best_simple_benchmark']}")
+    expect(page.locator("#model-calibration")).to_contain_text("Nominal 80 %: measured")
     expect(page.locator("#provenance")).to_contain_text("Information from the SIPRI Arms Transfers Database")
     expect(page.locator("#main-caveat")).to_contain_text("lower bound")
 
