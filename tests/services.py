@@ -26,6 +26,8 @@ from typing import Self
 
 import redis
 
+from workers.scratch import root_for
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_REDIS_URL = os.environ.get("TIVCAST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -67,10 +69,14 @@ def delete_prefix(url: str, prefix: str) -> None:
 
 
 class RedisServer:
-    """A private ``redis-server`` on a free port, without persistence; stop and start keep the port."""
+    """A private ``redis-server`` on a free port, without persistence; stop and start keep the port.
 
-    def __init__(self) -> None:
+    ``args`` are extra server options, e.g. ``("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")``.
+    """
+
+    def __init__(self, *args: str) -> None:
         self.port = free_port()
+        self.args = list(args)
         self.dir = Path(tempfile.mkdtemp(prefix="tivcast-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
@@ -83,7 +89,7 @@ class RedisServer:
 
     def start(self) -> None:
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")]
+                "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log"), *self.args]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self._pings, 10, f"redis-server on port {self.port}")
 
@@ -125,16 +131,32 @@ class CeleryWorker:
     ``env`` overrides the environment (``TIVCAST_*`` settings); the Redis URL,
     key prefix and queue are always set, and ``TIVCAST_TEST_HOOKS=1`` lets
     payloads ask for the slow and crashing test hooks of :mod:`workers.compute`.
+    The worker's ``TMPDIR`` is a directory of this object's own, so its
+    temporary root (:func:`workers.scratch.root_for`) can be inspected, and
+    whatever a killed worker left there goes with it when the object closes
+    (as does the log, unless it was written to ``log_dir``).
     """
 
     def __init__(self, redis_url: str, prefix: str, *, name: str = "w1", env: Mapping[str, str] | None = None,
-                 log_dir: Path | None = None) -> None:
+                 log_dir: Path | None = None, tmp_base: Path | None = None) -> None:
         self.redis_url, self.prefix = redis_url, prefix
         self.hostname = f"{name}@{prefix}"
+        self._owned = Path(tempfile.mkdtemp(prefix="tivcast-test-worker-"))
+        self.tmp_base = tmp_base or self._owned
         self.env = {**os.environ, "TIVCAST_REDIS_URL": redis_url, "TIVCAST_KEY_PREFIX": prefix,
-                    "TIVCAST_QUEUE": prefix, "TIVCAST_TEST_HOOKS": "1", **(env or {})}
-        self.log = (log_dir or Path(tempfile.mkdtemp(prefix="tivcast-worker-"))) / f"{name}.log"
+                    "TIVCAST_QUEUE": prefix, "TIVCAST_TEST_HOOKS": "1", "TMPDIR": str(self.tmp_base), **(env or {})}
+        self.log = (log_dir or self._owned) / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def temp_root(self) -> Path:
+        """The worker's own temporary root (see :mod:`workers.scratch`)."""
+        return root_for(self.hostname, str(self.tmp_base))
+
+    def close(self) -> None:
+        """Stop the worker and remove what this object owns (its TMPDIR, and the log unless in ``log_dir``)."""
+        self.stop()
+        shutil.rmtree(self._owned, ignore_errors=True)
 
     def start(self, timeout: float = 60) -> Self:
         # The ``worker`` command of the tivcast CLI: prefork, -Q from TIVCAST_QUEUE.
@@ -146,8 +168,10 @@ class CeleryWorker:
         try:
             wait_for(self._online, timeout, f"worker {self.hostname} to send its heartbeat", interval=0.1)
         except AssertionError:
+            tail = self.log_tail()
             self.kill()
-            raise AssertionError(f"worker did not start; log tail:\n{self.log_tail()}") from None
+            self.close()
+            raise AssertionError(f"worker did not start; log tail:\n{tail}") from None
         return self
 
     def _online(self) -> bool:
@@ -205,5 +229,5 @@ class CeleryWorker:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.stop()
+        self.close()
 

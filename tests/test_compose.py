@@ -33,10 +33,26 @@ def test_every_tivcast_service_runs_a_real_tivcast_command() -> None:
         assert command[1] in commands, f"{name}: 'tivcast {command[1]}' is not a CLI command"
 
 
+def redis_option(service: str, option: str) -> str:
+    """The value of ``--option`` in a Redis service's command (tests/ops runs its Redis servers with it)."""
+    command = yaml.safe_load(COMPOSE.read_text())["services"][service]["command"]
+    return str(command[command.index(f"--{option}") + 1])
+
+
 def test_the_stack_has_its_backing_services_with_healthchecks() -> None:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
-    for name in ("postgres", "redis"):
+    for name in ("postgres", "redis", "redis-cache"):
         assert services[name]["healthcheck"]["test"], name
-    redis_command = " ".join(services["redis"]["command"])
-    assert "volatile-lru" in redis_command
-    assert "--appendonly yes" in redis_command
+
+
+def test_each_redis_role_has_its_memory_policy() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    env = services["api"]["environment"]
+    assert services["worker"]["environment"] == env
+    # Broker and job state: nothing accepted is ever evicted, and it survives a restart.
+    assert env["TIVCAST_REDIS_URL"].startswith("redis://redis:")
+    assert (redis_option("redis", "maxmemory-policy"), redis_option("redis", "appendonly")) == ("noeviction", "yes")
+    # Results: an evicting cache, not persisted.
+    assert env["TIVCAST_CACHE_REDIS_URL"].startswith("redis://redis-cache:")
+    assert redis_option("redis-cache", "maxmemory-policy") == "allkeys-lru"
+    assert redis_option("redis-cache", "appendonly") == "no"

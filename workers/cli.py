@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from workers.scratch import TempRoot, root_for
 from workers.settings import get_worker_settings
 
 __all__ = ["app", "beat", "worker"]
@@ -35,6 +36,10 @@ def worker(
 ) -> None:
     """Run a Celery worker (prefork pool) on the forecast queue."""
     _require_redis()
+    # The worker's own temporary root, before anything (the model stack) is imported: see workers.scratch.
+    from celery.utils.nodenames import default_nodename, host_format
+
+    TempRoot(root_for(host_format(default_nodename(hostname or "")))).prepare()
     from workers.celery_app import app as celery
 
     argv = [

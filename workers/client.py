@@ -15,6 +15,13 @@ immediate reconnect after a dropped connection, so a restarted Redis costs no
 request a 503. The in-process LRU keeps answering the results it holds. No
 Celery result backend is used anywhere: job state is read from tivcast's own
 hashes (:mod:`workers.jobs`).
+
+Two roles: job state and the broker on ``redis_url`` (a ``noeviction``
+instance), results on ``cache_redis_url`` (an evicting one; the same
+instance when unset), each behind its own breaker. A 202 is a promise: when
+the state instance is past its admission mark (``accept_max_memory`` of its
+``maxmemory``) a new job is refused with :class:`Unavailable` (503 +
+``Retry-After``) instead of being accepted into memory it may not have.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ REDIS_DOWN: tuple[type[BaseException], ...] = (
     TimeoutError,
     OSError,
 )
+FULL_RETRY_AFTER = 5  # seconds: a queue at its memory mark drains as workers finish jobs
 PUBLISH_FAILED = (kombu.exceptions.OperationalError, redis.RedisError, OSError, TimeoutError)
 
 # KEYS: workers set. ARGV: worker key prefix. Counts live heartbeats, forgets expired ones.
@@ -154,15 +162,14 @@ class RedisService:
         if not settings.redis_url:
             raise ValueError("RedisService needs settings.redis_url")
         self.settings, self.keys = settings, Keys(settings.key_prefix)
-        pool = aioredis.ConnectionPool.from_url(
-            settings.redis_url,
-            socket_timeout=settings.redis_socket_timeout,
-            socket_connect_timeout=settings.redis_connect_timeout,
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
-            health_check_interval=30,  # PING a connection idle this long before using it
-        )
-        self._redis = aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
+        self._redis = self._connect(settings.redis_url)  # job state and broker (noeviction)
         self._breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+        # The result cache: its own instance (evicting) when cache_redis_url is set, with its own breaker.
+        if settings.cache_redis_url and settings.cache_redis_url != settings.redis_url:
+            self._cache = self._connect(settings.cache_redis_url)
+            self._cache_breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+        else:
+            self._cache, self._cache_breaker = self._redis, self._breaker
         self._results = ResultCache(settings.result_cache_entries, settings.result_cache_bytes)
         self._celery = make_celery(settings)
         self._scripts = {
@@ -176,27 +183,40 @@ class RedisService:
             }.items()
         }
 
+    def _connect(self, url: str) -> aioredis.Redis:
+        pool = aioredis.ConnectionPool.from_url(
+            url,
+            socket_timeout=self.settings.redis_socket_timeout,
+            socket_connect_timeout=self.settings.redis_connect_timeout,
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+            health_check_interval=30,  # PING a connection idle this long before using it
+        )
+        return aioredis.Redis.from_pool(pool)  # owns the pool: aclose() closes it
+
     @property
     def breaker(self) -> CircuitBreaker:
         return self._breaker
 
-    async def _guard(self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run one Redis operation under the breaker and the deadline; failures become :class:`Unavailable`."""
+    async def _guard(self, operation: Callable[[], Awaitable[T]], *, cache: bool = False) -> T:
+        """Run one Redis operation under the breaker and the deadline; failures become :class:`Unavailable`.
+
+        ``cache``: the operation goes to the result cache (its own breaker when it is its own instance)."""
+        breaker, client = (self._cache_breaker, self._cache) if cache else (self._breaker, self._redis)
 
         async def bounded() -> T:
             async with asyncio.timeout(self.settings.redis_operation_timeout):
                 return await operation()
 
         try:
-            return await self._breaker.call(bounded, REDIS_DOWN)
+            return await breaker.call(bounded, REDIS_DOWN)
         except CircuitOpen as exc:
             raise Unavailable(exc.retry_after, "Redis is unavailable (circuit open)") from None
         except REDIS_DOWN as exc:
             # Pooled connections to a Redis that went away are dead; do not hand them out again.
             with contextlib.suppress(Exception):
-                await self._redis.connection_pool.disconnect(inuse_connections=False)
-            log.warning("Redis call failed: %r (breaker %s)", exc, self._breaker.state)
-            raise Unavailable(self._breaker.retry_after(), "Redis is unavailable") from exc
+                await client.connection_pool.disconnect(inuse_connections=False)
+            log.warning("Redis call failed: %r (breaker %s)", exc, breaker.state)
+            raise Unavailable(breaker.retry_after(), "Redis is unavailable") from exc
 
     async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self._guard(lambda: self._scripts[name](keys=keys, args=args))
@@ -206,7 +226,7 @@ class RedisService:
 
     async def get_result(self, key: str) -> bytes | None:
         async def fetch(k: str) -> bytes | None:
-            return cast(bytes | None, await self._guard(lambda: self._redis.get(self.keys.result(k))))
+            return cast(bytes | None, await self._guard(lambda: self._cache.get(self.keys.result(k)), cache=True))
 
         return await self._results.get(key, fetch)
 
@@ -216,9 +236,13 @@ class RedisService:
 
     async def submit(self, spec: JobSpec) -> Job:
         stale = [self.settings.stale_running_seconds, self.settings.stale_enqueue_seconds]
+        exists = await self._guard(lambda: self._cache.exists(self.keys.result(spec.key)), cache=True)
         args = [time.time(), spec.kind, _dumps(spec.summary), _dumps(spec.payload), self.settings.job_ttl, *stale]
-        keys = [self.keys.job(spec.key), self.keys.payload(spec.key), self.keys.result(spec.key)]
+        args += [int(bool(exists)), self.settings.accept_max_memory]
+        keys = [self.keys.job(spec.key), self.keys.payload(spec.key)]
         status, job = parse_reply(spec.key, await self._script("submit", keys, args))
+        if status == "full":  # accepting it could cost an accepted job its room: refuse, never evict
+            raise Unavailable(FULL_RETRY_AFTER, "the forecast queue is full (Redis at its memory mark); retry later")
         if status == "created":
             await self._enqueue(spec.key)
         return job
@@ -281,6 +305,8 @@ class RedisService:
 
     async def ping(self) -> None:
         await self._guard(lambda: self._redis.ping())
+        if self._cache is not self._redis:
+            await self._guard(lambda: self._cache.ping(), cache=True)
 
     async def queue_depth(self) -> int:
         async def lengths() -> list[int]:
@@ -297,6 +323,8 @@ class RedisService:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+        if self._cache is not self._redis:
+            await self._cache.aclose()
         await asyncio.to_thread(self._celery.close)
 
 

@@ -9,6 +9,11 @@ replaced and the job tried again, at most ``max_deliveries`` times), input
 errors fail the job once, a job running past ``time_limit`` is killed and
 failed. Results live in the in-memory LRU only; a job whose result was
 evicted is forgotten, so the next submit computes it again.
+
+Temporary files: the pool's processes write only under a root of the
+service's own (:class:`workers.scratch.TempRoot`, one directory per
+process), which is swept whenever the pool is replaced (a killed process
+leaves Stan's files behind) and removed on :meth:`EmbeddedService.aclose`.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import asyncio
 import importlib
 import logging
 import multiprocessing
+import os
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal, cast
 
 from forecasting import ForecastingError
@@ -29,11 +37,19 @@ from workers.cache import ResultCache
 from workers.jobs import Job
 from workers.metrics import JobStats
 from workers.requests import JobSpec
+from workers.scratch import TempRoot
 from workers.settings import WorkerSettings
 
 __all__ = ["EmbeddedService"]
 
 log = logging.getLogger(__name__)
+
+
+def _enter(root: str, owner: int) -> None:
+    """Pool process initializer: a temporary directory of its own under the service's root."""
+    temp = TempRoot(Path(root))
+    temp.owner = owner
+    temp.enter_child()
 
 
 def _compute(payload: dict[str, Any]) -> tuple[bytes, int]:
@@ -58,6 +74,7 @@ class EmbeddedService:
         self._idempotency: dict[str, tuple[str, float]] = {}
         self._warm: list[JobSpec] = []
         self._stats = JobStats()
+        self._temp: TempRoot | None = None
 
     def peek(self, key: str) -> bytes | None:
         """The result if it is in memory (in embedded mode, memory is the only store)."""
@@ -140,7 +157,14 @@ class EmbeddedService:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.settings.embedded_workers, multiprocessing.get_context("spawn"))
+            if self._temp is None:
+                self._temp = TempRoot(Path(tempfile.mkdtemp(prefix="tivcast-embedded-")))
+            self._pool = ProcessPoolExecutor(
+                self.settings.embedded_workers,
+                multiprocessing.get_context("spawn"),
+                initializer=_enter,
+                initargs=(str(self._temp.path), os.getpid()),
+            )
         return self._pool
 
     def _reset_pool(self) -> None:
@@ -151,6 +175,10 @@ class EmbeddedService:
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
                 process.kill()
+            for process in processes:
+                process.join(5)
+        if self._temp is not None:
+            self._temp.sweep()  # the killed processes' files (their directories no longer belong to a child)
 
     async def workers_online(self) -> int:
         return self.settings.embedded_workers
@@ -192,3 +220,6 @@ class EmbeddedService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._reset_pool()
+        if self._temp is not None:
+            self._temp.remove()
+            self._temp = None

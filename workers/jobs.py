@@ -8,12 +8,25 @@ never see half a transition:
 * :data:`SUBMIT` (API, warm task): create the job unless a live one exists;
   a failed job, a succeeded one whose result is gone, and a stale one (lost
   its message: see ``WorkerSettings.stale_*``) are reset and queued again.
-  Single-flight: only the caller that gets ``created`` enqueues.
+  Single-flight: only the caller that gets ``created`` enqueues. *Admission*:
+  a new job is refused (``full``) while the state instance uses more than
+  ``accept_max_memory`` of its ``maxmemory``, so what was accepted always
+  has room to finish.
 * :data:`CLAIM` (worker, on every delivery): count the delivery; after
   ``max_deliveries`` deliveries that never finished, fail the job instead of
   running it again (the broker does not count redeliveries).
-* :data:`FAIL`, :data:`RELEASE`: record a failure; hand a delivery back
-  before a retry (it did not die, so it does not count).
+* :data:`SUCCEED`, :data:`FAIL`, :data:`RELEASE`: finish a job (dropping its
+  payload); record a failure; hand a delivery back before a retry (it did
+  not die, so it does not count).
+
+Memory (see docker-compose.yml): job state and the broker live on a
+``noeviction`` Redis, so nothing accepted is ever evicted; results may live
+on another, evicting Redis (``WorkerSettings.cache_redis_url``), so the
+existence of a result is checked by the caller and passed to the scripts.
+The worker's transitions carry the ``allow-oom`` flag (Redis 7): a job
+accepted below the admission mark can always be claimed and finished, even
+if the instance has filled up since; refusing them would strand an accepted
+job. Only :data:`SUBMIT` (new work) is refused when memory is short.
 
 Timestamps are stored as epoch seconds and shown as ISO 8601 UTC strings.
 """
@@ -35,7 +48,9 @@ __all__ = [
     "FAIL",
     "RELEASE",
     "STATES",
+    "STORE_RESULT",
     "SUBMIT",
+    "SUCCEED",
     "Job",
     "JobState",
     "JobStore",
@@ -179,8 +194,9 @@ class Keys:
         return f"{self.prefix}:warm"
 
 
-# KEYS: job, payload, result. ARGV: now, kind, summary, payload, ttl, stale_running, stale_enqueue.
-SUBMIT = """
+# KEYS: job, payload. ARGV: now, kind, summary, payload, ttl, stale_running, stale_enqueue, result_exists (0/1),
+# accept_max_memory (a fraction of maxmemory). Returns {status, HGETALL...}: created, existing or full.
+SUBMIT = """#!lua
 local job, now = KEYS[1], tonumber(ARGV[1])
 local function fresh(state, finished)
   redis.call('DEL', job)
@@ -190,7 +206,7 @@ local function fresh(state, finished)
   redis.call('EXPIRE', job, ARGV[5])
 end
 local state = redis.call('HGET', job, 'state')
-if redis.call('EXISTS', KEYS[3]) == 1 then
+if ARGV[8] == '1' then
   if state ~= 'succeeded' then fresh('succeeded', ARGV[1]) end
   return {'existing', unpack(redis.call('HGETALL', job))}
 end
@@ -203,18 +219,24 @@ if state == 'queued' and redis.call('HGET', job, 'enqueued') == '0'
   live = false
 end
 if live then return {'existing', unpack(redis.call('HGETALL', job))} end
+local info = redis.call('INFO', 'memory')
+local used = tonumber(string.match(info, 'used_memory:(%d+)'))
+local limit = tonumber(string.match(info, 'maxmemory:(%d+)'))
+if limit > 0 and used >= limit * tonumber(ARGV[9]) then
+  return {'full', unpack(redis.call('HGETALL', job))}
+end
 fresh('queued', '')
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 return {'created', unpack(redis.call('HGETALL', job))}
 """
 
-# KEYS: job, result. ARGV: now, max_deliveries, ttl, worker.
-CLAIM = """
+# KEYS: job. ARGV: now, max_deliveries, ttl, worker, result_exists (0/1).
+CLAIM = """#!lua flags=allow-oom
 local job = KEYS[1]
 local state = redis.call('HGET', job, 'state')
 if not state then return {'missing', 0} end
 if state == 'succeeded' or state == 'failed' then return {'done', 0} end
-if redis.call('EXISTS', KEYS[2]) == 1 then
+if ARGV[5] == '1' then
   redis.call('HSET', job, 'state', 'succeeded', 'finished', ARGV[1], 'error', '')
   return {'done', 0}
 end
@@ -230,8 +252,23 @@ redis.call('EXPIRE', job, ARGV[3])
 return {'claimed', attempts}
 """
 
+# KEYS: job, payload, fits. ARGV: now, ttl, fits. The result is already stored (it may live elsewhere).
+SUCCEED = """#!lua flags=allow-oom
+redis.call('HSET', KEYS[1], 'state', 'succeeded', 'finished', ARGV[1], 'error', '')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+redis.call('INCRBY', KEYS[3], ARGV[3])
+return 1
+"""
+
+# KEYS: result. ARGV: body, ttl. Allowed at the memory limit: it finishes a job that was accepted.
+STORE_RESULT = """#!lua flags=allow-oom
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
 # KEYS: job. ARGV: now, error. A succeeded job stays succeeded (another delivery won).
-FAIL = """
+FAIL = """#!lua flags=allow-oom
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'succeeded' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'finished', ARGV[1], 'error', ARGV[2])
@@ -239,7 +276,7 @@ return 1
 """
 
 # KEYS: job. ARGV: note. Before a retry: the delivery did not die, so it does not count.
-RELEASE = """
+RELEASE = """#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
 redis.call('HSET', KEYS[1], 'state', 'queued', 'error', ARGV[1])
@@ -247,29 +284,48 @@ return 1
 """
 
 # KEYS: job. Confirms a publish; never creates a partial hash (the job may have expired or been flushed).
-ENQUEUED = """
+ENQUEUED = """#!lua flags=allow-oom
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'enqueued', '1') end
 return 0
 """
 
 
 class JobStore:
-    """Synchronous job store for worker processes (one client per process)."""
+    """Synchronous job store for worker processes (one client per process, two when results live apart).
 
-    def __init__(self, client: redis.Redis, prefix: str, job_ttl: int, result_ttl: int) -> None:
-        self.client, self.keys = client, Keys(prefix)
-        self.job_ttl, self.result_ttl = job_ttl, result_ttl
+    ``client`` is the state instance (jobs, payloads, broker); ``results`` the
+    result cache, the same instance unless ``cache_redis_url`` is set.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        job_ttl: int,
+        result_ttl: int,
+        results: redis.Redis | None = None,
+        accept_max_memory: float = 0.8,
+    ) -> None:
+        self.client, self.results, self.keys = client, results or client, Keys(prefix)
+        self.job_ttl, self.result_ttl, self.accept_max_memory = job_ttl, result_ttl, accept_max_memory
         self._claim = client.register_script(CLAIM)
         self._fail = client.register_script(FAIL)
         self._release = client.register_script(RELEASE)
         self._submit = client.register_script(SUBMIT)
+        self._succeed = client.register_script(SUCCEED)
         self._enqueued = client.register_script(ENQUEUED)
+        self._store_result = self.results.register_script(STORE_RESULT)
+
+    def has_result(self, key: str) -> bool:
+        return bool(self.results.exists(self.keys.result(key)))
+
+    def result(self, key: str) -> bytes | None:
+        return cast(bytes | None, self.results.get(self.keys.result(key)))
 
     def claim(self, key: str, max_deliveries: int, worker: str) -> tuple[str, int]:
         """Count a delivery: ``('claimed', n)``, ``('exhausted', n)``, ``('done', 0)`` or ``('missing', 0)``."""
-        reply = self._claim(
-            keys=[self.keys.job(key), self.keys.result(key)], args=[time.time(), max_deliveries, self.job_ttl, worker]
-        )
+        exists = int(self.has_result(key))
+        reply = self._claim(keys=[self.keys.job(key)], args=[time.time(), max_deliveries, self.job_ttl, worker, exists])
         return _text(reply[0]), int(reply[1])
 
     def payload(self, key: str) -> bytes | None:
@@ -277,14 +333,14 @@ class JobStore:
         return cast(bytes | None, value)
 
     def succeed(self, key: str, body: bytes, fits: int) -> None:
-        """Store the result, count the fits and mark the job succeeded, atomically."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(self.keys.result(key), body, ex=self.result_ttl)
-        pipe.incrby(self.keys.fits, fits)
-        pipe.hset(self.keys.job(key), mapping={"state": "succeeded", "finished": time.time(), "error": ""})
-        pipe.expire(self.keys.job(key), self.job_ttl)
-        pipe.delete(self.keys.payload(key))
-        pipe.execute()
+        """Store the result, then mark the job succeeded, count the fits and drop the payload (atomically).
+
+        In that order: a worker that dies in between leaves a stored result and a
+        running job, which the redelivery's claim marks succeeded without computing.
+        """
+        self._store_result(keys=[self.keys.result(key)], args=[body, self.result_ttl])
+        keys = [self.keys.job(key), self.keys.payload(key), self.keys.fits]
+        self._succeed(keys=keys, args=[time.time(), self.job_ttl, fits])
 
     def mark_enqueued(self, key: str) -> None:
         """Confirm the publish, so the job is never taken for one whose publish was lost."""
@@ -297,9 +353,10 @@ class JobStore:
         self._release(keys=[self.keys.job(key)], args=[note])
 
     def submit(self, key: str, kind: str, summary: str, payload: str, stale: tuple[float, float]) -> str:
-        """The :data:`SUBMIT` transition; returns ``'created'`` (caller enqueues) or ``'existing'``."""
+        """The :data:`SUBMIT` transition: ``'created'`` (caller enqueues), ``'existing'`` or ``'full'`` (refused)."""
+        exists = int(self.has_result(key))
         reply = self._submit(
-            keys=[self.keys.job(key), self.keys.payload(key), self.keys.result(key)],
-            args=[time.time(), kind, summary, payload, self.job_ttl, *stale],
+            keys=[self.keys.job(key), self.keys.payload(key)],
+            args=[time.time(), kind, summary, payload, self.job_ttl, *stale, exists, self.accept_max_memory],
         )
         return _text(reply[0])

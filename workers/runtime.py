@@ -15,12 +15,17 @@
   context (:mod:`workers.logs`), and each finished delivery of a forecast
   job adds its outcome and duration to ``{prefix}:stats:jobs``
   (:mod:`workers.metrics`), which the API exports at ``/metrics``.
+* Temporary files (:mod:`workers.scratch`): the worker's own root is emptied
+  at ``worker_init`` (before the pool starts), each pool child gets a
+  directory in it (``worker_process_init``), the heartbeat thread sweeps the
+  directories of lost children, and ``worker_shutdown`` removes the root.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing.util
 import os
 import threading
 import time
@@ -32,6 +37,7 @@ from celery.signals import (
     task_failure,
     task_postrun,
     task_prerun,
+    worker_init,
     worker_process_init,
     worker_ready,
     worker_shutdown,
@@ -41,6 +47,7 @@ from workers import logs
 from workers.celery_app import FORECAST_TASK
 from workers.jobs import JobStore, Keys
 from workers.metrics import record_job
+from workers.scratch import TempRoot
 from workers.settings import WorkerSettings, get_worker_settings
 
 __all__ = ["Heartbeat", "describe_failure", "is_online", "redis_client", "store"]
@@ -48,17 +55,18 @@ __all__ = ["Heartbeat", "describe_failure", "is_online", "redis_client", "store"
 log = logging.getLogger(__name__)
 _store: JobStore | None = None
 _heartbeat: Heartbeat | None = None
+_temp: TempRoot | None = None  # made in the worker's main process; pool children inherit it
 _started: dict[str, float] = {}  # task id -> monotonic start, in the process running the task
 
 
-def redis_client(settings: WorkerSettings) -> redis.Redis:
-    """A worker-side client: generous timeouts and redis-py's default retries absorb blips."""
-    if not settings.redis_url:
+def redis_client(settings: WorkerSettings, url: str | None = None) -> redis.Redis:
+    """A worker-side client (of the state instance unless ``url``): generous timeouts and redis-py's
+    default retries absorb blips."""
+    url = url or settings.redis_url
+    if not url:
         raise RuntimeError("TIVCAST_REDIS_URL is not set: Celery workers need Redis")
     timeout = settings.broker_socket_timeout
-    return redis.Redis.from_url(
-        settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10
-    )
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10)
 
 
 def store() -> JobStore:
@@ -66,14 +74,26 @@ def store() -> JobStore:
     global _store
     if _store is None:
         settings = get_worker_settings()
-        _store = JobStore(redis_client(settings), settings.key_prefix, settings.job_ttl, settings.result_ttl)
+        client = redis_client(settings)
+        results = redis_client(settings, settings.cache_redis_url) if settings.cache_redis_url else client
+        _store = JobStore(
+            client, settings.key_prefix, settings.job_ttl, settings.result_ttl, results, settings.accept_max_memory
+        )
     return _store
+
+
+@worker_init.connect
+def _prepare_temp_root(sender: Any = None, **_: Any) -> None:
+    global _temp
+    _temp = TempRoot.for_worker(str(getattr(sender, "hostname", None) or f"pid{os.getpid()}"))
 
 
 @worker_process_init.connect
 def _after_fork(**_: Any) -> None:
     global _store
     _store = None
+    if _temp is not None:
+        _temp.enter_child()
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -149,9 +169,10 @@ def _record_failure(
 class Heartbeat(threading.Thread):
     """Marks this worker online every ``heartbeat_seconds``; survives Redis outages."""
 
-    def __init__(self, settings: WorkerSettings, hostname: str) -> None:
+    def __init__(self, settings: WorkerSettings, hostname: str, temp: TempRoot | None = None) -> None:
         super().__init__(name="tivcast-heartbeat", daemon=True)
         self.settings, self.hostname, self.keys = settings, hostname, Keys(settings.key_prefix)
+        self.temp = temp  # swept on every beat: a lost child's files go within heartbeat_seconds
         self.stopped = threading.Event()
         self.client = redis_client(settings)
         self.info = json.dumps({"hostname": hostname, "pid": os.getpid(), "queue": settings.queue})
@@ -168,6 +189,11 @@ class Heartbeat(threading.Thread):
                 self.beat()
             except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
+            if self.temp is not None:
+                try:
+                    self.temp.sweep()
+                except OSError as exc:  # never let a sweep stop the heartbeat
+                    log.warning("temporary files sweep failed: %s", exc)
             if self.stopped.wait(self.settings.heartbeat_seconds):
                 return
 
@@ -195,7 +221,7 @@ def is_online(hostname: str, settings: WorkerSettings | None = None) -> bool:
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     global _heartbeat
-    _heartbeat = Heartbeat(get_worker_settings(), str(getattr(sender, "hostname", "unknown")))
+    _heartbeat = Heartbeat(get_worker_settings(), str(getattr(sender, "hostname", "unknown")), _temp)
     _heartbeat.start()
 
 
@@ -203,3 +229,6 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
 def _stop_heartbeat(**_: Any) -> None:
     if _heartbeat is not None:
         _heartbeat.stop()
+    if _temp is not None and _temp.owner == os.getpid():
+        # At exit, after multiprocessing removed its own directory in main/ (its finalizer, priority -100).
+        multiprocessing.util.Finalize(None, _temp.remove, exitpriority=-101)

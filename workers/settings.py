@@ -25,7 +25,13 @@ class WorkerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TIVCAST_", extra="ignore")
 
-    redis_url: str | None = Field(default=None, description="Redis URL (broker, results, job state); unset: embedded.")
+    redis_url: str | None = Field(default=None, description="Redis URL (broker, job state); unset: embedded.")
+    cache_redis_url: str | None = Field(
+        default=None, description="Redis URL of the result cache (an evicting instance); default: redis_url."
+    )
+    accept_max_memory: float = Field(
+        default=0.8, gt=0, le=1, description="New jobs are refused (503) above this fraction of Redis's maxmemory."
+    )
     key_prefix: str = Field(default="tivcast", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     queue: str = Field(default="tivcast", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     soft_time_limit: int = Field(default=20, ge=1, description="Seconds before a task is told to stop.")
@@ -70,6 +76,11 @@ class WorkerSettings(BaseSettings):
         if self.redis_operation_timeout < max(self.redis_socket_timeout, self.redis_connect_timeout):
             raise ValueError("redis_operation_timeout must cover redis_socket_timeout and redis_connect_timeout")
         return self
+
+    @property
+    def results_url(self) -> str | None:
+        """Where results live: the cache instance if one is set, else the state instance."""
+        return self.cache_redis_url or self.redis_url
 
     @property
     def stale_running_seconds(self) -> float:

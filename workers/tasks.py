@@ -77,6 +77,9 @@ def warm_cache() -> int:
     for raw_key, raw in jobs.client.hgetall(jobs.keys.warm).items():
         key, entry = raw_key.decode() if isinstance(raw_key, bytes) else raw_key, json.loads(raw)
         status = jobs.submit(key, entry["kind"], json.dumps(entry["summary"]), json.dumps(entry["payload"]), stale)
+        if status == "full":
+            log.warning("warm cache: Redis is near its memory limit; %s not queued", key)
+            break
         if status == "created":
             run_job.apply_async((key,), queue=settings.queue, headers=headers)
             jobs.mark_enqueued(key)

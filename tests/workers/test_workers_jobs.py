@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from forecasting import ForecastInputs
-from tests.services import SHARED_REDIS_URL
+from tests.services import SHARED_REDIS_URL, RedisServer
 from tests.workers.conftest import japan_forecast, run, settings_for
 from workers.client import RedisService
 from workers.jobs import Job, JobStore
@@ -169,3 +169,30 @@ class TestRedisServiceState:
                 await service.aclose()
 
         run(scenario())
+
+
+class TestMemoryLimit:
+    """On a ``noeviction`` Redis at its limit, new work is refused and accepted work still finishes."""
+
+    def test_submit_is_refused_at_the_mark_and_an_accepted_job_still_finishes(
+        self, japan_inputs: ForecastInputs
+    ) -> None:
+        accepted, refused = japan_forecast(japan_inputs), japan_forecast(japan_inputs, "restriction")
+        with RedisServer("--maxmemory-policy", "noeviction") as server:
+            client = server.client()
+            jobs = JobStore(client, "tivcast-test-full", 3600, 3600, accept_max_memory=0.8)
+            try:
+                assert submit(jobs, accepted) == "created"
+                used = int(client.info("memory")["used_memory"])
+                client.config_set("maxmemory", int(used / 0.8) - 1)  # just above the mark
+                assert submit(jobs, refused) == "full"
+                assert not client.exists(jobs.keys.job(refused.key), jobs.keys.payload(refused.key))
+                client.config_set("maxmemory", used // 2)  # now far past the limit: plain writes fail
+                with pytest.raises(redis.exceptions.OutOfMemoryError):
+                    client.set("ballast", "x")
+                assert jobs.claim(accepted.key, 3, "w") == ("claimed", 1)
+                jobs.succeed(accepted.key, b'{"ok":1}', 1)
+                assert (job(jobs, accepted.key).state, jobs.result(accepted.key)) == ("succeeded", b'{"ok":1}')
+                assert jobs.payload(accepted.key) is None
+            finally:
+                client.close()
