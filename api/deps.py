@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -16,6 +16,7 @@ from api.catalog import Catalog, Snapshot
 from api.errors import InvalidParameter, TivcastError
 from api.forecast_inputs import InputsCache
 from api.http_cache import Body, BodyCache, UrlCache, conditional
+from api.release_store import ReleaseStore
 from api.settings import Settings
 from workers.client import ForecastService
 
@@ -31,6 +32,7 @@ class AppState:
     urls: UrlCache
     inputs: InputsCache
     service: ForecastService
+    releases: ReleaseStore = field(default_factory=ReleaseStore)  # observations of recent releases, in memory
 
 
 async def get_state(request: Request) -> AppState:

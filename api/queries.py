@@ -2,81 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from api.errors import InvalidParameter
 from api.tables import Observation, PolicyEvent, Record, Release
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[Observation]
-    total: int
-    next_cursor: str | None
-
-
-def encode_cursor(country: str, year: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([country, year]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, int]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        country, year = json.loads(base64.urlsafe_b64decode(padded))
-        if not isinstance(country, str) or not isinstance(year, int):
-            raise ValueError
-        return country, year
-    except (ValueError, TypeError, json.JSONDecodeError):
-        raise InvalidParameter("cursor", "is not a cursor returned by this API; start again without it") from None
-
-
-def observations(
-    session: Session,
-    release: Release,
-    countries: Sequence[str],
-    start: int | None,
-    end: int | None,
-    mrv: int | None,
-    limit: int,
-    cursor: str | None,
-) -> Page:
-    """One page of observations ordered by (country, year), with the total over all pages."""
-    filters = [Observation.release_pk == release.id]
-    if countries:
-        filters.append(col(Observation.country_code).in_(countries))
-    if start is not None:
-        filters.append(Observation.year >= start)
-    if end is not None:
-        filters.append(Observation.year <= end)
-    base = select(Observation).where(*filters)
-    if mrv is not None:
-        rank = (
-            func.row_number()
-            .over(partition_by=Observation.country_code, order_by=col(Observation.year).desc())
-            .label("rank")
-        )
-        ranked = select(col(Observation.id), rank).where(*filters).subquery()
-        base = select(Observation).join(ranked, ranked.c.id == Observation.id).where(ranked.c.rank <= mrv)
-    total = session.exec(select(func.count()).select_from(base.subquery())).one()
-    query = base
-    if cursor is not None:
-        country, year = decode_cursor(cursor)
-        query = query.where(
-            or_(Observation.country_code > country, and_(Observation.country_code == country, Observation.year > year))
-        )
-    rows = list(session.exec(query.order_by(Observation.country_code, Observation.year).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].country_code, rows[-1].year) if more and rows else None
-    return Page(rows, total, next_cursor)
 
 
 def series(

@@ -21,6 +21,7 @@ from api.errors import Conflict, DependencyUnavailable, InvalidParameter
 from api.forecast_inputs import InputsCache
 from api.http_cache import BodyCache, UrlCache
 from api.ingest import IngestResult, ingest_file
+from api.release_store import ReleaseStore
 from api.responses import ERRORS, PROBLEM
 from api.schemas import IngestPublic, ProblemDetails, PurgePublic, WarmPublic
 from api.security import LIMITED, TOO_LARGE, UNAUTHORIZED, rate_limited, require_admin
@@ -203,10 +204,11 @@ async def purge_cache(state: StateDep) -> Any:
     state.bodies = BodyCache(state.settings.body_cache_entries)
     state.urls = UrlCache(state.settings.body_cache_entries)
     state.inputs = InputsCache()
+    state.releases = ReleaseStore()
     state.catalog.invalidate()
     dropped = state.service.forget_memory()
     return PurgePublic(
-        purged=["bodies", "urls", "inputs", "catalog", "results"],
+        purged=["bodies", "urls", "inputs", "releases", "catalog", "results"],
         results_dropped=dropped,
         note="this process only; results in Redis are content-addressed and never stale",
     )

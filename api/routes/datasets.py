@@ -26,6 +26,7 @@ from api.deps import (
 from api.errors import InvalidParameter
 from api.http_cache import make_etag
 from api.negotiation import CSV_TYPE, Format, FormatQuery, choose, csv_bytes
+from api.release_store import Cursor, Direction, Page, Render, page, query_fingerprint
 from api.responses import CSV_CONTENT, ERRORS, data_responses, dataset_public, release_public
 from api.schemas import (
     DatasetListPublic,
@@ -166,86 +167,123 @@ async def list_observations(
 ) -> Response:
     """Values by country and year; JSON by default, CSV with ``Accept: text/csv`` or ``format=csv``.
 
-    Keyset pagination: follow the ``Link: <...>; rel="next"`` header (or ``links.next``)."""
+    Keyset pagination: follow ``links`` (or the ``Link`` header): ``first``, ``prev``, ``next``, ``last``.
+    Every link names the release the first page came from, so paging never mixes releases; a cursor is
+    bound to its query (a cursor from another query is a 422). ``count`` is the total over all pages."""
     check_years(start, end)
     dataset = snapshot.dataset(dataset_id)
     if dataset.kind != "series":
         raise InvalidParameter("dataset_id", f"{dataset_id!r} is a {dataset.kind} dataset; use /records")
-    chosen = snapshot.release(dataset_id, release)
     codes = country_list(country, snapshot)
     size = limit or state.settings.page_size_default
     if size > state.settings.page_size_max:
         raise InvalidParameter("limit", f"must be at most {state.settings.page_size_max}")
-    if cursor is not None:
-        queries.decode_cursor(cursor)
+    fingerprint = query_fingerprint(codes, start, end, mrv)
+    position = Cursor.decode(cursor) if cursor is not None else None
+    if position is not None:
+        if position.query != fingerprint:
+            raise InvalidParameter(
+                "cursor",
+                "belongs to another query (other countries, years or mrv); "
+                "use the links of this query's pages, or start again without a cursor",
+            )
+        if release is not None and release != position.release:
+            raise InvalidParameter("cursor", f"belongs to release {position.release!r}, not {release!r}")
+        release = position.release  # pinned: the release the first page came from
+    chosen = snapshot.release(dataset_id, release)
     as_csv = choose(request, format) == "csv"
     key = make_etag("obs", chosen.content_hash, codes, start, end, mrv, size, cursor, as_csv)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
-        with Session(state.engine) as session:
-            page = queries.observations(session, chosen, codes, start, end, mrv, size, cursor)
-        links = _links(request, page.next_cursor)
-        headers = {"X-Total-Count": str(page.total)}
-        if links:
-            headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items())
-        data = [_observation(snapshot, o) for o in page.rows]
+        rows = state.releases.get(chosen, _names_version(snapshot)) or state.releases.load(
+            state.engine, chosen, _names_version(snapshot), _renderer(snapshot, dataset.unit, chosen.release_id)
+        )
+        cut = page(rows, rows.ranges(codes, start, end, mrv), size, position)
+        links = _links(request, chosen.release_id, fingerprint, cut)
+        headers = {"X-Total-Count": str(cut.total), "Link": ", ".join(f'<{u}>; rel="{r}"' for r, u in links.items())}
+        next_cursor = links["next"].rsplit("cursor=", 1)[1] if "next" in links else None
         if as_csv:
             note = None
-            if page.next_cursor or cursor is not None:
+            if cut.total > len(cut.rows):
                 bulk = f"{request.base_url}v1/datasets/{dataset_id}/download?release={chosen.release_id}"
                 note = (
-                    f"partial: one page of {page.total} rows; next page: {links.get('next', 'none')}; "
+                    f"partial: one page of {cut.total} rows; next page: {links.get('next', 'none')}; "
                     f"the whole release as one CSV: {bulk}"
                 )
-            return _csv(data, dataset.unit, chosen.release_id, note), CSV_TYPE, headers
-        body = ObservationListPublic(
-            dataset=dataset_id,
-            release=chosen.release_id,
-            version=chosen.content_hash,
-            unit=dataset.unit,
-            data=data,
-            count=page.total,
-            limit=size,
-            next_cursor=page.next_cursor,
-            links=links,
+            return _csv_page([rows.csv[i] for i in cut.rows], note), CSV_TYPE, headers
+        envelope = (
+            ObservationListPublic(
+                dataset=dataset_id,
+                release=chosen.release_id,
+                version=chosen.content_hash,
+                unit=dataset.unit,
+                data=[],
+                count=cut.total,
+                limit=size,
+                next_cursor=next_cursor,
+                links=links,
+            )
+            .model_dump_json()
+            .encode()
         )
-        return body.model_dump_json().encode(), JSON, headers
+        data = b'"data":[' + b",".join(rows.json[i] for i in cut.rows) + b"]"
+        return envelope.replace(b'"data":[]', data, 1), JSON, headers
 
     return await respond(request, state, snapshot, key, build)
 
 
-def _observation(snapshot: Snapshot, o: Any) -> ObservationPublic:
-    name = snapshot.countries[o.country_code].name if o.country_code in snapshot.countries else o.country_code
-    return ObservationPublic(
-        country=o.country_code,
-        country_name=name,
-        year=o.year,
-        value=o.value,
-        flag=o.flag,
-        source_release=o.source_release,
-    )
+def _names_version(snapshot: Snapshot) -> str:
+    return str(len(snapshot.countries))  # country names only change when the seed adds countries
 
 
-def _links(request: Request, next_cursor: str | None) -> dict[str, str]:
-    links = {"first": str(request.url.remove_query_params("cursor"))}
-    if next_cursor:
-        links["next"] = str(request.url.include_query_params(cursor=next_cursor))
+def _renderer(snapshot: Snapshot, unit: str | None, release_id: str) -> Render:
+    """Renders one stored row as the JSON object and the CSV line the API sends for it."""
+
+    def render(code: str, year: int, value: float, flag: str | None, source: str | None) -> tuple[bytes, bytes]:
+        name = snapshot.countries[code].name if code in snapshot.countries else code
+        public = ObservationPublic(
+            country=code, country_name=name, year=year, value=value, flag=flag, source_release=source
+        )
+        line = csv_bytes(
+            OBSERVATION_COLUMNS, [public.model_dump() | {"country_code": code, "unit": unit, "release": release_id}]
+        )
+        return public.model_dump_json().encode(), line.split(b"\n", 1)[1]
+
+    return render
+
+
+def _links(request: Request, release_id: str, fingerprint: str, cut: Page) -> dict[str, str]:
+    """first, prev, next and last, each pinned to the release (and the query) the page came from."""
+    base = request.url.remove_query_params(["cursor", "release"]).include_query_params(release=release_id)
+    links = {"first": str(base)}
+
+    def at(direction: Direction, key: tuple[str, int] | None = None) -> str:
+        return str(base.include_query_params(cursor=Cursor(release_id, fingerprint, direction, key).encode()))
+
+    if cut.prev_key is not None:
+        links["prev"] = at("prev", cut.prev_key)
+    if cut.next_key is not None:
+        links["next"] = at("next", cut.next_key)
+    if cut.total > len(cut.rows):
+        links["last"] = at("last")
     return links
 
 
 OBSERVATION_COLUMNS = ["country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"]
 
 
-def _csv(rows: list[ObservationPublic], unit: str | None, release: str, note: str | None = None) -> bytes:
-    """One page as CSV. A partial page (more pages exist) says so where ``pandas.read_csv`` shows it, in a
+def _csv_page(lines: list[bytes], note: str | None) -> bytes:
+    """One page as CSV. A partial page (more rows exist) says so where ``pandas.read_csv`` shows it, in a
     ``note`` column on its first row: a ``Link`` header is invisible to such readers."""
-    extra = {"unit": unit, "release": release}
-    records = [r.model_dump() | {"country_code": r.country} | extra for r in rows]
     if note is None:
-        return csv_bytes(OBSERVATION_COLUMNS, records)
-    if records:
-        records[0]["note"] = note
-    return csv_bytes([*OBSERVATION_COLUMNS, "note"], records or [{"note": note}])
+        return csv_bytes(OBSERVATION_COLUMNS, []) + b"".join(lines)
+    cell = csv_bytes(["note"], [{"note": note}]).split(b"\n", 1)[1].rstrip(b"\n")
+    out = [csv_bytes([*OBSERVATION_COLUMNS, "note"], [])]
+    if not lines:
+        return out[0] + b"," * len(OBSERVATION_COLUMNS) + cell + b"\n"
+    out.append(lines[0].rstrip(b"\n") + b"," + cell + b"\n")
+    out.extend(line.rstrip(b"\n") + b",\n" for line in lines[1:])
+    return b"".join(out)
 
 
 @router.get(

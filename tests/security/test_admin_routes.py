@@ -13,6 +13,7 @@ from api.ingest import database_checksum
 from api.routes import admin
 from tests.conftest import Databases
 from tests.security.conftest import AUTH, KEY, assert_problem, serve
+from tests.services import wait_for
 from workers.settings import WorkerSettings
 
 SIPRI_FILE = Path(__file__).parent.parent / "api" / "data" / "sipri_exports_2025.csv"
@@ -122,6 +123,7 @@ class TestUpload:
         monkeypatch.setattr("api.app.warm_specs", spy)  # the start-up warm-up
         with serve(sqlite.copy(), admin_api_key=KEY, warm_on_start=True, warm_check_seconds=3600) as client:
             client.get("/v1/countries")
+            wait_for(lambda: versions, 30, "the start-up warm-up")  # it runs beside the first requests
             starting = list(versions)
             response = client.post(UPLOAD, content=SIPRI_FILE.read_bytes(), headers=CSV)
             assert response.status_code == 201

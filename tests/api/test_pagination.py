@@ -1,0 +1,108 @@
+"""Keyset pages that cannot mix releases (issue 11.9): first/prev/next/last links pinned to the release
+the first page came from, and cursors bound to their query."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.db import make_engine, transaction
+from api.ingest import ingest_file
+from api.settings import Settings
+
+OBS = "/v1/datasets/arms-exports/observations"
+SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
+QUERY = {"country": "JPN,KOR,CHN", "start": 2000}
+
+
+def keys(body: dict[str, object]) -> list[tuple[str, int]]:
+    return [(r["country"], r["year"]) for r in body["data"]]  # type: ignore[attr-defined, index]
+
+
+def walk(client: TestClient, url: str, rel: str) -> list[dict[str, object]]:
+    pages = []
+    while url:
+        body = client.get(url).json()
+        pages.append(body)
+        url = body["links"].get(rel)
+    return pages
+
+
+class TestLinks:
+    def test_next_links_give_every_row_once_in_order(self, client: TestClient) -> None:
+        whole = client.get(OBS, params={**QUERY, "limit": 1000}).json()
+        pages = walk(client, client.get(OBS, params={**QUERY, "limit": 7}).url.__str__(), "next")
+        assert len(pages) == -(-whole["count"] // 7) > 2
+        assert [k for p in pages for k in keys(p)] == keys(whole)
+        assert all(p["count"] == whole["count"] for p in pages)
+
+    def test_prev_links_walk_back_to_the_first_page(self, client: TestClient) -> None:
+        whole = keys(client.get(OBS, params={**QUERY, "limit": 1000}).json())
+        first = client.get(OBS, params={**QUERY, "limit": 7}).json()
+        assert "prev" not in first["links"]
+        last = client.get(first["links"]["last"]).json()
+        assert keys(last) == whole[-7:] and "next" not in last["links"]
+        back = walk(client, last["links"]["prev"], "prev")
+        assert [k for p in reversed(back) for k in keys(p)] + keys(last) == whole
+        assert keys(back[-1]) == whole[: len(keys(back[-1]))]
+
+    def test_prev_of_a_next_page_is_the_page_before(self, client: TestClient) -> None:
+        first = client.get(OBS, params={**QUERY, "limit": 5}).json()
+        second = client.get(first["links"]["next"]).json()
+        assert keys(client.get(second["links"]["prev"]).json()) == keys(first)
+
+    def test_one_page_has_no_prev_next_or_last(self, client: TestClient) -> None:
+        body = client.get(OBS, params={"country": "JPN", "limit": 1000}).json()
+        assert set(body["links"]) == {"first"}
+
+    def test_the_link_header_carries_the_same_links(self, client: TestClient) -> None:
+        response = client.get(OBS, params={**QUERY, "limit": 5})
+        header = response.headers["link"]
+        for rel, url in response.json()["links"].items():
+            assert f'<{url}>; rel="{rel}"' in header
+
+
+class TestPinnedRelease:
+    def test_next_links_keep_the_release_after_a_new_one_is_loaded(self, fresh_url: str) -> None:
+        settings = Settings(database_url=fresh_url, warm_on_start=False, version_ttl=0)
+        with TestClient(create_app(settings)) as client:
+            first = client.get(OBS, params={"country": "KOR", "limit": 10}).json()
+            old = first["release"]
+            engine = make_engine(fresh_url)
+            with transaction(engine) as session:
+                ingest_file(session, "arms-exports", SIPRI_FILE.read_bytes(), origin="new.csv", replace=True)
+            engine.dispose()
+            assert client.get(OBS, params={"country": "KOR"}).json()["release"] != old  # the new one is current
+            rest = walk(client, first["links"]["next"], "next")
+            assert {p["release"] for p in rest} == {old}
+            assert len(first["data"]) + sum(len(p["data"]) for p in rest) == first["count"]
+            assert f"release={old}" in first["links"]["first"]
+
+    def test_a_cursor_with_another_release_is_a_422(self, client: TestClient) -> None:
+        first = client.get(OBS, params={**QUERY, "limit": 5}).json()
+        cursor = first["links"]["next"].split("cursor=")[1]
+        response = client.get(OBS, params={**QUERY, "limit": 5, "cursor": cursor, "release": "other"})
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "cursor"
+
+
+class TestBoundCursor:
+    def test_a_cursor_from_another_query_is_a_422(self, client: TestClient) -> None:
+        first = client.get(OBS, params={**QUERY, "limit": 5}).json()
+        cursor = first["links"]["next"].split("cursor=")[1]
+        response = client.get(OBS, params={"country": "USA", "limit": 5, "cursor": cursor})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "cursor"
+        assert "another query" in response.json()["detail"]
+
+    def test_another_page_size_may_continue_the_same_query(self, client: TestClient) -> None:
+        first = client.get(OBS, params={**QUERY, "limit": 5}).json()
+        cursor = first["links"]["next"].split("cursor=")[1]
+        more = client.get(OBS, params={**QUERY, "limit": 3, "cursor": cursor})
+        assert more.status_code == 200
+
+    @pytest.mark.parametrize("cursor", ["nonsense", "WyJhIl0", "", "eyJ4IjogMX0"])
+    def test_a_cursor_not_made_by_the_api_is_a_422(self, client: TestClient, cursor: str) -> None:
+        assert client.get(OBS, params={"cursor": cursor}).status_code == 422
