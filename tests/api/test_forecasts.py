@@ -145,3 +145,27 @@ class TestBacktests:
         assert model["evaluated_on_these_data"] is True
         assert model["accuracy"]["this_supplier"]["best_simple_benchmark"] in ("naive", "mean5")
         assert model["accuracy"]["interval_calibration"]["1"]["nominal_80"] == 0.8
+
+
+class TestCoherentForecasts:
+    def test_the_world_total_is_a_target_and_supplier_tivs_are_shares_of_it(self, forecast_client: TestClient) -> None:
+        world = computed(forecast_client, forecast_client.get(
+            "/v1/forecasts/latest", params={"country": "WLD", "measure": "tiv"})).json()
+        japan = computed(forecast_client, forecast_client.get(
+            "/v1/forecasts/latest", params={"country": "JPN", "measure": "tiv"})).json()
+        share = computed(forecast_client, forecast_client.get(
+            "/v1/forecasts/latest", params={"country": "JPN", "measure": "share"})).json()
+        for w, t, s in zip(world["forecast"], japan["forecast"], share["forecast"], strict=True):
+            assert t["point"] == pytest.approx(s["point"] * w["point"] / 100, rel=1e-5)
+
+    def test_the_world_has_no_share(self, forecast_client: TestClient) -> None:
+        response = forecast_client.get("/v1/forecasts/latest", params={"country": "WLD"})
+        assert response.status_code == 422
+        assert "100 %" in response.json()["detail"]
+
+    def test_separately_requested_suppliers_add_up_with_the_rest(self, forecast_client: TestClient) -> None:
+        first = computed(forecast_client, forecast_client.get("/v1/forecasts/latest", params={"country": "JPN"}))
+        coherence = first.json()["model"]["coherence"]
+        assert coherence["suppliers"] >= 25  # every shipped supplier with enough history, plus the rest
+        usa = computed(forecast_client, forecast_client.get("/v1/forecasts/latest", params={"country": "USA"}))
+        assert usa.json()["model"]["coherence"]["factor"] == coherence["factor"]  # one reconciliation for all
