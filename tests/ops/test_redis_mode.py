@@ -5,7 +5,6 @@ exported by the API, and one request id from the API's access log to the worker'
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,10 +112,8 @@ class TestReadyz:
             settings = redis_settings(unique_prefix("ops-down"), server.url())
             with app_for(dbs, settings) as client:
                 server.stop()
-                for _ in range(2):  # the second goes through the open breaker
-                    started = time.monotonic()
+                for _ in range(2):  # the second goes through the open breaker (latency: bench/redis_outage.py)
                     response = client.get("/readyz")
-                    assert time.monotonic() - started < 2.0
                     assert response.status_code == 503, response.text
                     checks = response.json()["checks"]
                     assert checks["database"]["status"] == "ok"

@@ -8,7 +8,6 @@ from the payload's test hook, honoured only because these workers run with ``TIV
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
@@ -130,40 +129,33 @@ class TestKilledWorker:
             submit(settings, spec)
             running = job_in(settings, spec.key, ("running",), 20)
             victim = next(w for w in pair if w.hostname == running.worker)
-            killed_at = time.monotonic()
             victim.kill()
             done = job_in(settings, spec.key, ("succeeded", "failed"), 60)
-            took = time.monotonic() - killed_at
         survivor = next(w for w in pair if w is not victim)
         assert (done.state, done.attempts, done.worker) == ("succeeded", 2, survivor.hostname)
-        assert took < 8 + 1 + 2 + 10  # visibility timeout + sweep + the task itself, with slack
 
 
-def p99(durations: list[float]) -> float:
-    return statistics.quantiles(durations, n=100, method="inclusive")[98]
-
-
-async def timed_failures(call: Callable[[], Awaitable[object]], n: int = 50) -> list[float]:
-    """Durations of ``n`` calls that must all fail with :class:`Unavailable` (anything else fails the test)."""
-    durations = []
+async def failures(call: Callable[[], Awaitable[object]], n: int = 50) -> list[str]:
+    """The details of ``n`` calls that must all fail with :class:`Unavailable` and a ``retry_after`` (anything
+    else, a hang included, fails the test). Their latency is measured by ``bench/redis_outage.py``."""
+    details = []
     for _ in range(n):
-        started = time.perf_counter()
         with pytest.raises(Unavailable) as error:
             await call()
-        durations.append(time.perf_counter() - started)
         assert error.value.retry_after >= 1
-    return durations
+        details.append(error.value.detail)
+    return details
 
 
-async def recovered(call: Callable[[], Awaitable[object]], timeout: float) -> float:
-    """Seconds until ``call`` stops raising :class:`Unavailable`."""
-    started = time.monotonic()
+async def recovered(call: Callable[[], Awaitable[object]], timeout: float) -> None:
+    """Wait until ``call`` stops raising :class:`Unavailable` (fail after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
             await call()
-            return time.monotonic() - started
+            return
         except Unavailable:
-            if time.monotonic() - started > timeout:
+            if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)
 
@@ -183,15 +175,15 @@ class TestRedisDown:
                         await wait_settled(service, spec.key)
                         body = await service.get_result(spec.key)  # now also in the in-process LRU
                         server.stop()
-                        durations = await timed_failures(lambda: service.get_job(spec.key))
-                        assert p99(durations) < 0.25, sorted(durations)[-5:]
+                        details = await failures(lambda: service.get_job(spec.key))
                         assert service.breaker.state == "open"
+                        assert "circuit open" in details[-1]  # refused without trying: it cannot hang
                         for call in (service.submit(later), service.workers_online(), service.get_result(later.key)):
                             with pytest.raises(Unavailable):
                                 await call
                         assert await service.get_result(spec.key) == body  # served from memory
                         server.start()  # empty: nothing was persisted
-                        assert await recovered(lambda: service.get_job(spec.key), timeout=5) < 5
+                        await recovered(lambda: service.get_job(spec.key), timeout=5)
                         assert await service.get_job(spec.key) is None
                         await service.submit(later)
                         done = await wait_settled(service, later.key, timeout=60)
@@ -211,9 +203,9 @@ class TestRedisDown:
                 try:
                     await service.submit(spec)  # no worker: it stays queued
                     server.client().client_pause(2000, all=True)
-                    durations = await timed_failures(lambda: service.get_job(spec.key))
-                    assert p99(durations) < 0.25, sorted(durations)[-5:]
+                    details = await failures(lambda: service.get_job(spec.key), n=20)
                     assert service.breaker.state in ("open", "half-open")
+                    assert "circuit open" in details[-1]
                     await recovered(lambda: service.get_job(spec.key), timeout=6)
                     job = await service.get_job(spec.key)
                     assert job is not None and job.state == "queued"
