@@ -20,6 +20,7 @@ from api.deps import AppState
 from api.errors import add_exception_handlers
 from api.forecast_inputs import InputsCache
 from api.http_cache import BodyCache, FastPath, UrlCache
+from api.http_semantics import HeadAndOptions
 from api.metrics import instrument
 from api.metrics import router as metrics_router
 from api.migrations import upgrade
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     app = FastAPI(title="tivcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     add_exception_handlers(app)
     app.add_middleware(FastPath)
+    app.add_middleware(HeadAndOptions)  # outside the replay cache: HEAD is replayed like GET
     install(app, settings)  # api/security.py: 413 as problem+json, CORS, trusted proxies
     instrument(app, access_log=settings.access_log)  # outermost of all: request id, metrics, access log
     app.include_router(health.router)  # probes and /metrics: no body, no rate limit, no auth

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -30,6 +31,12 @@ class Snapshot:
     releases: dict[str, list[Release]]  # newest first
     countries: dict[str, Country]
     version: str = field(default="")
+
+    @property
+    def modified(self) -> datetime | None:
+        """When the newest release of any dataset was loaded (``Last-Modified`` of catalogue-wide answers)."""
+        loads = [r[0].loaded_at for r in self.releases.values() if r]
+        return max(loads) if loads else None
 
     def dataset(self, dataset_id: str) -> Dataset:
         try:

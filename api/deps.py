@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -142,9 +143,17 @@ def country_list(raw: str | None, snapshot: Snapshot, *, field: str = "country")
 
 
 async def respond(
-    request: Request, state: AppState, snapshot: Snapshot, etag: str, build: Callable[[], Body]
+    request: Request,
+    state: AppState,
+    snapshot: Snapshot,
+    etag: str,
+    build: Callable[[], Body],
+    *,
+    modified: datetime | None = None,
 ) -> Response:
-    """A data response: 304, or the cached or freshly built body, remembered for replay at this data version."""
+    """A data response: 304, or the cached or freshly built body, remembered for replay at this data version.
+    ``Last-Modified`` is ``modified`` (the load time of the release answered from), by default the newest
+    load of any release."""
     return await conditional(
         request,
         etag,
@@ -153,4 +162,5 @@ async def respond(
         max_age=state.settings.cache_max_age,
         version=snapshot.version,
         urls=state.urls,
+        last_modified=modified or snapshot.modified,
     )

@@ -9,6 +9,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -57,6 +59,25 @@ def matches(request: Request, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
+def http_date(moment: datetime) -> str:
+    """An IMF-fixdate (``Tue, 01 Dec 2026 09:00:00 GMT``), to whole seconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # stored UTC (SQLite drops the zone)
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def not_modified_since(header: str | bytes | None, last_modified: str | bytes | None) -> bool:
+    """If-Modified-Since at or after Last-Modified (only consulted without If-None-Match, RFC 9110 §13.1.3)."""
+    if not header or not last_modified:
+        return False
+    try:
+        since = parsedate_to_datetime(header.decode() if isinstance(header, bytes) else header)
+        modified = parsedate_to_datetime(last_modified.decode() if isinstance(last_modified, bytes) else last_modified)
+    except (TypeError, ValueError):
+        return False  # an unparsable date is ignored, as the RFC says
+    return since.tzinfo is not None and modified <= since
+
+
 async def conditional(
     request: Request,
     etag: str,
@@ -66,13 +87,21 @@ async def conditional(
     max_age: int,
     version: str,
     urls: UrlCache | None = None,
+    last_modified: datetime | None = None,
 ) -> Response:
     """Answer 304, a cached body, or build the body off the event loop and cache it.
 
     ``version`` is the catalogue version the answer was computed against; the URL cache
-    replays the answer only while the catalogue still has that version."""
+    replays the answer only while the catalogue still has that version. ``last_modified`` (the
+    release's load time) becomes ``Last-Modified``, and ``If-Modified-Since`` is honoured when the
+    request has no ``If-None-Match``."""
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept"}
-    if matches(request, etag):
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified)
+    if matches(request, etag) or (
+        "if-none-match" not in request.headers
+        and not_modified_since(request.headers.get("if-modified-since"), headers.get("Last-Modified"))
+    ):
         return Response(status_code=304, headers=headers)
     body = cache.get(etag)
     if body is None:
@@ -121,7 +150,7 @@ class UrlCache:
         if key is None:
             return
         headers = [(k, v) for k, v in response.raw_headers]
-        keep = {b"etag", b"cache-control", b"vary"}
+        keep = {b"etag", b"cache-control", b"vary", b"last-modified"}
         self._entries[key] = Replay(
             version,
             etag.encode(),
@@ -193,6 +222,7 @@ class FastPath:
 
     @staticmethod
     async def _send(scope: Scope, replay: Replay, send: Send) -> None:
+        since = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 tags = {t.strip().removeprefix(b"W/") for t in value.split(b",")}
@@ -200,5 +230,15 @@ class FastPath:
                     await send({"type": "http.response.start", "status": 304, "headers": replay.not_modified})
                     await send({"type": "http.response.body", "body": b""})
                     return
+                since = None
+                break
+            if name == b"if-modified-since":
+                since = value
+        if since is not None:
+            modified = next((v for k, v in replay.not_modified if k == b"last-modified"), None)
+            if not_modified_since(since, modified):
+                await send({"type": "http.response.start", "status": 304, "headers": replay.not_modified})
+                await send({"type": "http.response.body", "body": b""})
+                return
         await send({"type": "http.response.start", "status": 200, "headers": replay.headers})
         await send({"type": "http.response.body", "body": replay.body})

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from api import queries
 from api.catalog import Snapshot
 from api.deps import STRICT, AppState, DatasetId, ReleaseQuery, SnapshotDep, StateDep, respond
-from api.http_cache import make_etag, matches
+from api.http_cache import http_date, make_etag, matches, not_modified_since
 from api.negotiation import CSV_TYPE, cell
 from api.responses import ERRORS, dataset_public, release_public
 from api.shipped import descriptor as shipped_package
@@ -92,8 +92,12 @@ async def download(
         "Content-Disposition": f'attachment; filename="{_filename(dataset_id, chosen.release_id)}.csv"',
         "X-Release": chosen.release_id,
         "X-Total-Count": str(chosen.row_count),
+        "Last-Modified": http_date(chosen.loaded_at),
     }
-    if matches(request, etag):
+    if matches(request, etag) or (
+        "if-none-match" not in request.headers
+        and not_modified_since(request.headers.get("if-modified-since"), headers["Last-Modified"])
+    ):
         return Response(status_code=304, headers=headers)
     return StreamingResponse(stream_rows(state, snapshot, dataset_id, chosen), media_type=CSV_TYPE, headers=headers)
 
@@ -176,4 +180,4 @@ async def datapackage(
         return build_package(state, snapshot, dataset_id, chosen), ZIP, headers
 
     key = make_etag("datapackage", dataset_id, chosen.content_hash, snapshot.version)
-    return await respond(request, state, snapshot, key, build)
+    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)

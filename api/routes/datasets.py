@@ -111,7 +111,8 @@ async def get_dataset(
             dataset = dataset_public(session, snapshot, dataset_id)
         return _datasets(as_, [dataset], dataset)
 
-    return await respond(request, state, snapshot, make_etag("dataset", dataset_id, snapshot.version, as_), build)
+    key = make_etag("dataset", dataset_id, snapshot.version, as_)
+    return await respond(request, state, snapshot, key, build, modified=snapshot.release(dataset_id).loaded_at)
 
 
 @router.get(
@@ -137,7 +138,7 @@ async def list_releases(
         return _json(ReleaseListPublic(dataset=dataset_id, data=data, count=len(data)))
 
     key = make_etag("releases", dataset_id, snapshot.version, as_)
-    return await respond(request, state, snapshot, key, build)
+    return await respond(request, state, snapshot, key, build, modified=releases[0].loaded_at if releases else None)
 
 
 @router.get(
@@ -229,7 +230,7 @@ async def list_observations(
         data = b'"data":[' + b",".join(rows.json[i] for i in cut.rows) + b"]"
         return envelope.replace(b'"data":[]', data, 1), JSON, headers
 
-    return await respond(request, state, snapshot, key, build)
+    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
 
 
 def _names_version(snapshot: Snapshot) -> str:
@@ -323,4 +324,5 @@ async def list_records(
             )
         )
 
-    return await respond(request, state, snapshot, make_etag("records", chosen.content_hash, as_), build)
+    key = make_etag("records", chosen.content_hash, as_)
+    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)

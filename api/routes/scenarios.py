@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import STRICT
+from api.deps import STRICT, StateDep
 from api.errors import NotFound
+from api.http_cache import make_etag, matches
 from api.responses import ERRORS
 from forecasting import SCENARIOS
 
@@ -21,17 +24,40 @@ class ScenarioListPublic(BaseModel):
     count: int
 
 
-@router.get("", summary="List built-in scenarios", response_model=ScenarioListPublic, responses=ERRORS)
-async def list_scenarios() -> ScenarioListPublic:
+@cache
+def _body(name: str | None) -> tuple[bytes, str]:
+    """The scenario (or the list) as JSON and its ETag. Built-in scenarios are fixed for the life of the
+    process (they ship with the model), so both are computed once."""
+    if name is None:
+        data = [s.to_dict() for s in SCENARIOS.values()]
+        body = ScenarioListPublic(data=data, count=len(data)).model_dump_json().encode()
+    else:
+        body = json.dumps(SCENARIOS[name].to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    return body, make_etag("scenario", name, body)
+
+
+def _answer(request: Request, state: StateDep, name: str | None) -> Response:
+    body, etag = _body(name)
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={state.settings.cache_max_age}"}
+    if matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "",
+    summary="List built-in scenarios",
+    response_model=ScenarioListPublic,
+    responses={304: {"description": "Not modified"}, **ERRORS},
+)
+async def list_scenarios(request: Request, state: StateDep) -> Response:
     """Built-in scenarios with a description an analyst can quote, their driver paths and model settings."""
-    data = [s.to_dict() for s in SCENARIOS.values()]
-    return ScenarioListPublic(data=data, count=len(data))
+    return _answer(request, state, None)
 
 
-@router.get("/{name}", summary="Describe a scenario", responses=ERRORS)
-async def get_scenario(name: ScenarioName) -> dict[str, Any]:
+@router.get("/{name}", summary="Describe a scenario", responses={304: {"description": "Not modified"}, **ERRORS})
+async def get_scenario(name: ScenarioName, request: Request, state: StateDep) -> Response:
     """One built-in scenario."""
-    scenario = SCENARIOS.get(name)
-    if scenario is None:
+    if name not in SCENARIOS:
         raise NotFound(f"scenario {name!r} does not exist; built-in: {', '.join(SCENARIOS)}")
-    return scenario.to_dict()
+    return _answer(request, state, name)

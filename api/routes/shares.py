@@ -86,4 +86,4 @@ async def get_shares(
         return body.model_dump_json().encode(), "application/json", {}
 
     key = make_etag("shares", chosen.content_hash, asked, start, end, window, as_)
-    return await respond(request, state, snapshot, key, build)
+    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
