@@ -47,14 +47,31 @@ async def get_shares(
     country: CountryCodes = ALL,
     start: StartYear = None,
     end: EndYear = None,
-    window: Annotated[int, Query(description="1: yearly; 5: SIPRI-style five-year totals", examples=[1])] = 1,
+    window: Annotated[
+        int,
+        Query(
+            description="1: yearly shares. 5: SIPRI-style five-year totals over complete windows counted back "
+            "from `end` (default: the last year with a world total): with end=2024 the windows are 2020-2024, "
+            "2015-2019, ... down to `start`; a window is given only when all its years lie in [start, end] and "
+            "have a world total, so a partial window at the start of the range is left out. A range that holds "
+            "no complete window is a 422.",
+            examples=[1],
+            json_schema_extra={"enum": [1, 5]},
+        ),
+    ] = 1,
     release: ReleaseQuery = None,
     format: FormatQuery = None,
 ) -> Response:
     """Each country's share of world exports in percent, with the TIV and world total it came from.
 
     2024 shares use the sum of the suppliers SIPRI lists for 2024 (no world total was published);
-    ``world_basis`` says which denominator each share used."""
+    ``world_basis`` says which denominator each share used (``mixed`` for a window spanning both).
+
+    **Windows** (``window=5``): complete five-year periods counted back from ``end`` (default: the last
+    year with a world total), e.g. ``start=2010&end=2024`` gives 2010-2014, 2015-2019 and 2020-2024, and
+    ``start=2012&end=2024`` gives 2015-2019 and 2020-2024 (2012-2014 is not a complete window). Years
+    without a value for a country count as zero in its total, as SIPRI's own totals do, and
+    ``years_with_data`` says how many had one. A range holding no complete window is a 422 that says so."""
     check_years(start, end)
     if window not in (1, 5):
         raise InvalidParameter("window", f"must be 1 (yearly) or 5 (five-year totals), got {window}")
@@ -70,6 +87,14 @@ async def get_shares(
                 if c not in snapshot.countries or snapshot.countries[c].entity_type not in AGGREGATES
             ]
             data = queries.series(session, chosen, [*codes, shares.WORLD], start, end)
+        if window > 1 and not shares.periods(sorted(data.get(shares.WORLD, {})), start, end, window):
+            raise InvalidParameter(
+                "window",
+                f"the range start={start if start is not None else 'first year'}, "
+                f"end={end if end is not None else 'last year'} holds no complete {window}-year window with a world "
+                f"total; windows are counted back from end (e.g. end=2024: 2020-2024), so ask for at least "
+                f"{window} years",
+            )
         rows = shares.yearly(data, codes) if window == 1 else shares.windowed(data, codes, start, end, window)
         if as_ == "csv":
             extra = {"release": chosen.release_id}

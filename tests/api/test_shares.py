@@ -86,3 +86,34 @@ class TestWindowBasis:
             r for r in client.get(URL, params={**params, "country": "USA,JPN"}).json()["data"] if r["country"] == "JPN"
         ]
         assert alone == behind
+
+
+class TestWindowsExplicit:
+    """Issue 11.12: the window rule is documented and a range without a complete window says so."""
+
+    @pytest.mark.parametrize(("start", "end"), [(2022, 2024), (2020, 2023), (2024, 2024)])
+    def test_a_range_without_a_complete_window_is_a_422_saying_so(
+        self, client: TestClient, start: int, end: int
+    ) -> None:
+        response = client.get(URL, params={"country": "JPN", "window": 5, "start": start, "end": end})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["errors"][0]["field"] == "window"
+        assert "no complete 5-year window" in body["detail"] and "counted back from end" in body["detail"]
+
+    def test_windows_are_counted_back_from_end_leaving_a_partial_start_out(self, client: TestClient) -> None:
+        rows = client.get(URL, params={"country": "JPN", "window": 5, "start": 2012, "end": 2024}).json()["data"]
+        assert [r["period"] for r in rows] == ["2015-2019", "2020-2024"]
+        rows = client.get(URL, params={"country": "JPN", "window": 5, "start": 2010, "end": 2023}).json()["data"]
+        assert [r["period"] for r in rows] == ["2014-2018", "2019-2023"]
+
+    def test_the_rule_is_in_the_openapi_document(self, client: TestClient) -> None:
+        operation = client.get("/openapi.json").json()["paths"][URL]["get"]
+        window = next(p for p in operation["parameters"] if p["name"] == "window")
+        assert "counted back" in window["description"] and window["schema"]["enum"] == [1, 5]
+        assert "complete five-year periods counted back" in operation["description"]
+
+    def test_yearly_shares_of_an_empty_range_are_an_empty_list(self, client: TestClient) -> None:
+        body = client.get(URL, params={"country": "JPN", "start": 1950, "end": 1953}).json()
+        assert body["data"] == [] and body["count"] == 0  # JPN has no value before 1954: no row invented
