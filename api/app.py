@@ -24,7 +24,19 @@ from api.http_semantics import HeadAndOptions
 from api.metrics import instrument
 from api.metrics import router as metrics_router
 from api.migrations import upgrade
-from api.routes import admin, bulk, countries, dashboard, datasets, forecasts, health, policy, scenarios, shares
+from api.routes import (
+    admin,
+    bulk,
+    countries,
+    dashboard,
+    datasets,
+    forecasts,
+    health,
+    policy,
+    scenarios,
+    shares,
+    table,
+)
 from api.schemas import TIV_NOTE
 from api.security import RateLimiter, install
 from api.settings import Settings, get_settings
@@ -138,7 +150,7 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     instrument(app, access_log=settings.access_log)  # outermost of all: request id, metrics, access log
     app.include_router(health.router)  # probes and /metrics: no body, no rate limit, no auth
     app.include_router(metrics_router)
-    for module in (datasets, bulk, countries, shares, policy, scenarios, forecasts, dashboard):
+    for module in (datasets, bulk, table, countries, shares, policy, scenarios, forecasts, dashboard):
         # Only POST /v1/forecasts reads a body: its router gets the limit (413), the GET-only ones need none.
         limit = settings.max_body_bytes if module is forecasts else None
         app.include_router(module.router, max_body_size=limit)

@@ -76,6 +76,7 @@ class SeriesRows:
     keys: list[tuple[str, int]]
     json: list[bytes]
     csv: list[bytes]
+    values: list[tuple[float, str | None, str | None]]  # value, flag, source_release
 
     def ranges(
         self, codes: Sequence[str], start: int | None, end: int | None, mrv: int | None
@@ -188,7 +189,7 @@ class ReleaseStore:
             .order_by(Observation.country_code, Observation.year)  # type: ignore[arg-type]
         )
         countries: dict[str, tuple[int, list[int]]] = {}
-        keys, as_json, as_csv = [], [], []
+        keys, as_json, as_csv, values = [], [], [], []
         with Session(engine) as session:
             for index, (code, year, value, flag, source) in enumerate(session.execute(query)):
                 if code not in countries:
@@ -198,7 +199,8 @@ class ReleaseStore:
                 line_json, line_csv = render(code, year, value, flag, source)
                 as_json.append(line_json)
                 as_csv.append(line_csv)
-        rows = SeriesRows(countries, keys, as_json, as_csv)
+                values.append((value, flag, source))
+        rows = SeriesRows(countries, keys, as_json, as_csv, values)
         assert release.id is not None
         with self._lock:
             self._entries[(release.id, version)] = rows

@@ -12,6 +12,7 @@ from api.catalog import Snapshot
 from api.deps import (
     ALL,
     STRICT,
+    AppState,
     CountryCodes,
     DatasetId,
     EndYear,
@@ -26,7 +27,7 @@ from api.deps import (
 from api.errors import InvalidParameter
 from api.http_cache import make_etag
 from api.negotiation import CSV_TYPE, Format, FormatQuery, choose, csv_bytes
-from api.release_store import Cursor, Direction, Page, Render, page, query_fingerprint
+from api.release_store import Cursor, Direction, Page, Render, SeriesRows, page, query_fingerprint
 from api.responses import CSV_CONTENT, ERRORS, data_responses, dataset_public, release_public
 from api.schemas import (
     DatasetListPublic,
@@ -36,6 +37,7 @@ from api.schemas import (
     RecordListPublic,
     ReleaseListPublic,
 )
+from api.tables import Release
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=STRICT)
 JSON = "application/json"
@@ -196,9 +198,7 @@ async def list_observations(
     key = make_etag("obs", chosen.content_hash, codes, start, end, mrv, size, cursor, as_csv)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
-        rows = state.releases.get(chosen, _names_version(snapshot)) or state.releases.load(
-            state.engine, chosen, _names_version(snapshot), _renderer(snapshot, dataset.unit, chosen.release_id)
-        )
+        rows = series_rows(state, snapshot, dataset_id, chosen)
         cut = page(rows, rows.ranges(codes, start, end, mrv), size, position)
         links = _links(request, chosen.release_id, fingerprint, cut)
         headers = {"X-Total-Count": str(cut.total), "Link": ", ".join(f'<{u}>; rel="{r}"' for r, u in links.items())}
@@ -231,6 +231,15 @@ async def list_observations(
         return envelope.replace(b'"data":[]', data, 1), JSON, headers
 
     return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
+
+
+def series_rows(state: AppState, snapshot: Snapshot, dataset_id: str, release: Release) -> SeriesRows:
+    """The release's rows from memory, read and rendered on first use (call off the event loop)."""
+    version = _names_version(snapshot)
+    unit = snapshot.dataset(dataset_id).unit
+    return state.releases.get(release, version) or state.releases.load(
+        state.engine, release, version, _renderer(snapshot, unit, release.release_id)
+    )
 
 
 def _names_version(snapshot: Snapshot) -> str:
