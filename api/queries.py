@@ -43,9 +43,32 @@ def coverage(session: Session, release: Release) -> tuple[list[str], int | None,
     return list(codes), low, high
 
 
-def records(session: Session, release: Release) -> list[dict[str, object]]:
+TRUE, FALSE = frozenset({"true", "True", "TRUE", "1", "yes"}), frozenset({"false", "False", "FALSE", "0", "no"})
+
+
+def typed(value: object, kind: str) -> object:
+    """A stored cell (text, as published) as its Table Schema type; empty is null; a bad cell stays text."""
+    if not isinstance(value, str):
+        return value
+    if value == "":
+        return None
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+    except ValueError:
+        return value
+    if kind == "boolean":
+        return True if value in TRUE else False if value in FALSE else value
+    return value
+
+
+def records(session: Session, release: Release, fields: Sequence[dict[str, Any]] = ()) -> list[dict[str, object]]:
+    """The rows of a table release, each cell typed by the dataset's schema ``fields``."""
+    kinds = {f["name"]: f.get("type", "string") for f in fields}
     rows = session.exec(select(Record).where(Record.release_pk == release.id).order_by(Record.row_number))
-    return [json.loads(r.data) for r in rows]
+    return [{k: typed(v, kinds.get(k, "string")) for k, v in json.loads(r.data).items()} for r in rows]
 
 
 def policy_events(
@@ -89,4 +112,4 @@ def release_rows(session: Session, kind: str, release: Release, columns: Sequenc
         records = select(Record.data).where(Record.release_pk == release.id).order_by(Record.row_number)
         for (data,) in session.execute(records.execution_options(yield_per=BULK_BATCH)):
             values = json.loads(data)
-            yield [values.get(c) for c in columns]
+            yield [values.get(c) for c in columns]  # as published: the CSV is text, its schema types it

@@ -97,11 +97,25 @@ class ObservationListPublic(BaseModel):
     links: dict[str, str]
 
 
+Cell = str | int | float | bool | None
+
+
+class FieldPublic(BaseModel):
+    """A column of a table dataset (its Frictionless Table Schema field)."""
+
+    name: str = Field(examples=["year_of_order"])
+    type: str = Field(examples=["integer"], description="string, integer, number or boolean")
+    description: str | None = None
+
+
 class RecordListPublic(BaseModel):
     dataset: str
     release: str
     version: str
-    data: list[dict[str, Any]]
+    fields: list[FieldPublic] = Field(description="The columns, in order, with their types")
+    data: list[dict[str, Cell]] = Field(
+        description="One object per row, keyed by field name; values typed as ``fields`` says (null: empty)"
+    )
     count: int
 
 

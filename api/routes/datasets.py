@@ -32,6 +32,7 @@ from api.responses import CSV_CONTENT, ERRORS, data_responses, dataset_public, r
 from api.schemas import (
     DatasetListPublic,
     DatasetPublic,
+    FieldPublic,
     ObservationListPublic,
     ObservationPublic,
     RecordListPublic,
@@ -321,15 +322,21 @@ async def list_records(
     as_ = choose(request, format)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
+        schema = snapshot.descriptors[dataset_id].get("schema", {}).get("fields", [])
         with Session(state.engine) as session:
-            data = queries.records(session, chosen)
+            data = queries.records(session, chosen, schema)
         if as_ == "csv":
-            fields = [f["name"] for f in snapshot.descriptors[dataset_id].get("schema", {}).get("fields", [])]
+            fields = [f["name"] for f in schema]
             columns = [*(fields or sorted({k for row in data for k in row})), "release"]
             return csv_bytes(columns, (row | {"release": chosen.release_id} for row in data)), CSV_TYPE, {}
         return _json(
             RecordListPublic(
-                dataset=dataset_id, release=chosen.release_id, version=chosen.content_hash, data=data, count=len(data)
+                dataset=dataset_id,
+                release=chosen.release_id,
+                version=chosen.content_hash,
+                fields=[FieldPublic(**{k: f.get(k) for k in ("name", "type", "description")}) for f in schema],
+                data=data,  # type: ignore[arg-type]
+                count=len(data),
             )
         )
 

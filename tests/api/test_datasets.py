@@ -80,6 +80,21 @@ class TestRecords:
         assert body["count"] == 41
         assert all(r["supplier_code"] == "JPN" for r in body["data"])
 
+    def test_record_columns_are_typed_by_the_schema(self, client: TestClient) -> None:
+        """Issue 11.11: ``"year_of_order": 1953`` and ``true``, not ``"1953"`` and ``"true"``."""
+        body = client.get("/v1/datasets/japan-export-deals/records").json()
+        types = {f["name"]: f["type"] for f in body["fields"]}
+        assert types["year_of_order"] == "integer" and types["year_of_order_uncertain"] == "boolean"
+        python = {"integer": int, "number": (int, float), "boolean": bool, "string": str}
+        for row in body["data"]:
+            for name, value in row.items():
+                if value is not None:
+                    assert isinstance(value, python[types[name]]), (name, value)  # type: ignore[arg-type]
+        first = body["data"][0]
+        assert first["deal_id"] == 1 and first["year_of_order"] == 1953 and first["year_of_order_uncertain"] is True
+        assert first["comments"] is None  # an empty cell is null, not ""
+        assert [f["name"] for f in body["fields"]] == list(first)
+
     def test_records_of_a_series_dataset_is_a_422(self, client: TestClient) -> None:
         response = client.get("/v1/datasets/arms-exports/records")
         assert response.status_code == 422
