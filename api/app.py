@@ -30,6 +30,7 @@ from api.routes import (
     countries,
     dashboard,
     datasets,
+    docs,
     forecasts,
     health,
     policy,
@@ -142,7 +143,10 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             await limiter.aclose()
             engine.dispose()
 
-    app = FastAPI(title="tivcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc are api/routes/docs.py: FastAPI's own load their assets from a CDN.
+    app = FastAPI(
+        title="tivcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     add_exception_handlers(app)
     app.add_middleware(FastPath)
     app.add_middleware(HeadAndOptions)  # outside the replay cache: HEAD is replayed like GET
@@ -150,7 +154,7 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     instrument(app, access_log=settings.access_log)  # outermost of all: request id, metrics, access log
     app.include_router(health.router)  # probes and /metrics: no body, no rate limit, no auth
     app.include_router(metrics_router)
-    for module in (datasets, bulk, table, countries, shares, policy, scenarios, forecasts, dashboard):
+    for module in (datasets, bulk, table, countries, shares, policy, scenarios, forecasts, dashboard, docs):
         # Only POST /v1/forecasts reads a body: its router gets the limit (413), the GET-only ones need none.
         limit = settings.max_body_bytes if module is forecasts else None
         app.include_router(module.router, max_body_size=limit)
