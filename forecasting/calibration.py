@@ -69,6 +69,16 @@ class Calibration:
         widen = math.sqrt(horizon / last) if horizon > last else 1.0
         return lo * widen, hi * widen
 
+    def draw(self, measure: str, horizon: int, levels: Array) -> Array:
+        """Scaled errors at quantile ``levels`` (in [0, 1]): inverse-CDF draws for simulations."""
+        table = self.quantiles.get(measure)
+        if not table:
+            raise InsufficientData(f"no calibration for {measure!r}", field="target.measure")
+        last = max(table)
+        grid = np.asarray(table[min(horizon, last)], dtype=float)
+        widen = math.sqrt(horizon / last) if horizon > last else 1.0
+        return np.asarray(np.interp(levels, GRID, grid) * widen, dtype=float)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "quantile_levels": len(GRID),

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from forecasting.drivers import INPUT_DRIVERS, PRE_PRINCIPLES, REGIMES, parse_event_date
 from forecasting.errors import InvalidInputs
 from forecasting.panel import Panel
+from forecasting.pipeline import Deal, deal_from_row
 
 __all__ = ["YEAR_MAX", "YEAR_MIN", "ForecastInputs"]
 
@@ -73,6 +74,9 @@ class ForecastInputs:
         ``"zero"`` (SIPRI: no deliveries identified) or ``"missing"``.
     notes
         Provenance notes passed through to every forecast (e.g. vintages).
+    pipeline
+        Rows of the ``japan-export-pipeline`` dataset (Japan's inputs only),
+        see :mod:`forecasting.pipeline`.
     panel_tiv
         Every listed supplier's exports by year (TIV million), the target
         included, so that the forecast is coherent across suppliers
@@ -90,6 +94,7 @@ class ForecastInputs:
     absent_target_years: Literal["zero", "missing"] = "zero"
     notes: tuple[str, ...] = field(default=())
     panel_tiv: dict[str, dict[int, float]] = field(default_factory=dict)
+    pipeline: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.country, str) or not _ISO3.match(self.country):
@@ -137,6 +142,17 @@ class ForecastInputs:
                                     field="inputs.panel_tiv")
             panel[code] = _years(self.panel_tiv[code], f"inputs.panel_tiv.{code}")
         object.__setattr__(self, "panel_tiv", panel)
+        rows = tuple({str(k): v for k, v in row.items()} for row in self.pipeline)
+        ids = [str(r.get("deal_id")) for r in rows]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputs("pipeline deal ids must be unique", field="inputs.pipeline")
+        for row in rows:
+            deal_from_row(row)  # validates every field, naming the deal
+        object.__setattr__(self, "pipeline", rows)
+
+    def deals(self) -> tuple[Deal, ...]:
+        """The pipeline's deals (Japan's committed and prospective exports)."""
+        return tuple(deal_from_row(r) for r in self.pipeline)
 
     def panel(self) -> Panel:
         """The supplier panel: ``panel_tiv`` (or the target alone) against the world total."""
@@ -160,6 +176,7 @@ class ForecastInputs:
             "absent_target_years": self.absent_target_years,
             "notes": list(self.notes),
             "panel_tiv": {c: {str(y): v for y, v in s.items()} for c, s in self.panel_tiv.items()},
+            "pipeline": [dict(r) for r in self.pipeline],
         }
 
     @classmethod
@@ -177,6 +194,7 @@ class ForecastInputs:
                 absent_target_years=data.get("absent_target_years", "zero"),
                 notes=tuple(data.get("notes", [])),
                 panel_tiv={str(c): dict(s) for c, s in data.get("panel_tiv", {}).items()},
+                pipeline=tuple(dict(r) for r in data.get("pipeline", [])),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise InvalidInputs(f"malformed inputs: {exc!r}", field="inputs") from None

@@ -25,6 +25,7 @@ from typing import Any
 from forecasting.drivers import (
     POLICY,
     REGIMES,
+    WORLD_MILEX,
     applicable_drivers,
     openness_by_year,
     regime_in_force,
@@ -33,6 +34,7 @@ from forecasting.drivers import (
 from forecasting.errors import InsufficientData, InvalidScenario, InvalidTarget
 from forecasting.inputs import ForecastInputs
 from forecasting.paths import ResolvedScenario, resolve_scenario
+from forecasting.pipeline import Deal
 from forecasting.scenarios import ModelSettings, Scenario, get_scenario
 from forecasting.series import History, HistoryWindow, Scale, Target, prepare_history, scale_for
 
@@ -135,6 +137,8 @@ class Design:
     scale: Scale
     centres: dict[str, float]  # regressor centres (mean over the fitted years)
     notes: tuple[str, ...] = ()
+    pipeline: tuple[Deal, ...] = ()  # Japan's deal catalogue (empty for other targets)
+    world_milex: dict[int, float] = field(default_factory=dict)  # observed, for world demand in Japan's model
 
 
 def _observed(inputs: ForecastInputs, name: str, last_year: int) -> tuple[dict[int, float], float]:
@@ -199,6 +203,8 @@ def design(inputs: ForecastInputs, target: Target, window: HistoryWindow, settin
         {n: s for n, (s, _) in observed.items()}, {n: h for n, (_, h) in observed.items()},
         scale_for(target.measure, settings.zero_offset),
         {n: regressor_centre(n, [observed[n][0][y] for y in fit_years]) for n in names}, tuple(notes),
+        inputs.deals() if target.country == "JPN" else (),
+        dict(inputs.drivers.get(WORLD_MILEX, {})) if target.country == "JPN" and inputs.pipeline else {},
     )
 
 

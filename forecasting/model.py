@@ -42,11 +42,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from forecasting.calibration import Calibration
-from forecasting.coherent import PanelForecast, forecast_panel, interval_scale
-from forecasting.drivers import regressor_values
+from forecasting.coherent import PanelForecast, forecast_panel, interval_scale, plausible_ceiling
+from forecasting.demand import Elasticity, estimate_elasticity
+from forecasting.drivers import WORLD_MILEX, regressor_values
 from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
 from forecasting.evaluation import interval
 from forecasting.inputs import ForecastInputs
+from forecasting.japan import DRAWS, JapanParts, assumptions, breakdown, pipeline_forecast
 from forecasting.keys import (
     MAX_HORIZON,
     Design,
@@ -57,12 +59,13 @@ from forecasting.keys import (
     design,
     key_of,
 )
+from forecasting.members import member_forecasts
 from forecasting.model_card import load_card
-from forecasting.output import Forecast, ScenarioSetResult, Simulation, describe_model, forecast_years
+from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simulation, describe_model, forecast_years
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
 from forecasting.paths import ResolvedScenario, resolve_scenario
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario
-from forecasting.series import HistoryWindow, Target
+from forecasting.series import HistoryWindow, Target, scale_for
 
 __all__ = ["FittedModel", "ModelSpec", "clear_panel_cache", "fit", "forecast_scenarios", "panel_forecast", "predict"]
 
@@ -107,6 +110,7 @@ class FittedModel:
     calibration: Calibration = field(repr=False)
     spread: float = 0.0  # the target's interval scale (recent mean absolute one-year change)
     description: dict[str, Any] = field(repr=False, default_factory=dict)
+    japan: JapanParts | None = field(repr=False, default=None)  # Japan's deal-pipeline model
 
 
 _PANEL_CACHE: OrderedDict[tuple[str, int], PanelForecast] = OrderedDict()
@@ -206,9 +210,31 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     spread = interval_scale(panel.array(code, measure)[1])
     coefficients = _driver_coefficients(d, seed) if d.settings.drivers else {}
     card = load_card()
-    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, card.calibration, spread)
+    japan = _japan_parts(inputs, d, panel, base, card.calibration, spec.target) if d.pipeline else None
+    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, card.calibration, spread, japan=japan)
     object.__setattr__(fitted, "description", describe_model(d, coefficients, seed, base, card, panel, spec.target))
     return fitted
+
+
+def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelForecast, calibration: Calibration,
+                 target: Target) -> JapanParts:
+    """The statistical base of everything but the pipeline's deals, the world forecast and world demand."""
+    years, share = panel.array(target.country, "share")
+    past: dict[int, float] = {}
+    for deal in d.pipeline:
+        for year, tiv in deal.past_deliveries.items():
+            past[year] = past.get(year, 0.0) + tiv
+    other = np.array([max(v - 100.0 * past.get(y, 0.0) / panel.world[y], 0.0) for y, v in zip(years, share,
+                                                                                           strict=True)])
+    members = member_forecasts(other, MAX_HORIZON, "share")
+    combined = np.mean(np.vstack(list(members.values())), axis=0)
+    other_base = np.clip(combined, 0.0, plausible_ceiling(other)) * base.factor
+    world_history = panel.array(WORLD, "tiv")[1]
+    milex = inputs.drivers.get(WORLD_MILEX, {})
+    elasticity = estimate_elasticity(panel.world, milex, panel.lower_bound_years) if milex else \
+        Elasticity(0.0, 0.0, 0, 0, 0, 0.0)
+    return JapanParts(target.measure, np.asarray(other_base, dtype=float), interval_scale(other), base.world,
+                      interval_scale(world_history), calibration, elasticity)
 
 
 def _driver_coefficients(d: Design, seed: int) -> dict[str, float]:
@@ -344,16 +370,66 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
         )
     d = fitted.design
     resolved = resolve_scenario(scenario, d, horizon)
-    rows = forecast_years(resolved, d.scale, _simulation(fitted, resolved, interval_width),
-                          _simulation(fitted, resolve_scenario(SCENARIOS["baseline"], d, horizon), interval_width))
+    baseline = resolve_scenario(SCENARIOS["baseline"], d, horizon)
+    extra: dict[str, Any] | None = None
+    if fitted.japan is not None:
+        rows, extra = _japan_rows(fitted, fitted.japan, resolved, baseline, interval_width)
+    else:
+        rows = list(forecast_years(resolved, d.scale, _simulation(fitted, resolved, interval_width),
+                                   _simulation(fitted, baseline, interval_width)))
     request = ForecastRequest(fitted.spec.target, scenario, horizon, interval_width, fitted.spec.window, fitted.seed)
     canonical = canonical_request(request, fitted.inputs, resolved)
     return Forecast(
         key=key_of(canonical), request=canonical, scenario=scenario, resolved=resolved, design=d,
         years=tuple(rows), fitted_history={}, model=fitted.description,
         interval_width=interval_width, data_version=fitted.inputs.data_version,
-        notes=tuple(resolved.notes) + fitted.inputs.notes,
+        notes=tuple(resolved.notes) + fitted.inputs.notes, pipeline=extra,
     )
+
+
+def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,
+                width: float) -> tuple[list[ForecastYear], dict[str, Any]]:
+    """Japan's rows from the deal pipeline (:mod:`forecasting.japan`) and the pipeline section of the response."""
+    n = len(resolved.years)
+    share_scale = scale_for("share")
+    shift, driver_parts = _shift(fitted, resolved)
+    base = parts.base[:n]
+    shifted = share_scale.inverse(share_scale.forward(base) + shift) if shift.any() else base
+    ours = pipeline_forecast(parts, resolved, baseline, shifted, shift, share_scale.inverse, share_scale.forward,
+                             width, fitted.seed)
+    theirs = pipeline_forecast(parts, baseline, baseline, base, np.zeros(n), share_scale.inverse,
+                               share_scale.forward, width, fitted.seed)
+    causes = breakdown(parts.measure, ours, theirs, base)
+    unit = 1.0 if parts.measure == "share" else 0.0
+    rows = []
+    for i, year in enumerate(resolved.years):
+        deal_part = float(sum(v[i] for v in ours.deals.values()))
+        base_part = float(shifted[i] if unit else shifted[i] * ours.world[i] / 100.0)
+        components = {"statistical_base": base_part,
+                      "deals": 100.0 * deal_part / ours.world[i] if unit else deal_part,
+                      **{f"driver:{k}": float(v[i]) for k, v in driver_parts.items()}}
+        rows.append(ForecastYear(
+            year, float(ours.point[i]), float(ours.lower[i]), float(ours.upper[i]), components,
+            {k: v for k, v in causes[i].items() if k not in ("total", "statistical_base")},
+            {name: resolved.drivers[name][year] for name in resolved.drivers}, float(ours.known[i]),
+            (float(ours.point[i] - theirs.point[i]), float(ours.lower[i] - theirs.lower[i]),
+             float(ours.upper[i] - theirs.upper[i])),
+        ))
+    section = {
+        "model": "exports = statistical base (everything else) + deals x probability on their stated schedules; "
+        "share = 100 x exports / world total",
+        "deals": [{**deal.to_dict(), "scenario_probability": p,
+                   "expected_tiv": {str(y): float(v) for y, v in zip(resolved.years, ours.deals[deal.deal_id],
+                                                                       strict=True)}}
+                  for deal, p in resolved.deals],
+        "world_total": {str(y): float(v) for y, v in zip(resolved.years, ours.world, strict=True)},
+        "breakdown": [{"year": y, **row} for y, row in zip(resolved.years, causes, strict=True)],
+        "breakdown_rule": "parts of (this scenario - baseline) at the point forecast; they sum to 'total'",
+        "assumptions": assumptions(resolved, parts.elasticity, fitted.description.get("accuracy", {})),
+        "interval": f"quantiles of {DRAWS} simulated paths: the base's and the world total's calibrated errors, "
+        "the world-demand elasticity's uncertainty, each prospect happening or not, slips and TIV per unit",
+    }
+    return rows, section
 
 
 def forecast_scenarios(

@@ -154,6 +154,7 @@ class Forecast:
     data_version: str
     notes: tuple[str, ...]
     model_version: str = MODEL_VERSION
+    pipeline: dict[str, Any] | None = None  # Japan's deal pipeline: deals, breakdown by cause, assumptions
 
     @property
     def points(self) -> dict[int, float]:
@@ -169,6 +170,7 @@ class Forecast:
             "interval_width": self.interval_width, "model": self.model, "history": history,
             "forecast": [row.to_dict(label) for row in self.years],
             "notes": list(self.notes) + list(CAVEATS),
+            **({"pipeline": self.pipeline} if self.pipeline is not None else {}),
         }, DIGITS)
         return result
 

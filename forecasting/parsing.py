@@ -21,13 +21,14 @@ from typing import Any
 
 from forecasting.drivers import DRIVERS, POLICY, REGIMES
 from forecasting.errors import InvalidScenario
-from forecasting.scenarios import SCENARIOS, DriverChange, DriverPath, ModelSettings, Scenario
+from forecasting.parsing_pipeline import parse_pipeline
+from forecasting.scenarios import SCENARIOS, DriverChange, DriverPath, ModelSettings, Scenario, effective_pipeline
 
 __all__ = ["SCENARIO_YEARS", "parse_scenario"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _TOP_KEYS = ("name", "title", "description", "base", "drivers", "changes", "settings", "known_deliveries",
-             "countries", "builtin")
+             "countries", "builtin", "pipeline")
 SCENARIO_YEARS = (1950, 2100)
 
 
@@ -181,7 +182,8 @@ def parse_scenario(data: Any) -> Scenario:
         ``base`` (a built-in scenario, default ``baseline``), ``drivers``
         (name -> path, or name -> {year: level}), ``changes`` (list of
         {driver, op, value, from_year, to_year}), ``settings`` (partial
-        :class:`ModelSettings`) and ``known_deliveries`` ({year: TIV million}).
+        :class:`ModelSettings`), ``known_deliveries`` ({year: TIV million}) and
+        ``pipeline`` (Japan's deals: see :mod:`forecasting.parsing_pipeline`).
 
     Returns
     -------
@@ -223,4 +225,6 @@ def parse_scenario(data: Any) -> Scenario:
         paths=paths, changes=changes, settings=_settings(data.get("settings", {}), SCENARIOS[base].settings),
         known_deliveries=dict(sorted(deliveries.items())),
         countries=None if countries is None else tuple(countries),
+        pipeline=None if data.get("pipeline") is None else parse_pipeline(
+            data["pipeline"], effective_pipeline(SCENARIOS[base])),
     )

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from forecasting.drivers import DRIVERS
+from forecasting.drivers import DRIVERS, WORLD_MILEX
 from forecasting.errors import InvalidScenario
-from forecasting.scenarios import DriverPath, ModelSettings, Scenario, countries, effective
+from forecasting.pipeline import Deal
+from forecasting.prospects import resolve_deals
+from forecasting.scenarios import DriverPath, ModelSettings, Scenario, countries, effective, effective_pipeline
 
 if TYPE_CHECKING:
     from forecasting.keys import Design
@@ -121,15 +123,23 @@ class ResolvedScenario:
     drivers: dict[str, dict[int, float]]
     known_deliveries: dict[int, float]
     notes: tuple[str, ...] = ()
+    deals: tuple[tuple[Deal, float], ...] = ()  # Japan's pipeline in this scenario, with probabilities
+    world_milex: dict[int, float] = field(default_factory=dict)  # world demand path (Japan's model)
+    elasticity: float | None = None  # stated world-demand elasticity; None: the estimate
 
     def to_dict(self) -> dict[str, Any]:
         """Canonical content (notes excluded: they explain, they do not define)."""
-        return {
+        out = {
             "name": self.name, "title": self.title, "description": self.description,
             "settings": self.settings.to_dict(), "years": list(self.years),
             "drivers": {n: {str(y): v for y, v in sorted(s.items())} for n, s in sorted(self.drivers.items())},
             "known_deliveries": {str(y): v for y, v in sorted(self.known_deliveries.items())},
         }
+        if self.deals or self.world_milex:
+            out["pipeline"] = {"deals": [{**d.to_dict(), "scenario_probability": p} for d, p in self.deals],
+                               "world_military_expenditure": {str(y): v for y, v in sorted(self.world_milex.items())},
+                               "elasticity": self.elasticity}
+        return out
 
 
 def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedScenario:
@@ -157,7 +167,7 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
             field="scenario.name",
         )
     used = d.settings.drivers or ()
-    _check_applicable(scenario, used)
+    _check_applicable(scenario, (*used, WORLD_MILEX) if d.world_milex else used)
     paths, changes, deliveries = effective(scenario)
     own_from = len(changes) - len(scenario.changes)
     years = range(d.history.last_year + 1, d.history.last_year + horizon + 1)
@@ -182,8 +192,25 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
             f"known deliveries in {outside[0]} fall outside the forecast years {years.start}-{years.stop - 1}",
             field=f"scenario.known_deliveries[{outside[0]}]",
         )
+    deals: tuple[tuple[Deal, float], ...] = ()
+    world: dict[int, float] = {}
+    rules = effective_pipeline(scenario)
+    if d.pipeline:
+        deals = resolve_deals(d.pipeline, rules)
+    if d.world_milex:
+        future, world_notes = path_values(WORLD_MILEX, paths.get(WORLD_MILEX, DriverPath()), d.world_milex,
+                                          d.world_milex[max(d.world_milex)], years)
+        world = {y: d.world_milex[y] if y in d.world_milex else future[y] for y in years}
+        for i, change in enumerate(changes):
+            if change.driver == WORLD_MILEX:
+                world = {y: change.apply(v) if change.applies(y) and y not in d.world_milex else v
+                         for y, v in world.items()}
+                check_bounds(WORLD_MILEX, world, f"scenario.changes[{i - own_from}]" if i >= own_from
+                             else "scenario.base")
+        notes += world_notes
     return ResolvedScenario(scenario.name, scenario.title, scenario.description, d.settings, tuple(years),
-                            resolved, dict(sorted(deliveries.items())), tuple(notes))
+                            resolved, dict(sorted(deliveries.items())), tuple(notes), deals, world,
+                            rules.elasticity)
 
 
 def _range_note(name: str, series: Mapping[int, float], fitted: list[float]) -> list[str]:
@@ -196,6 +223,7 @@ def _range_note(name: str, series: Mapping[int, float], fitted: list[float]) -> 
 
 
 def _check_applicable(scenario: Scenario, used: tuple[str, ...]) -> None:
+    """Every driver a custom scenario names must be used (world demand counts for Japan's pipeline model)."""
     stated = [(f"scenario.drivers.{n}", n) for n in scenario.paths]
     stated += [(f"scenario.changes[{i}].driver", c.driver) for i, c in enumerate(scenario.changes)]
     for where, name in stated:

@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from forecasting.drivers import JAPAN_SPENDING, OWN_MILEX, POLICY, REGIMES, WORLD_MILEX
+from forecasting.drivers import JAPAN_SPENDING, OWN_MILEX, POLICY, WORLD_MILEX
 from forecasting.errors import InvalidScenario
+from forecasting.prospects import PipelineRules
 
 __all__ = [
     "SCENARIOS",
@@ -136,6 +137,7 @@ class Scenario:
     known_deliveries: dict[int, float] = field(default_factory=dict)
     countries: tuple[str, ...] | None = None  # None: every country
     builtin: bool = False
+    pipeline: PipelineRules | None = None  # Japan's deal pipeline; None: as the base scenario
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict; custom scenarios round-trip through ``parse_scenario``."""
@@ -147,6 +149,7 @@ class Scenario:
             "known_deliveries": {str(y): v for y, v in sorted(self.known_deliveries.items())},
             "countries": None if self.countries is None else list(self.countries),
             "builtin": self.builtin,
+            "pipeline": None if self.pipeline is None else self.pipeline.to_dict(),
         }
 
 
@@ -158,7 +161,6 @@ class Scenario:
 # adjustment); no figure is published beyond FY2027, so spending is then held.
 MOD_BUDGET_OKU_YEN: dict[int, float] = {2024: 77_249.0, 2025: 84_748.0, 2026: 88_093.0, 2027: 89_000.0}
 _PLAN_RATES = {y: MOD_BUDGET_OKU_YEN[y] / MOD_BUDGET_OKU_YEN[y - 1] - 1.0 for y in (2025, 2026, 2027)}
-LIBERALISED_OPENNESS = 0.8
 _PLAN_TEXT = (
     "Japan's defence spending follows the published FY2023-27 Defense Buildup Program: "
     "+9.7 % in FY2025 (enacted), +3.9 % in FY2026 (government draft) and +1.0 % to about "
@@ -166,16 +168,23 @@ _PLAN_TEXT = (
     "SIPRI's calendar-year series in constant dollars, i.e. nominal yen growth is taken as real growth."
 )
 
+_PIPELINE_TEXT = (
+    "Japan's exports are its deal pipeline plus a statistical base for everything else: deliveries of "
+    "committed deals (the Philippine radars, the PAC-3 MSE missiles for the United States) on their stated "
+    "schedules, "
+)
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario(
-            "baseline", "Baseline: current rules, current budget plan",
-            "Current rules and the current budget plan. Japan's export rules stay as revised in "
-            "March 2024 (openness 0.6). " + _PLAN_TEXT + " World military expenditure keeps growing at "
-            "its average real rate of the last ten observed years (with data to 2024: 2014-2024, about 3.3 % "
-            "a year). "
-            "Another country's own military spending, when used, also continues its ten-year trend.",
+            "baseline", "Baseline: committed deals, stated prospects, current rules",
+            _PIPELINE_TEXT + "plus each open prospect times its stated probability (Australia's Mogami-class "
+            "frigates: 0.75), under today's rules (prospects that the five-category rule blocks count for "
+            "nothing). The statistical base and the world total are the served ensemble; world military "
+            "expenditure keeps growing at its average real rate of the last ten observed years (with data to "
+            "2024: 2014-2024, about 3.3 % a year). " + _PLAN_TEXT + " Another country's forecast is its "
+            "statistical base; its own military spending, when used, continues its ten-year trend.",
             base=None,
             paths={
                 POLICY: DriverPath("hold"),
@@ -183,30 +192,33 @@ SCENARIOS: dict[str, Scenario] = {
                 WORLD_MILEX: DriverPath("trend", trend_years=10),
                 OWN_MILEX: DriverPath("trend", trend_years=10),
             },
-            builtin=True,
+            builtin=True, pipeline=PipelineRules("baseline"),
         ),
         Scenario(
-            "liberalisation", "Liberalisation: further easing of Japan's export rules",
-            "As the baseline, but from 2026 Japan eases its rules further: the limit of finished-"
-            f"equipment exports to five non-combat categories is lifted (openness {LIBERALISED_OPENNESS}, "
-            "up from 0.6). Hypothetical; budgets and world demand as in the baseline.",
-            changes=(DriverChange(POLICY, "set", LIBERALISED_OPENNESS, 2026),), countries=("JPN",), builtin=True,
+            "liberalisation", "Liberalisation: Japan lifts the five-category limit",
+            "As the baseline, but Japan eases its rules further from 2026: the limit of finished-equipment "
+            "exports to five non-combat categories is lifted. Every prospect counts at its liberalised "
+            "probability (the Mogami-class frigates 0.85), and prospects that today's rule blocks open up "
+            "(the illustrative transfer of retired escort ships, 0.5). Hypothetical; budgets and world demand "
+            "as in the baseline.",
+            countries=("JPN",), builtin=True, pipeline=PipelineRules("liberalised"),
         ),
         Scenario(
-            "restriction", "Restriction: return to the pre-2014 regime",
-            "As the baseline, but from 2026 Japan returns to the regime in force before April 2014: the "
-            "ban with the 2011 comprehensive exemptions (openness "
-            f"{REGIMES['comprehensive_exemptions_2011'].openness}). Budgets and world demand as in the "
-            "baseline.",
-            changes=(DriverChange(POLICY, "set", REGIMES["comprehensive_exemptions_2011"].openness, 2026),),
-            countries=("JPN",), builtin=True,
+            "restriction", "Restriction: committed deals only, no new ones",
+            "As the baseline, but no new deal is concluded: committed deals are delivered as stated and every "
+            "prospect counts for nothing (as if Japan returned to its pre-2014 practice for new contracts). "
+            "The statistical base and world demand as in the baseline.",
+            countries=("JPN",), builtin=True, pipeline=PipelineRules("none"),
         ),
         Scenario(
             "demand-surge", "Demand surge: world military spending grows fast",
-            "As the baseline, but world military expenditure grows 8 % a year in real terms from 2025 "
-            "to 2030 (the 2022-2024 pace, about 8 % a year, continued for six years), then 3 % a year "
-            "(close to the 2014-2024 average). Japan's rules and budget as in the baseline.",
+            "As the baseline, but world military expenditure grows 8 % a year in real terms from 2025 to 2030 "
+            "(the 2022-2024 pace continued for six years), then 3 % a year (close to the 2014-2024 average). "
+            "World transfers follow through the elasticity estimated on the history (served with its standard "
+            "error, which is large: the data hardly identify it), and every open prospect becomes 10 points "
+            "more likely. A common rise in world transfers moves no other country's share.",
             paths={WORLD_MILEX: DriverPath("growth", {2025: 0.08, 2031: 0.03})}, builtin=True,
+            pipeline=PipelineRules("baseline", probability_shift=0.10),
         ),
     )
 }
@@ -228,6 +240,15 @@ def effective(scenario: Scenario) -> tuple[dict[str, DriverPath], tuple[DriverCh
     paths, changes, deliveries = effective(get_scenario(scenario.base))
     return ({**paths, **scenario.paths}, changes + scenario.changes,
             {**deliveries, **scenario.known_deliveries})
+
+
+def effective_pipeline(scenario: Scenario) -> PipelineRules:
+    """The pipeline rules of ``scenario``, inherited from its base chain when not stated."""
+    if scenario.pipeline is not None:
+        return scenario.pipeline
+    if scenario.base is None:
+        return PipelineRules("baseline")
+    return effective_pipeline(get_scenario(scenario.base))
 
 
 def countries(scenario: Scenario) -> tuple[str, ...] | None:

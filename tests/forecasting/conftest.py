@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,7 @@ def build_inputs(country: str, *, with_2024: bool = True) -> ForecastInputs:
         country=country, target_tiv=target, world_tiv=world, drivers=drivers, policy_events=events,
         data_version=data_version(), world_tiv_lower_bound_years=lower_bound,
         notes=(VINTAGE_NOTE,) if with_2024 else (), panel_tiv=panel,
+        pipeline=tuple(read_rows("japan_export_pipeline.csv")) if country == "JPN" else (),
     )
 
 
@@ -98,8 +100,14 @@ def inputs_for() -> Callable[[str], ForecastInputs]:
 
 @pytest.fixture(scope="session")
 def japan_fit(japan_inputs: ForecastInputs) -> FittedModel:
-    """The default Japan share model, fitted once for the session."""
+    """The default Japan share model (with its deal pipeline), fitted once for the session."""
     return fit(japan_inputs, ModelSpec(Target("JPN")), seed=0)
+
+
+@pytest.fixture(scope="session")
+def statistical_fit(japan_inputs: ForecastInputs) -> FittedModel:
+    """Japan without its pipeline: the statistical base and the driver what-ifs alone."""
+    return fit(replace(japan_inputs, pipeline=()), ModelSpec(Target("JPN")), seed=0)
 
 
 def read_panel() -> Panel:

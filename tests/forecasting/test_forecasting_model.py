@@ -23,6 +23,8 @@ from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenar
 from forecasting.series import HistoryWindow, Target
 
 JAPAN_SCENARIOS = ["baseline", "liberalisation", "restriction", "demand-surge"]
+POLICY_WHAT_IF = parse_scenario({"name": "open-up", "changes": [
+    {"driver": "export_policy_openness", "op": "set", "value": 1.0, "from_year": 2026}]})
 
 
 def bounded_values(forecast: Forecast) -> list[float]:
@@ -106,25 +108,25 @@ class TestForecastOutput:
         assert all(h["excluded_because"] for h in excluded)
         assert any("vintages" in note for note in data["notes"])
 
-    def test_components_add_up_to_the_point_forecast(self, japan_fit: FittedModel) -> None:
-        forecast = predict(japan_fit, "demand-surge")
+    def test_components_add_up_to_the_point_forecast(self, statistical_fit: FittedModel) -> None:
+        forecast = predict(statistical_fit, POLICY_WHAT_IF)
         for row in forecast.years:
             z = sum(row.components.values())
-            assert japan_fit.design.scale.inverse(z) == pytest.approx(row.point, rel=1e-9, abs=1e-12)
+            assert statistical_fit.design.scale.inverse(z) == pytest.approx(row.point, rel=1e-9, abs=1e-12)
 
-    def test_the_baseline_point_is_the_coherent_ensemble(self, japan_fit: FittedModel) -> None:
-        forecast = predict(japan_fit, "baseline")
-        members = japan_fit.base.members["JPN"]
-        equal = np.mean(np.vstack(list(members.values())), axis=0) * japan_fit.base.factor
+    def test_the_baseline_point_is_the_coherent_ensemble(self, statistical_fit: FittedModel) -> None:
+        forecast = predict(statistical_fit, "baseline")
+        members = statistical_fit.base.members["JPN"]
+        equal = np.mean(np.vstack(list(members.values())), axis=0) * statistical_fit.base.factor
         assert [r.point for r in forecast.years] == pytest.approx(equal[:10], rel=1e-12)
         described = forecast.to_dict()["model"]["members"]
         assert set(described) == set(members) and "prophet" in described
         assert sum(m["weight"] for m in described.values()) == pytest.approx(1.0)
 
-    def test_a_scenario_moves_the_base_by_its_driver_differences(self, japan_fit: FittedModel) -> None:
-        rows = predict(japan_fit, "liberalisation").years
-        scale = japan_fit.design.scale
-        for row, base in zip(rows, predict(japan_fit, "baseline").years, strict=True):
+    def test_a_scenario_moves_the_base_by_its_driver_differences(self, statistical_fit: FittedModel) -> None:
+        rows = predict(statistical_fit, POLICY_WHAT_IF).years
+        scale = statistical_fit.design.scale
+        for row, base in zip(rows, predict(statistical_fit, "baseline").years, strict=True):
             shift = sum(v for k, v in row.components.items() if k != "statistical_base")
             assert row.point == pytest.approx(float(scale.inverse(scale.forward(base.point) + shift)), rel=1e-9)
 
@@ -137,21 +139,21 @@ class TestForecastOutput:
     def test_baseline_differs_from_itself_by_nothing(self, japan_fit: FittedModel) -> None:
         assert all(r.difference == (0.0, 0.0, 0.0) for r in predict(japan_fit, "baseline").years)
 
-    def test_liberalisation_moves_the_share_in_the_direction_of_its_coefficient(
-        self, japan_fit: FittedModel
+    def test_a_policy_what_if_moves_the_share_in_the_direction_of_its_coefficient(
+        self, statistical_fit: FittedModel
     ) -> None:
-        sign = np.sign(japan_fit.coefficients["export_policy_openness"])
-        rows = {r.year: r for r in predict(japan_fit, "liberalisation").years}
+        sign = np.sign(statistical_fit.coefficients["export_policy_openness"])
+        rows = {r.year: r for r in predict(statistical_fit, POLICY_WHAT_IF).years}
         assert rows[2025].difference[0] == pytest.approx(0.0, abs=1e-12)  # the change starts in 2026
         assert all(np.sign(rows[y].difference[0]) == sign for y in range(2026, 2035))
 
     def test_a_known_delivery_adds_its_share_of_the_world_total(
-        self, japan_fit: FittedModel, japan_inputs: ForecastInputs
+        self, statistical_fit: FittedModel, japan_inputs: ForecastInputs
     ) -> None:
         with_delivery = parse_scenario({"name": "frigates", "known_deliveries": {"2028": 50}})
-        row = {r.year: r for r in predict(japan_fit, with_delivery).years}[2028]
-        base = {r.year: r for r in predict(japan_fit, "baseline").years}[2028]
-        added = 100 * 50 / japan_fit.base.world[2028 - 2025]  # against the world forecast for 2028
+        row = {r.year: r for r in predict(statistical_fit, with_delivery).years}[2028]
+        base = {r.year: r for r in predict(statistical_fit, "baseline").years}[2028]
+        added = 100 * 50 / statistical_fit.base.world[2028 - 2025]  # against the world forecast for 2028
         assert row.known_delivery == pytest.approx(added)
         assert row.point - base.point == pytest.approx(added)
         assert row.difference[0] == pytest.approx(added)
@@ -201,9 +203,9 @@ class TestScenarioSets:
 
 class TestEdgeCases:
     def test_a_country_that_never_exported_gets_zero_forecasts(self, japan_inputs: ForecastInputs) -> None:
-        never = replace(japan_inputs, target_tiv=dict.fromkeys(japan_inputs.world_tiv, 0.0),
+        never = replace(japan_inputs, target_tiv=dict.fromkeys(japan_inputs.world_tiv, 0.0), pipeline=(),
                         panel_tiv={**japan_inputs.panel_tiv, "JPN": dict.fromkeys(japan_inputs.world_tiv, 0.0)})
-        forecast = predict(fit(never, ModelSpec(Target("JPN"))), "liberalisation", 5)
+        forecast = predict(fit(never, ModelSpec(Target("JPN"))), "baseline", 5)
         assert all(r.point == 0.0 and r.lower == 0.0 for r in forecast.years)
         assert max(r.upper for r in forecast.years) < 1e-6
 

@@ -82,16 +82,19 @@ class TestBaselineResolution:
 
 
 class TestNamedScenarios:
-    def test_liberalisation_changes_only_policy_from_2026(self, japan_inputs: ForecastInputs) -> None:
-        base, lib = resolve(japan_inputs, "baseline"), resolve(japan_inputs, "liberalisation")
-        assert lib.drivers["japan_defence_spending"] == base.drivers["japan_defence_spending"]
-        policy = lib.drivers["export_policy_openness"]
-        assert policy[2025] == base.drivers["export_policy_openness"][2025]
-        assert all(policy[y] > base.drivers["export_policy_openness"][y] for y in range(2026, 2035))
-
-    def test_restriction_returns_to_the_pre_2014_regime(self, japan_inputs: ForecastInputs) -> None:
-        policy = resolve(japan_inputs, "restriction").drivers["export_policy_openness"]
-        assert policy[2030] == REGIMES["comprehensive_exemptions_2011"].openness
+    def test_japan_s_scenarios_act_through_the_pipeline_not_the_drivers(self, japan_inputs: ForecastInputs) -> None:
+        base = resolve(japan_inputs, "baseline")
+        for name in ("liberalisation", "restriction"):
+            assert resolve(japan_inputs, name).drivers == base.drivers
+        probability = {n: {d.deal_id: p for d, p in resolve(japan_inputs, n).deals}
+                       for n in ("baseline", "liberalisation", "restriction", "demand-surge")}
+        assert probability["restriction"]["aus-mogami-frigates"] == 0.0
+        assert probability["baseline"]["aus-mogami-frigates"] == 0.75
+        assert probability["liberalisation"]["aus-mogami-frigates"] == 0.85
+        assert probability["demand-surge"]["aus-mogami-frigates"] == pytest.approx(0.85)
+        assert probability["baseline"]["escort-transfer-prospect"] == 0.0  # blocked by the five-category rule
+        assert probability["liberalisation"]["escort-transfer-prospect"] == 0.5
+        assert all(probability[n]["phl-jfps3-radars"] == 1.0 for n in probability)  # committed
 
     def test_demand_surge_grows_world_spending_faster(self, world_inputs: ForecastInputs) -> None:
         base = resolve(world_inputs, "baseline").drivers["world_military_expenditure"]

@@ -1,0 +1,170 @@
+"""Parsing of a custom scenario's ``pipeline`` part (Japan's deals), with errors that name the field.
+
+Shape (every part optional; unstated parts follow the base scenario)::
+
+    "pipeline": {
+      "prospects": "none" | "baseline" | "liberalised",
+      "probability_shift": -1..1,
+      "elasticity": -5..5 or null (null: the estimate),
+      "edits": [{"deal_id": "aus-mogami-frigates", "probability": 0.9, "units": 3,
+                 "tiv_per_unit": 400 or [low, central, high] or {"low":, "central":, "high":},
+                 "delivery_years": [2030, 2031], "remove": false}],
+      "added": [{"deal_id": "nz-frigates", "recipient": "NZL", "system": "frigate", "status": "prospect",
+                 "order_year": 2027, "units_ordered": 2, "tiv_per_unit": 300, "delivery_years": [2031, 2032],
+                 "probability": 0.3, "slip_probability": 0.3}]
+    }
+
+Catalogue deals are referenced by id (checked when the scenario is resolved
+against the data); a probability outside [0, 1], a negative TIV or a delivery
+year before the order is a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from forecasting.errors import InvalidInputs, InvalidScenario
+from forecasting.pipeline import STATUSES, Deal
+from forecasting.prospects import DealEdit, PipelineRules
+
+__all__ = ["parse_pipeline"]
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+_EDIT_KEYS = ("deal_id", "remove", "units", "tiv_per_unit", "delivery_years", "probability")
+_ADD_KEYS = ("deal_id", "recipient", "system", "status", "order_year", "units_ordered", "units_delivered",
+             "tiv_per_unit", "delivery_years", "probability", "probability_liberalised", "slip_probability",
+             "requires_liberalisation", "reasoning", "sources", "units_remaining", "units_remaining_range",
+             "past_deliveries")
+_KEYS = ("prospects", "probability_shift", "elasticity", "edits", "added")
+
+
+def _fail(where: str, expectation: str, value: Any) -> InvalidScenario:
+    return InvalidScenario(f"'{where}' must be {expectation}, got {value!r}", field=where)
+
+
+def _number(value: Any, where: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise _fail(where, f"a number in [{low:g}, {high:g}]", value)
+    return float(value)
+
+
+def _object(value: Any, where: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(where, "a JSON object", value)
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise InvalidScenario(f"unknown field '{where}.{unknown[0]}'; allowed: {', '.join(allowed)}",
+                              field=f"{where}.{unknown[0]}")
+    return value
+
+
+def _tiv(value: Any, where: str) -> tuple[float, float, float]:
+    if isinstance(value, Mapping):
+        value = [value.get("low"), value.get("central"), value.get("high")]
+    if isinstance(value, list):
+        if len(value) != 3:
+            raise _fail(where, "a number or [low, central, high]", value)
+        low, central, high = (_number(v, f"{where}[{i}]", 0.0, 1e5) for i, v in enumerate(value))
+        if not low <= central <= high:
+            raise _fail(where, "ordered low <= central <= high", value)
+        return low, central, high
+    number = _number(value, where, 0.0, 1e5)
+    return number, number, number
+
+
+def _years(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value or len(value) > 30:
+        raise _fail(where, "a list of 1 to 30 years", value)
+    years = []
+    for i, y in enumerate(value):
+        if isinstance(y, bool) or not isinstance(y, int) or not 1950 <= y <= 2100:
+            raise _fail(f"{where}[{i}]", "a year between 1950 and 2100", y)
+        years.append(y)
+    return tuple(sorted(set(years)))
+
+
+def _edit(i: int, raw: Any) -> DealEdit:
+    where = f"scenario.pipeline.edits[{i}]"
+    data = _object(raw, where, _EDIT_KEYS)
+    deal_id = data.get("deal_id")
+    if not isinstance(deal_id, str) or not _ID.match(deal_id):
+        raise _fail(f"{where}.deal_id", "a deal id of the catalogue", deal_id)
+    remove = data.get("remove", False)
+    if not isinstance(remove, bool):
+        raise _fail(f"{where}.remove", "true or false", remove)
+    return DealEdit(
+        deal_id, remove,
+        None if data.get("units") is None else _number(data["units"], f"{where}.units", 0.0, 10_000.0),
+        None if data.get("tiv_per_unit") is None else _tiv(data["tiv_per_unit"], f"{where}.tiv_per_unit"),
+        None if data.get("delivery_years") is None else _years(data["delivery_years"], f"{where}.delivery_years"),
+        None if data.get("probability") is None else _number(data["probability"], f"{where}.probability", 0.0, 1.0),
+    )
+
+
+def _added(i: int, raw: Any) -> Deal:
+    where = f"scenario.pipeline.added[{i}]"
+    data = _object(raw, where, _ADD_KEYS)
+    deal_id, recipient = data.get("deal_id"), data.get("recipient")
+    if not isinstance(deal_id, str) or not _ID.match(deal_id):
+        raise _fail(f"{where}.deal_id", "a lower-case slug", deal_id)
+    if not isinstance(recipient, str) or not _ISO3.match(recipient):
+        raise _fail(f"{where}.recipient", "an ISO3 code", recipient)
+    status = data.get("status", "prospect")
+    if status not in STATUSES:
+        raise _fail(f"{where}.status", f"one of {', '.join(STATUSES)}", status)
+    system = data.get("system", "")
+    if not isinstance(system, str) or len(system) > 200:
+        raise _fail(f"{where}.system", "a text of at most 200 characters", system)
+    order = data.get("order_year")
+    if order is not None and (isinstance(order, bool) or not isinstance(order, int) or not 1950 <= order <= 2100):
+        raise _fail(f"{where}.order_year", "a year between 1950 and 2100", order)
+    committed = status in ("delivering", "ordered")
+    p = 1.0 if committed else _number(data.get("probability", 0.5), f"{where}.probability", 0.0, 1.0)
+    if committed and data.get("probability", 1.0) != 1.0:
+        raise _fail(f"{where}.probability", "1 for a committed deal", data.get("probability"))
+    years = _years(data.get("delivery_years"), f"{where}.delivery_years")
+    if order is not None and years[0] < order:
+        raise _fail(f"{where}.delivery_years", f"no earlier than the order year {order}", list(years))
+    units = _number(data.get("units_ordered", 1), f"{where}.units_ordered", 0.0, 10_000.0)
+    delivered = _number(data.get("units_delivered", 0), f"{where}.units_delivered", 0.0, units)
+    try:
+        return Deal(deal_id, recipient, system, str(status), units, delivered,
+                    _tiv(data.get("tiv_per_unit"), f"{where}.tiv_per_unit"), years, p,
+                    _number(data.get("probability_liberalised", p), f"{where}.probability_liberalised", 0.0, 1.0),
+                    False, _number(data.get("slip_probability", 0.0), f"{where}.slip_probability", 0.0, 0.95),
+                    order_year=order,
+                    sources={"all": "the analyst's custom scenario (an assumption, not tivcast's or SIPRI's)"},
+                    reasoning=str(data.get("reasoning", ""))[:2000])
+    except InvalidInputs as exc:
+        raise InvalidScenario(str(exc), field=where) from None
+
+
+def parse_pipeline(raw: Any, base: PipelineRules) -> PipelineRules:
+    """The custom scenario's pipeline rules over ``base`` (edits and additions are appended)."""
+    data = _object(raw, "scenario.pipeline", _KEYS)
+    prospects = data.get("prospects", base.prospects)
+    if prospects not in ("none", "baseline", "liberalised"):
+        raise _fail("scenario.pipeline.prospects", "'none', 'baseline' or 'liberalised'", prospects)
+    shift = _number(data.get("probability_shift", base.probability_shift), "scenario.pipeline.probability_shift",
+                    -1.0, 1.0)
+    elasticity = data.get("elasticity", base.elasticity)
+    if elasticity is not None:
+        elasticity = _number(elasticity, "scenario.pipeline.elasticity", -5.0, 5.0)
+    edits, added = data.get("edits", []), data.get("added", [])
+    if not isinstance(edits, list) or len(edits) > 50:
+        raise _fail("scenario.pipeline.edits", "a list of at most 50 edits", edits)
+    if not isinstance(added, list) or len(added) > 20:
+        raise _fail("scenario.pipeline.added", "a list of at most 20 deals", added)
+    new_added = tuple(_added(i, d) for i, d in enumerate(added))
+    ids = [d.deal_id for d in (*base.added, *new_added)]
+    if len(set(ids)) != len(ids):
+        raise _fail("scenario.pipeline.added", "deals with distinct ids", ids)
+    return replace(base, prospects=prospects, probability_shift=shift, elasticity=elasticity,
+                   edits=base.edits + tuple(_edit(i, e) for i, e in enumerate(edits)),
+                   added=base.added + new_added)

@@ -1,0 +1,216 @@
+"""Japan's deal pipeline: committed and prospective deals, turned into expected and simulated deliveries.
+
+A near-zero exporter's exports move deal by deal, so Japan's scenario forecast is
+
+    exports = deliveries of committed deals
+            + prospective deals x their probability in the scenario
+            + the statistical base for everything else (:mod:`forecasting.coherent`)
+
+and its share is that over the world forecast. Each deal carries where every
+figure comes from (``sources``: SIPRI's register, a published statement, or
+tivcast's own assumption with its reasoning).
+
+Rules (each stated in the response as an assumption):
+
+* Remaining units (ordered minus delivered) are delivered in equal parts over
+  the deal's planned ``delivery_years``.
+* Deliveries slip: with probability ``slip_probability`` a deal's deliveries
+  move one year later, and again with the same probability, up to three years
+  (a geometric slip, capped). The point follows the stated schedule; the
+  simulated interval carries the slips.
+* TIV per unit is uncertain for prospects priced by tivcast: the simulation
+  draws it from a triangular distribution (low, central, high); the point
+  uses the central value.
+* A prospective deal happens or not (Bernoulli with the scenario's probability);
+  committed deals (``delivering``, ``ordered``) always happen.
+* The statistical base models everything else: it is fitted to Japan's
+  history *minus* the past deliveries of the pipeline's deals, so that no
+  delivery is counted twice.
+
+Determinism: simulations use NumPy's PCG64 generator seeded by the request's
+seed, so the same request gives the same intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from forecasting.errors import InvalidInputs
+
+__all__ = ["COMMITTED", "MAX_SLIP_YEARS", "STATUSES", "Deal", "deal_from_row", "expected_tiv", "simulate_tiv",
+           "slip_weights"]
+
+Array = npt.NDArray[np.float64]
+Status = Literal["delivering", "ordered", "selected", "prospect"]
+STATUSES: tuple[str, ...] = ("delivering", "ordered", "selected", "prospect")
+COMMITTED = ("delivering", "ordered")
+MAX_SLIP_YEARS = 3
+
+
+@dataclass(frozen=True)
+class Deal:
+    """One deal of the pipeline (units in numbers, TIV in million per unit)."""
+
+    deal_id: str
+    recipient: str
+    system: str
+    status: str
+    units_ordered: float
+    units_delivered: float
+    tiv_per_unit: tuple[float, float, float]  # low, central, high
+    delivery_years: tuple[int, ...]
+    probability: float  # in the baseline (1 for committed deals)
+    probability_liberalised: float  # if Japan eases its rules further
+    requires_liberalisation: bool  # blocked by today's five-category rule
+    slip_probability: float
+    order_year: int | None = None
+    past_deliveries: dict[int, float] = field(default_factory=dict)  # TIV million by year (in the history)
+    sources: dict[str, str] = field(default_factory=dict)
+    reasoning: str = ""
+    units_range: tuple[float, float] | None = None  # low, high of the remaining units, when tivcast assumes them
+
+    def __post_init__(self) -> None:
+        where = f"pipeline.{self.deal_id}"
+        if self.status not in STATUSES:
+            raise InvalidInputs(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}",
+                                field=f"{where}.status")
+        low, central, high = self.tiv_per_unit
+        if not 0 <= low <= central <= high or not math.isfinite(high):
+            raise InvalidInputs(f"TIV per unit must be 0 <= low <= central <= high, got {self.tiv_per_unit}",
+                                field=f"{where}.tiv_per_unit")
+        for name in ("probability", "probability_liberalised", "slip_probability"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise InvalidInputs(f"{name} must be in [0, 1], got {value!r}", field=f"{where}.{name}")
+        if self.status in COMMITTED and self.probability != 1.0:
+            raise InvalidInputs("a committed deal has probability 1", field=f"{where}.probability")
+        if self.units_ordered < 0 or not 0 <= self.units_delivered <= self.units_ordered:
+            raise InvalidInputs("units must satisfy 0 <= delivered <= ordered", field=f"{where}.units_delivered")
+        if self.remaining > 0 and not self.delivery_years:
+            raise InvalidInputs("remaining units need delivery years", field=f"{where}.delivery_years")
+        if self.units_range is not None and not 0 <= self.units_range[0] <= self.remaining <= self.units_range[1]:
+            raise InvalidInputs("units range must hold the remaining units", field=f"{where}.units_range")
+        if self.order_year is not None and any(y < self.order_year for y in self.delivery_years):
+            raise InvalidInputs(f"a delivery year precedes the order ({self.order_year})",
+                                field=f"{where}.delivery_years")
+
+    @property
+    def remaining(self) -> float:
+        return self.units_ordered - self.units_delivered
+
+    @property
+    def committed(self) -> bool:
+        return self.status in COMMITTED
+
+    def planned(self, years: Sequence[int], tiv_per_unit: float | None = None) -> Array:
+        """TIV per forecast year without slip (remaining units spread over the delivery years)."""
+        unit = self.tiv_per_unit[1] if tiv_per_unit is None else tiv_per_unit
+        per_year = self.remaining / len(self.delivery_years) if self.delivery_years else 0.0
+        return np.array([per_year * unit if y in self.delivery_years else 0.0 for y in years])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deal_id": self.deal_id, "recipient": self.recipient, "system": self.system, "status": self.status,
+            "order_year": self.order_year, "units_ordered": self.units_ordered,
+            "units_delivered": self.units_delivered, "units_remaining": self.remaining,
+            "tiv_per_unit": dict(zip(("low", "central", "high"), self.tiv_per_unit, strict=True)),
+            "delivery_years": list(self.delivery_years), "probability": self.probability,
+            "probability_liberalised": self.probability_liberalised,
+            "requires_liberalisation": self.requires_liberalisation, "slip_probability": self.slip_probability,
+            "units_remaining_range": None if self.units_range is None else list(self.units_range),
+            "past_deliveries": {str(y): v for y, v in sorted(self.past_deliveries.items())},
+            "sources": dict(self.sources), "reasoning": self.reasoning,
+        }
+
+
+def _slip_weights(slip: float) -> Array:
+    """P(slip = 0, 1, 2, 3 years): geometric, capped at three years."""
+    weights = np.array([(1 - slip) * slip**k for k in range(MAX_SLIP_YEARS)] + [slip**MAX_SLIP_YEARS])
+    return np.asarray(weights / weights.sum(), dtype=float)
+
+
+def _shifted(values: Array, years: int) -> Array:
+    out = np.zeros_like(values)
+    if years < len(values):
+        out[years:] = values[: len(values) - years]
+    return out
+
+
+def expected_tiv(deal: Deal, years: Sequence[int], probability: float, first_year: int | None = None) -> Array:
+    """Point contribution per forecast year: probability x central TIV x units, on the stated schedule.
+
+    The point follows the schedule as stated (by SIPRI, the buyer, or tivcast);
+    the risk of slips is carried by the simulated interval. ``first_year`` is
+    the first forecast year; deliveries planned before it (overdue) move to it.
+    """
+    return np.asarray(probability * _timeline(deal, years, deal.tiv_per_unit[1], first_year), dtype=float)
+
+
+def slip_weights(slip: float) -> Array:
+    """P(slip = 0, 1, 2, 3 years), as used by the simulation."""
+    return _slip_weights(slip)
+
+
+def _timeline(deal: Deal, years: Sequence[int], unit: float, first_year: int | None) -> Array:
+    start = years[0] if first_year is None else first_year
+    overdue = sum(deal.remaining / len(deal.delivery_years) for y in deal.delivery_years if y < start) \
+        if deal.delivery_years else 0.0
+    out = deal.planned(years, unit)
+    if overdue and len(out):
+        out[0] += overdue * unit
+    return out
+
+
+def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, rng: np.random.Generator,
+                 draws: int) -> Array:
+    """Simulated TIV paths (draws x years): happens or not, slips, TIV per unit from (low, central, high)."""
+    low, central, high = deal.tiv_per_unit
+    units = rng.triangular(low, central, high, draws) if high > low else np.full(draws, central)
+    if deal.units_range is not None and deal.units_range[1] > deal.units_range[0] and deal.remaining > 0:
+        lo, hi = deal.units_range
+        units = units * rng.triangular(lo, deal.remaining, hi, draws) / deal.remaining
+    happens = np.ones(draws, dtype=bool) if deal.committed else rng.random(draws) < probability
+    slips = np.minimum(rng.geometric(1.0 - deal.slip_probability, draws) - 1, MAX_SLIP_YEARS) \
+        if deal.slip_probability > 0 else np.zeros(draws, dtype=int)
+    base = _timeline(deal, years, 1.0, None)
+    out = np.zeros((draws, len(years)))
+    for k in range(MAX_SLIP_YEARS + 1):
+        rows = (slips == k) & happens
+        if rows.any():
+            out[rows] = units[rows, None] * _shifted(base, k)[None, :]
+    return out
+
+
+def _split(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.replace(",", ";").split(";") if p.strip())
+
+
+def deal_from_row(row: Mapping[str, Any]) -> Deal:
+    """A deal from a row of the ``japan-export-pipeline`` dataset (strings or typed values)."""
+    def number(name: str) -> float:
+        value = row.get(name)
+        return float(value) if value not in (None, "") else 0.0
+
+    sources = {k[len("source_"):]: str(v) for k, v in row.items() if k.startswith("source_") and v}
+    past = {int(y): float(v) for y, v in (p.split(":") for p in str(row.get("past_deliveries") or "").split(";")
+                                          if ":" in p)}
+    order = row.get("order_year")
+    units_range = (number("units_remaining_low"), number("units_remaining_high")) \
+        if row.get("units_remaining_low") not in (None, "") else None
+    return Deal(
+        deal_id=str(row["deal_id"]), recipient=str(row["recipient_code"]), system=str(row["system"]),
+        status=str(row["status"]), units_ordered=number("units_ordered"), units_delivered=number("units_delivered"),
+        tiv_per_unit=(number("tiv_per_unit_low"), number("tiv_per_unit_central"), number("tiv_per_unit_high")),
+        delivery_years=_split(str(row.get("delivery_years") or "")),
+        probability=number("probability_baseline"), probability_liberalised=number("probability_liberalised"),
+        requires_liberalisation=str(row.get("requires_liberalisation", "")).lower() in ("true", "1", "yes"),
+        slip_probability=number("slip_probability"),
+        order_year=int(order) if order not in (None, "") else None,
+        past_deliveries=past, sources=sources, reasoning=str(row.get("reasoning") or ""), units_range=units_range,
+    )

@@ -1,0 +1,149 @@
+"""Japan's deal pipeline: the register reproduced, ordered scenarios, a breakdown that adds up, assumptions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from forecasting.errors import InvalidScenario
+from forecasting.inputs import ForecastInputs
+from forecasting.keys import ForecastRequest, resolve_request
+from forecasting.model import FittedModel, ModelSpec, fit, predict
+from forecasting.output import Forecast
+from forecasting.parsing import parse_scenario
+from forecasting.series import Target
+
+BUILT_IN = ["baseline", "liberalisation", "restriction", "demand-surge"]
+
+
+def pipeline(forecast: Forecast) -> dict[str, Any]:
+    section = forecast.to_dict()["pipeline"]
+    assert isinstance(section, dict)
+    return section
+
+
+@pytest.fixture(scope="module")
+def forecasts(japan_fit: FittedModel) -> dict[str, Forecast]:
+    return {name: predict(japan_fit, name, horizon=10) for name in BUILT_IN}
+
+
+class TestRegister:
+    def test_the_radars_remaining_units_land_by_2026_in_the_baseline(self, forecasts: dict[str, Forecast]) -> None:
+        radars = next(d for d in pipeline(forecasts["baseline"])["deals"] if d["deal_id"] == "phl-jfps3-radars")
+        assert radars["units_remaining"] == 2
+        assert radars["expected_tiv"]["2025"] + radars["expected_tiv"]["2026"] == pytest.approx(2 * 13)
+        assert sum(v for y, v in radars["expected_tiv"].items() if int(y) > 2026) == 0
+
+    def test_committed_deals_match_the_sipri_register(self, japan_inputs: ForecastInputs) -> None:
+        text = resources.files("api").joinpath("data/japan-export-deals.csv").read_text(encoding="utf-8")
+        register = {r["deal_id"]: r for r in csv.DictReader(io.StringIO(text))}
+        for deal in japan_inputs.deals():
+            if not deal.committed:
+                continue
+            row = next(r for r in japan_inputs.pipeline if r["deal_id"] == deal.deal_id)
+            sipri = register[row["register_deal_id"]]
+            assert deal.tiv_per_unit[1] == float(sipri["tiv_per_unit_million"])
+            assert sum(deal.past_deliveries.values()) == pytest.approx(float(sipri["tiv_delivered_million"]))
+            assert deal.units_delivered == float(sipri["number_delivered"] or 0)
+            assert deal.order_year == int(sipri["year_of_order"])
+
+    def test_the_base_does_not_count_the_deals_twice(self, japan_fit: FittedModel) -> None:
+        assert japan_fit.japan is not None
+        # Japan's 2023-2024 radar deliveries belong to the deal, not to the statistical base.
+        assert japan_fit.japan.base[0] < japan_fit.base.share["JPN"][0]
+
+
+class TestScenarios:
+    @pytest.mark.parametrize("measure", ["share", "tiv"])
+    def test_restriction_is_below_baseline_below_liberalisation(self, japan_inputs: ForecastInputs,
+                                                                measure: str) -> None:
+        fitted = fit(japan_inputs, ModelSpec(Target("JPN", measure)))  # type: ignore[arg-type]
+        points = {n: predict(fitted, n).points for n in ("restriction", "baseline", "liberalisation")}
+        for year in points["baseline"]:
+            assert points["restriction"][year] <= points["baseline"][year] <= points["liberalisation"][year]
+        assert any(points["restriction"][y] < points["liberalisation"][y] for y in points["baseline"])
+
+    @pytest.mark.parametrize("name", BUILT_IN)
+    def test_the_breakdown_sums_to_the_difference_from_the_baseline(self, forecasts: dict[str, Forecast],
+                                                                     name: str) -> None:
+        for row, year in zip(pipeline(forecasts[name])["breakdown"], forecasts[name].years, strict=True):
+            parts = sum(v for k, v in row.items() if k not in ("year", "total"))
+            assert parts == pytest.approx(row["total"], rel=1e-5, abs=1e-9)  # JSON keeps 6 significant digits
+            assert row["total"] == pytest.approx(year.difference[0], rel=1e-5, abs=1e-9)
+
+    def test_the_same_request_gives_the_same_forecast(self, japan_inputs: ForecastInputs,
+                                                      forecasts: dict[str, Forecast]) -> None:
+        again = predict(fit(japan_inputs, ModelSpec(Target("JPN"))), "liberalisation", horizon=10)
+        assert again.to_json() == forecasts["liberalisation"].to_json()
+
+    def test_intervals_hold_the_point(self, forecasts: dict[str, Forecast]) -> None:
+        for forecast in forecasts.values():
+            assert all(0 <= r.lower <= r.point <= r.upper <= 100 for r in forecast.years)
+
+    def test_every_assumption_says_where_it_comes_from(self, forecasts: dict[str, Forecast]) -> None:
+        assumptions = {a["name"]: a for a in pipeline(forecasts["baseline"])["assumptions"]}
+        assert assumptions["world_demand_elasticity"]["estimated_or_asserted"] == "estimated"
+        assert assumptions["world_demand_elasticity"]["standard_error"] > 0
+        assert assumptions["aus-mogami-frigates.tiv_per_unit"]["tivcast_own"] is True
+        assert assumptions["aus-mogami-frigates.tiv_per_unit"]["range"] == [250, 550]
+        assert assumptions["phl-jfps3-radars.tiv_per_unit"]["tivcast_own"] is False
+        assert all({"value", "unit", "source", "estimated_or_asserted"} <= set(a) for a in assumptions.values())
+
+
+class TestCustom:
+    def test_a_signed_frigate_deal_adds_its_ships(self, japan_fit: FittedModel,
+                                                 forecasts: dict[str, Forecast]) -> None:
+        signed = parse_scenario({"name": "signed", "pipeline": {
+            "edits": [{"deal_id": "aus-mogami-frigates", "probability": 1.0}]}})
+        ours = predict(japan_fit, signed, horizon=10)
+        row = {r["year"]: r for r in pipeline(ours)["breakdown"]}[2030]
+        world = float(pipeline(ours)["world_total"]["2030"])
+        assert row["deal:aus-mogami-frigates"] == pytest.approx(100 * 0.25 * 400 / world, rel=1e-5)
+
+    def test_a_removed_deal_and_a_stated_elasticity(self, japan_fit: FittedModel) -> None:
+        custom = parse_scenario({"name": "no-pac3", "base": "demand-surge", "pipeline": {
+            "elasticity": 1.0, "edits": [{"deal_id": "usa-pac3-mse", "remove": True}]}})
+        section = pipeline(predict(japan_fit, custom, horizon=10))
+        assert "usa-pac3-mse" not in {d["deal_id"] for d in section["deals"]}
+        assert any(r["world_demand"] < 0 for r in section["breakdown"])  # more world demand, smaller share
+        elasticity = next(a for a in section["assumptions"] if a["name"] == "world_demand_elasticity")
+        assert elasticity["value"] == 1.0 and elasticity["estimated_or_asserted"].startswith("asserted")
+
+    @pytest.mark.parametrize(("pipeline_part", "field"), [
+        ({"edits": [{"deal_id": "aus-mogami-frigates", "probability": 1.5}]},
+         "scenario.pipeline.edits[0].probability"),
+        ({"edits": [{"deal_id": "aus-mogami-frigates", "tiv_per_unit": -5}]},
+         "scenario.pipeline.edits[0].tiv_per_unit"),
+        ({"added": [{"deal_id": "x", "recipient": "NZL", "order_year": 2030, "tiv_per_unit": 10,
+                     "delivery_years": [2028]}]}, "scenario.pipeline.added[0].delivery_years"),
+        ({"prospects": "maybe"}, "scenario.pipeline.prospects"),
+    ])
+    def test_impossible_inputs_name_their_field(self, pipeline_part: dict[str, Any], field: str) -> None:
+        with pytest.raises(InvalidScenario) as caught:
+            parse_scenario({"name": "bad", "pipeline": pipeline_part})
+        assert caught.value.field == field
+
+    def test_an_unknown_deal_is_refused_when_resolved(self, japan_inputs: ForecastInputs) -> None:
+        custom = parse_scenario({"name": "ghost", "pipeline": {"edits": [{"deal_id": "no-such-deal", "units": 1}]}})
+        with pytest.raises(InvalidScenario, match="unknown deal") as caught:
+            resolve_request(ForecastRequest(Target("JPN"), custom), japan_inputs)
+        assert caught.value.field == "scenario.pipeline.deals.no-such-deal"
+
+    def test_a_delivery_before_the_order_of_a_catalogue_deal_is_refused(self, japan_inputs: ForecastInputs) -> None:
+        custom = parse_scenario({"name": "early", "pipeline": {
+            "edits": [{"deal_id": "aus-mogami-frigates", "delivery_years": [2024]}]}})
+        with pytest.raises(InvalidScenario, match="precedes the order"):
+            resolve_request(ForecastRequest(Target("JPN"), custom), japan_inputs)
+
+    def test_custom_pipelines_round_trip_through_json(self) -> None:
+        custom = parse_scenario({"name": "rt", "pipeline": {
+            "prospects": "liberalised", "probability_shift": 0.05,
+            "edits": [{"deal_id": "usa-pac3-mse", "units": 12, "tiv_per_unit": [1.2, 1.5, 1.8]}],
+            "added": [{"deal_id": "nz-frigates", "recipient": "NZL", "system": "frigate", "order_year": 2027,
+                       "units_ordered": 2, "tiv_per_unit": 300, "delivery_years": [2031, 2032],
+                       "probability": 0.3, "slip_probability": 0.3}]}})
+        assert parse_scenario(custom.to_dict() | {"builtin": False}) == custom
