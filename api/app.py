@@ -34,6 +34,7 @@ from api.routes import (
     forecasts,
     health,
     policy,
+    problems,
     scenarios,
     shares,
     table,
@@ -154,7 +155,7 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     instrument(app, access_log=settings.access_log)  # outermost of all: request id, metrics, access log
     app.include_router(health.router)  # probes and /metrics: no body, no rate limit, no auth
     app.include_router(metrics_router)
-    for module in (datasets, bulk, table, countries, shares, policy, scenarios, forecasts, dashboard, docs):
+    for module in (datasets, bulk, table, countries, shares, policy, scenarios, forecasts, dashboard, docs, problems):
         # Only POST /v1/forecasts reads a body: its router gets the limit (413), the GET-only ones need none.
         limit = settings.max_body_bytes if module is forecasts else None
         app.include_router(module.router, max_body_size=limit)

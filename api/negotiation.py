@@ -46,7 +46,7 @@ def parse_accept(header: str) -> list[tuple[str, str, float]]:
     return ranges
 
 
-def _weight(media: tuple[str, str], ranges: Sequence[tuple[str, str, float]]) -> float:
+def weight(media: tuple[str, str], ranges: Sequence[tuple[str, str, float]]) -> float:
     best, specificity = 0.0, -1
     for kind, sub, q in ranges:
         if kind == media[0] and sub == media[1]:
@@ -70,7 +70,7 @@ def choose(request: Request, fmt: Format | None) -> Format:
     if not header:
         return "json"
     ranges = parse_accept(header)
-    weights = {name: _weight(media, ranges) for name, media in MEDIA.items()}
+    weights = {name: weight(media, ranges) for name, media in MEDIA.items()}
     name: Format = max(weights, key=lambda n: (weights[n], n == "json"))
     if weights[name] <= 0:
         raise NotAcceptable(

@@ -1,0 +1,49 @@
+"""Problem ``type`` URIs resolve to a page (issue 11.11): every type an error body names has one."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+import api.forecast_jobs  # noqa: F401  (registers its error classes)
+from api.errors import TivcastError
+from api.routes.problems import TYPES
+
+ERRORS = [
+    ("GET", "/v1/datasets/nope", 404),
+    ("GET", "/v1/datasets/arms-exports/observations?start=1800", 422),
+    ("GET", "/v1/datasets/arms-exports/observations?countries=JPN", 422),
+    ("GET", "/v1/countries?format=xml", 422),
+    ("GET", "/v1/countries", 406),
+    ("DELETE", "/v1/countries", 405),
+    ("GET", "/no/such/path", 404),
+    ("POST", "/v1/forecasts", 422),
+]
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _subclasses(sub))]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), ERRORS)
+def test_the_type_of_an_error_resolves_to_a_page(client: TestClient, method: str, path: str, status: int) -> None:
+    headers = {"Accept": "application/xml"} if status == 406 else {}
+    response = client.request(method, path, headers=headers, content=b"{}" if method == "POST" else None)
+    assert response.status_code == status, response.text
+    problem = response.json()
+    page = client.get(problem["type"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert problem["title"] in page.text or TYPES[problem["type"].rsplit("/", 1)[1]].title in page.text
+    described = client.get(problem["type"], headers={"Accept": "application/json"}).json()
+    assert described["status"] == status
+
+
+def test_every_error_class_has_a_page(client: TestClient) -> None:
+    slugs = {c.slug for c in _subclasses(TivcastError)}  # type: ignore[attr-defined]
+    assert slugs <= set(TYPES), slugs - set(TYPES)
+    for slug in slugs:
+        assert client.get(f"/problems/{slug}").status_code == 200
+
+
+def test_an_unknown_type_is_a_404(client: TestClient) -> None:
+    assert client.get("/problems/no-such-thing").status_code == 404
