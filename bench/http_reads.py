@@ -1,66 +1,220 @@
-"""Benchmark: GET observations?country=JPN (JSON, all years) against a bare endpoint in the same
-server that returns the same bytes from memory. One run, wrk as the load generator; prints both
-request rates and the ratio (target >= 0.5). Usage: python bench/http_reads.py [--seconds 5]."""
+"""Benchmark: data reads against bare endpoints, side by side in one run (wrk as the load generator).
+
+Four servers, one uvicorn process each, started by this script:
+
+* tivcast, response caches off (``TIVCAST_BODY_CACHE_ENTRIES=0``), default JSON access log on;
+* tivcast, default configuration (caches on, access log on), logging as ``tivcast serve`` does
+  (JSON lines on stderr, here sent to /dev/null so the terminal is not the bottleneck);
+* the same with ``TIVCAST_ACCESS_LOG=false``;
+* a bare FastAPI app *outside* tivcast's middleware and a raw ASGI app, each returning the same bytes.
+
+Printed, each as the median of alternating rounds:
+
+1. uncached observations: a client cycling through 2,000 distinct valid queries (countries x years) vs a
+   bare FastAPI route returning a page of the same size. Target >= 0.3.
+2. a cached read in the default configuration vs a raw ASGI endpoint returning the same bytes. Target >= 0.6.
+3. the access log's share of a cached read's cost: 1 - rps(log on) / rps(log off). Target <= 0.15.
+
+Usage: python bench/http_reads.py [--seconds 5] [--rounds 3] [--connections 16]
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _server import side_by_side, start
-
-PATH = "/v1/datasets/arms-exports/observations?country=JPN&limit=1000"
+WRK = shutil.which("wrk")
+CACHED = "/v1/datasets/arms-exports/observations?country=JPN&limit=1000"
+COUNTRIES = ["JPN", "KOR", "CHN", "USA", "RUS", "FRA", "DEU", "GBR", "ITA", "ISR", "ESP", "NLD", "SWE", "TUR"]
 
 
-def serve(port: int) -> None:
+def queries() -> list[str]:
+    """2,000 distinct valid observation queries."""
+    pairs = list(itertools.combinations(COUNTRIES, 2))  # 91
+    spans = [(s, s + 9) for s in range(1990, 2012)]  # 22
+    urls = [
+        f"/v1/datasets/arms-exports/observations?country={a},{b}&start={s}&end={e}"
+        for (a, b), (s, e) in itertools.product(pairs, spans)
+    ]
+    return urls[:2000]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_tivcast(port: int) -> None:
     import uvicorn
-    from fastapi import Response
-    from starlette.concurrency import run_in_threadpool
 
     from api.app import create_app
+    from api.log_config import uvicorn_log_config
 
-    app = create_app()
-    bare: dict[str, bytes] = {}
+    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_config=uvicorn_log_config("info"), access_log=False)
 
-    @app.get("/bench/bare")
-    async def bare_endpoint() -> Response:
-        # The same bytes the real endpoint sends, fetched once, then served from memory.
-        if "body" not in bare:  # off the event loop: the server must answer this inner request itself
-            url = f"http://127.0.0.1:{port}{PATH}"
-            bare["body"] = await run_in_threadpool(lambda: urllib.request.urlopen(url).read())
-        return Response(bare["body"], media_type="application/json")
+
+def serve_bare(port: int, body_file: str) -> None:
+    """A bare FastAPI app: no tivcast middleware, one route returning fixed bytes."""
+    import uvicorn
+    from fastapi import FastAPI, Response
+
+    body = Path(body_file).read_bytes()
+    app = FastAPI()
+
+    @app.get("/bare")
+    async def bare() -> Response:
+        return Response(body, media_type="application/json")
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+def serve_raw(port: int, body_file: str) -> None:
+    """A raw ASGI app returning fixed bytes: the floor of what uvicorn can do."""
+    import uvicorn
+
+    body = Path(body_file).read_bytes()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        if scope["type"] == "lifespan":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+
+
+def start(kind: str, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, str(port), *extra],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    probe = "/v1/countries/JPN" if kind == "tivcast" else "/bare"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(base + probe, timeout=1).read()
+            return proc, base
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{kind} server did not start")
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> float:
+    if WRK is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    args = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad:
+        raise SystemExit(f"{url}: {bad.group(1)} error responses\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def lua_cycle(paths: list[str], folder: Path) -> str:
+    """A wrk script sending ``paths`` in turn (each connection starts at its own offset)."""
+    listing = ",\n".join(f'"{p}"' for p in paths)
+    script = folder / "cycle.lua"
+    script.write_text(
+        f"local paths = {{\n{listing}\n}}\nlocal i = 0\n"
+        "function setup(thread) end\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+    )
+    return str(script)
+
+
+def median_pair(
+    a: tuple[str, str | None], b: tuple[str, str | None], rounds: int, seconds: int, c: int
+) -> tuple[float, float]:
+    wrk(a[0], 1, c, a[1])
+    wrk(b[0], 1, c, b[1])  # warm both
+    first, second = [], []
+    for _ in range(rounds):
+        first.append(wrk(a[0], seconds, c, a[1]))
+        second.append(wrk(b[0], seconds, c, b[1]))
+    return statistics.median(first), statistics.median(second)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        kind, port, *extra = args.serve
+        {"tivcast": serve_tivcast, "bare": serve_bare, "raw": serve_raw}[kind](int(port), *extra)  # type: ignore[operator]
         return
-    modes = (("response caches on (default)", "1024"), ("response caches off: database and routing every time", "0"))
-    for label, entries in modes:
-        with tempfile.TemporaryDirectory() as tmp:
-            env = {"TIVCAST_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "TIVCAST_BODY_CACHE_ENTRIES": entries}
-            proc, base = start(Path(__file__), env)
-            try:
-                real = urllib.request.urlopen(base + PATH).read()
-                assert real == urllib.request.urlopen(base + "/bench/bare").read(), "bare bytes differ"
-                print(f"[{label}] response {len(real)} bytes; 1 uvicorn process; wrk -t1 -c16")
-                pairs = {"observations?country=JPN (JSON)": (base + PATH, base + "/bench/bare", {})}
-                side_by_side(pairs, args.rounds, args.seconds)
-            finally:
+    paths = queries()
+    assert len(set(paths)) == 2000
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = f"sqlite:///{folder}/bench.db"
+        procs = []
+        try:
+            uncached, base_u = start("tivcast", {"TIVCAST_DATABASE_URL": db, "TIVCAST_BODY_CACHE_ENTRIES": "0",
+                                                 "TIVCAST_WARM_ON_START": "false"})  # fmt: skip
+            procs.append(uncached)
+            logged, base_l = start("tivcast", {"TIVCAST_DATABASE_URL": db, "TIVCAST_WARM_ON_START": "false"})
+            procs.append(logged)
+            quiet, base_q = start("tivcast", {"TIVCAST_DATABASE_URL": db, "TIVCAST_WARM_ON_START": "false",
+                                              "TIVCAST_ACCESS_LOG": "false"})  # fmt: skip
+            procs.append(quiet)
+            sample = urllib.request.urlopen(base_u + paths[0]).read()
+            cached_body = urllib.request.urlopen(base_l + CACHED).read()
+            for url in paths:  # every query is valid (a 4xx would stop wrk's count being meaningful)
+                urllib.request.urlopen(base_u + url).read()
+            (folder / "page.json").write_bytes(sample)
+            (folder / "cached.json").write_bytes(cached_body)
+            bare, base_b = start("bare", {}, str(folder / "page.json"))
+            procs.append(bare)
+            raw, base_r = start("raw", {}, str(folder / "cached.json"))
+            procs.append(raw)
+            cycle = lua_cycle(paths, folder)
+            c, s, r = args.connections, args.seconds, args.rounds
+            print(f"1 uvicorn process per server; wrk -t1 -c{c}; {r} alternating rounds of {s} s; medians")
+            real, floor = median_pair((base_u + paths[0], cycle), (base_b + "/bare", None), r, s, c)
+            print(
+                f"uncached observations (2,000 distinct queries, caches off, ~{len(sample)} B): "
+                f"{real:,.0f} req/s vs bare FastAPI {floor:,.0f} req/s -> ratio {real / floor:.2f} (target >= 0.3)"
+            )
+            on, floor = median_pair((base_l + CACHED, None), (base_r + "/bare", None), r, s, c)
+            print(
+                f"cached read, default config (access log on, {len(cached_body)} B): {on:,.0f} req/s vs raw ASGI "
+                f"{floor:,.0f} req/s -> ratio {on / floor:.2f} (target >= 0.6)"
+            )
+            on, off = median_pair((base_l + CACHED, None), (base_q + CACHED, None), r, s, c)
+            print(
+                f"cached read, access log on vs off: {on:,.0f} vs {off:,.0f} req/s -> the log's share of a cached "
+                f"read's cost {1 - on / off:.2f} (target <= 0.15)"
+            )
+        finally:
+            for proc in procs:
                 proc.terminate()
+            for proc in procs:
                 proc.wait()
+
 
 if __name__ == "__main__":
     main()
