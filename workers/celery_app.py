@@ -23,8 +23,10 @@ Why each setting (see also :mod:`workers.settings`):
   is an hour);
 * ``global_keyprefix``: kombu's keys (queues, unacked index) live under the
   same prefix as tivcast's own, so one prefix holds (and removes) everything;
-* broker connection retried forever, also on start-up: a worker outlives a
-  Redis outage and reconnects by itself;
+* broker connection retried forever, also on start-up, every
+  ``broker_reconnect_interval`` (1 s; :mod:`workers.consumer`, instead of
+  Celery's waits growing to 30 s): a worker outlives a Redis outage of any
+  length and consumes again about a second after Redis returns;
 * ``worker_max_memory_per_child``: a child that grew past the cap is
   replaced after its current task.
 """
@@ -87,6 +89,7 @@ def make_celery(settings: WorkerSettings) -> Celery:
         broker_connection_timeout=settings.broker_socket_timeout,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
+        worker_consumer="workers.consumer:Consumer",
         beat_schedule={
             "warm-cache": {
                 "task": WARM_TASK,

@@ -49,6 +49,9 @@ class WorkerSettings(BaseSettings):
     redis_operation_timeout: float = Field(default=0.25, gt=0, description="API side: deadline of a whole call.")
     enqueue_timeout: float = Field(default=1.0, gt=0, description="API side: deadline of publishing a task.")
     broker_socket_timeout: float = Field(default=5.0, gt=0, description="Worker side: Redis socket timeouts.")
+    broker_reconnect_interval: float = Field(
+        default=1.0, gt=0, le=30, description="Worker side: seconds between attempts to reach a lost broker."
+    )
     breaker_failures: int = Field(default=3, ge=1, description="Consecutive Redis failures that open the breaker.")
     breaker_reset_seconds: float = Field(default=5.0, gt=0, description="Seconds open before one trial call.")
     max_memory_per_child_kb: int = Field(default=512_000, ge=50_000, description="A child above it is replaced.")
