@@ -21,7 +21,8 @@ from api.errors import NotFound
 from api.shares import LISTED, WORLD
 from forecasting import ForecastInputs
 
-EXPORTS, MILEX, EVENTS = "arms-exports", "milex-constant-usd", "policy-events"
+EXPORTS, MILEX, EVENTS, PIPELINE = "arms-exports", "milex-constant-usd", "policy-events", "japan-export-pipeline"
+READS = (EXPORTS, MILEX, EVENTS, PIPELINE)
 VINTAGE_NOTE = (
     "Arms exports 1950-2023 from the SIPRI March 2024 release; 2024 from the March 2025 release "
     "(44 suppliers, no SIPRI world total: the 2024 denominator is the sum of the listed suppliers, "
@@ -31,7 +32,7 @@ VINTAGE_NOTE = (
 
 def data_version(snapshot: Snapshot) -> str:
     """A short digest of the releases a forecast reads."""
-    parts = [f"{d}:{snapshot.release(d).content_hash}" for d in (EXPORTS, MILEX, EVENTS)]
+    parts = [f"{d}:{snapshot.release(d).content_hash}" for d in READS]
     return "data-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
@@ -44,6 +45,8 @@ def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastIn
         tiv = queries.series(session, exports, sorted({*suppliers, code, WORLD}), None, None)
         spending = queries.series(session, milex, [code, WORLD], None, None)
         events = queries.policy_events(session, snapshot.release(EVENTS), None, None, None)
+        # Japan's forecast is built from its deal pipeline (the records as published, strings for the core).
+        deals = queries.records(session, snapshot.release(PIPELINE)) if code == "JPN" else []
     if not tiv.get(code):
         raise NotFound(f"country {code!r} has no arms-export values in release {exports.release_id!r}")
     world = tiv.get(WORLD, {})
@@ -58,6 +61,8 @@ def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastIn
         country=code,
         target_tiv={y: o.value for y, o in tiv[code].items()},
         panel_tiv=panel,
+        pipeline=tuple({k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                        for k, v in row.items()} for row in deals),
         world_tiv={y: o.value for y, o in world.items()},
         drivers=drivers,
         policy_events=tuple((e.date, e.regime or "") for e in events) if code == "JPN" else (),
@@ -70,7 +75,7 @@ def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastIn
 def releases_note(snapshot: Snapshot) -> str:
     """Which stored releases a forecast read, by id and content hash: its data provenance."""
     parts = []
-    for dataset in (EXPORTS, MILEX, EVENTS):
+    for dataset in READS:
         release = snapshot.release(dataset)
         parts.append(f"{dataset} release {release.release_id} (sha256 {release.content_hash[:12]})")
     return "Data releases used: " + "; ".join(parts) + "."

@@ -28,6 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from curate_pipeline import PIPELINE_COLUMNS, build_pipeline, pipeline_fields  # scripts/ is on sys.path
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "reference-data"
 DEFAULT_OUT = REPO_ROOT / "api" / "data"
@@ -1509,6 +1511,52 @@ def deals_dataset(rows: list[list[str]]) -> Dataset:
     )
 
 
+def pipeline_dataset(src: Path) -> Dataset:
+    """Japan's deal pipeline (scripts/curate_pipeline.py): committed deals from the register, the rest sourced."""
+    rows = build_pipeline(read_csv(src / "japan_arms_export_deals_sipri.csv"))
+    years = sorted({int(y) for r in rows for y in r[PIPELINE_COLUMNS.index("delivery_years")].split(";") if y})
+    meta = tivcast_meta(
+        "table",
+        "TIV_million",
+        "million TIV per unit (tiv_per_unit_* columns)",
+        TIV_MEASURE,
+        describe_release(
+            f"tivcast-pipeline-{RETRIEVED}",
+            "tivcast's Japan export pipeline: SIPRI Trade Register (March 2025) rows, the policy timeline's "
+            "statements, and tivcast's stated assumptions",
+            RETRIEVED,
+            {AT_2025: "SIPRI Arms Transfers Database, March 2025 release: Trade Register (committed rows)."},
+        ),
+        {"countries": sorted({r[1] for r in rows}), "start": years[0], "end": years[-1]},
+        "Committed rows: information from the SIPRI Arms Transfers Database (Trade Register), March 2025 release. "
+        "Announced rows: the statements cited in tivcast's policy timeline. Everything marked 'tivcast "
+        "assumption' is tivcast's own judgement, not SIPRI's.",
+        AT_TERMS,
+        ["Only deals tivcast could source; rumoured talks without a statement are left out. Licensed production "
+         "abroad (the 8 Australian-built frigates) is not counted in the central case."],
+        ["Each row's source_* columns say which figures are SIPRI's, which a published statement's and which "
+         "tivcast's assumptions; the latter carry a low / central / high range where it matters.",
+         "Probabilities are tivcast's assumptions for the built-in scenarios; analysts change them in custom "
+         "scenarios."],
+    )
+    return Dataset(
+        "japan-export-pipeline",
+        "Japan's arms-export pipeline: committed and prospective deals, every figure sourced",
+        f"One row per deal ({len(rows)} deals): recipient, system, status (delivering, ordered, selected, "
+        "prospect), units ordered and delivered, TIV per unit (low / central / high), expected delivery years, "
+        "scenario probabilities and slip odds, and for each figure whether it is SIPRI's, a published "
+        "statement's, or tivcast's own assumption. The forecasts of Japan's exports are built from it.",
+        "table",
+        PIPELINE_COLUMNS,
+        rows,
+        pipeline_fields(),
+        ["deal_id"],
+        [SRC_TRADE_REGISTER, TIMELINE_SOURCE],
+        LICENCE_SIPRI,
+        meta,
+    )
+
+
 def plan_dataset(rows: list[list[str]]) -> Dataset:
     years = [int(y) for r in rows for y in re.findall(r"FY(\d{4})", r[0])]
     fields = [
@@ -1744,6 +1792,7 @@ REFERENCE_FILES = {
     "japan-defence-budget": ["japan_mod_defense_budget.csv"],
     "japan-defence-budget-headline": ["japan_mod_defense_budget.csv"],
     "japan-export-deals": ["japan_arms_export_deals_sipri.csv"],
+    "japan-export-pipeline": ["japan_arms_export_deals_sipri.csv", "japan_arms_export_policy_timeline.csv"],
     "japan-buildup-plan": ["japan_defense_buildup_program_2023_2027.csv"],
     "policy-events": ["japan_arms_export_policy_timeline.csv"],
     "policy-regimes": ["japan_arms_export_policy_timeline.csv"],
@@ -1831,6 +1880,7 @@ def build(src: Path) -> list[Dataset]:
     events = build_events(src)
     datasets += [
         deals_dataset(build_deals(src)),
+        pipeline_dataset(src),
         plan_dataset(build_plan(src)),
         events_dataset(events),
         regimes_dataset(build_regimes(), events),

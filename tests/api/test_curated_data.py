@@ -44,6 +44,7 @@ EXPECTED = {
     "japan-defence-budget",
     "japan-defence-budget-headline",
     "japan-export-deals",
+    "japan-export-pipeline",
     "japan-buildup-plan",
     "policy-events",
     "policy-regimes",

@@ -40,7 +40,9 @@ class TestScenarios:
         body = forecast_client.get("/v1/scenarios").json()
         names = {s["name"] for s in body["data"]}
         assert {"baseline", "liberalisation", "restriction", "demand-surge"} <= names
-        assert all(s["description"] and (s["drivers"] or s["changes"]) for s in body["data"])
+        assert all(s["description"] and (s["drivers"] or s["changes"] or s["pipeline"]) for s in body["data"])
+        restriction = next(s for s in body["data"] if s["name"] == "restriction")
+        assert restriction["pipeline"]["prospects"] == "none"
 
     def test_unknown_scenario_is_a_404(self, forecast_client: TestClient) -> None:
         response = forecast_client.get("/v1/scenarios/utopia")
@@ -169,3 +171,34 @@ class TestCoherentForecasts:
         assert coherence["suppliers"] >= 25  # every shipped supplier with enough history, plus the rest
         usa = computed(forecast_client, forecast_client.get("/v1/forecasts/latest", params={"country": "USA"}))
         assert usa.json()["model"]["coherence"]["factor"] == coherence["factor"]  # one reconciliation for all
+
+
+class TestJapanPipeline:
+    def test_the_pipeline_is_a_served_dataset(self, forecast_client: TestClient) -> None:
+        body = forecast_client.get("/v1/datasets/japan-export-pipeline/records").json()
+        deals = {r["deal_id"]: r for r in body["data"]}
+        assert deals["phl-jfps3-radars"]["status"] == "delivering"
+        assert "tivcast assumption" in deals["aus-mogami-frigates"]["source_tiv_per_unit"]
+
+    def test_japan_s_forecast_shows_its_deals_breakdown_and_assumptions(self, forecast_client: TestClient) -> None:
+        body = computed(forecast_client, forecast_client.get(
+            "/v1/forecasts/latest", params={"country": "JPN", "scenario": "liberalisation"})).json()
+        section = body["pipeline"]
+        assert {d["deal_id"] for d in section["deals"]} >= {"phl-jfps3-radars", "usa-pac3-mse", "aus-mogami-frigates"}
+        for row, year in zip(section["breakdown"], body["forecast"], strict=True):
+            assert row["total"] == pytest.approx(year["difference_from_baseline"]["point"], rel=1e-4, abs=1e-9)
+        assert any(a["tivcast_own"] for a in section["assumptions"] if "tivcast_own" in a)
+
+    def test_a_custom_deal_edit_is_computed_and_a_bad_one_is_a_422(self, forecast_client: TestClient) -> None:
+        good = {"target": {"country": "JPN"}, "scenario": {"name": "signed", "pipeline": {
+            "edits": [{"deal_id": "aus-mogami-frigates", "probability": 1.0}]}}}
+        result = computed(forecast_client, forecast_client.post("/v1/forecasts", json=good)).json()
+        assert next(d for d in result["pipeline"]["deals"]
+                    if d["deal_id"] == "aus-mogami-frigates")["scenario_probability"] == 1.0
+        for edit, field in (({"deal_id": "aus-mogami-frigates", "probability": 2}, "probability"),
+                            ({"deal_id": "no-such-deal", "units": 2}, "no-such-deal")):
+            bad = {"target": {"country": "JPN"}, "scenario": {"name": "bad", "pipeline": {"edits": [edit]}}}
+            response = forecast_client.post("/v1/forecasts", json=bad)
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert field in response.text

@@ -1,0 +1,180 @@
+"""The ``japan-export-pipeline`` dataset: Japan's committed and prospective deals, every figure sourced.
+
+Used by ``curate_data.py``. Committed rows (``delivering``, ``ordered``) take
+their units, TIV per unit, order year and past deliveries from SIPRI's Trade
+Register; announced rows take their facts from the policy timeline's sources;
+everything neither publishes is tivcast's stated assumption, with a low /
+central / high range and the reasoning, and says so in its ``source_*`` column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+PIPELINE_COLUMNS = (
+    "deal_id", "recipient_code", "recipient_name", "system", "status", "order_year", "units_ordered",
+    "units_delivered", "units_remaining_low", "units_remaining_high", "tiv_per_unit_low", "tiv_per_unit_central",
+    "tiv_per_unit_high", "delivery_years", "probability_baseline", "probability_liberalised",
+    "requires_liberalisation", "slip_probability", "past_deliveries", "register_deal_id", "source_units",
+    "source_tiv_per_unit", "source_delivery_years", "source_probability", "source_slip", "reasoning",
+)
+
+# Figures that neither SIPRI nor an official statement gives: tivcast's assumptions, stated per row.
+ASSUMED: list[dict[str, str]] = [
+    {
+        "deal_id": "aus-mogami-frigates", "recipient_code": "AUS", "recipient_name": "Australia",
+        "system": "Upgraded Mogami-class frigate (SEA 3000; the 3 ships to be built in Japan)", "status": "selected",
+        "order_year": "2026", "units_ordered": "3", "units_delivered": "0", "units_remaining_low": "",
+        "units_remaining_high": "", "tiv_per_unit_low": "250", "tiv_per_unit_central": "400",
+        "tiv_per_unit_high": "550", "delivery_years": "2029;2030;2031", "probability_baseline": "0.75",
+        "probability_liberalised": "0.85", "requires_liberalisation": "false", "slip_probability": "0.35",
+        "past_deliveries": "", "register_deal_id": "",
+        "source_units": "Published statement (Australian Minister for Defence, 2025-08-05, in the policy timeline): "
+        "11 frigates, 3 built in Japan, 8 in Australia; only the 3 built in Japan are counted (the Australian-built "
+        "ships are licensed production, left out of the central case)",
+        "source_tiv_per_unit": "tivcast assumption: no SIPRI figure exists for this ship; 400 TIV million per ship "
+        "(range 250-550), tivcast's judgement for a modern frigate of about 5,500 t, not SIPRI's value",
+        "source_delivery_years": "tivcast assumption: one Japanese-built ship a year in 2029-2031, after binding "
+        "contracts targeted for 2026",
+        "source_probability": "tivcast assumption: 0.75 in the baseline (a preferred-platform selection with "
+        "contracts targeted for 2026; not yet binding), 0.85 if Japan eases its rules further",
+        "source_slip": "tivcast assumption: a 35 % chance per year of a slip (a first export of a major warship)",
+        "reasoning": "Selected but not contracted. Were it signed, it would be by far Japan's largest export: three "
+        "ships at 400 TIV million each exceed Japan's total arms exports of 1950-2024.",
+    },
+    {
+        "deal_id": "escort-transfer-prospect", "recipient_code": "PHL", "recipient_name": "Philippines",
+        "system": "Retired Japanese destroyer escorts (finished combat equipment outside the five permitted "
+        "categories)", "status": "prospect", "order_year": "2027", "units_ordered": "2", "units_delivered": "0",
+        "units_remaining_low": "", "units_remaining_high": "", "tiv_per_unit_low": "30",
+        "tiv_per_unit_central": "60", "tiv_per_unit_high": "100", "delivery_years": "2028;2029",
+        "probability_baseline": "0", "probability_liberalised": "0.5", "requires_liberalisation": "true",
+        "slip_probability": "0.3", "past_deliveries": "", "register_deal_id": "",
+        "source_units": "tivcast assumption: a hypothetical transfer of 2 retired escort ships to a partner navy in "
+        "South-East Asia",
+        "source_tiv_per_unit": "tivcast assumption: 60 TIV million per second-hand ship (range 30-100), not a "
+        "SIPRI figure",
+        "source_delivery_years": "tivcast assumption: 2028-2029",
+        "source_probability": "tivcast assumption: blocked under today's rules (finished equipment is limited to "
+        "rescue, transport, warning, surveillance and minesweeping), so 0 in the baseline; 0.5 if Japan lifts "
+        "the five-category limit",
+        "source_slip": "tivcast assumption: a 30 % chance per year of a slip",
+        "reasoning": "Illustrates what the liberalisation scenario opens: a deal that today's five-category rule "
+        "blocks. Hypothetical; no announcement exists.",
+    },
+]
+
+COMMITTED: list[dict[str, str]] = [
+    {
+        "deal_id": "phl-jfps3-radars", "match_recipient": "PHL", "match_designation": "J/FPS-3",
+        "system": "J/FPS-3 air search radar (Air Surveillance Radar System)", "status": "delivering",
+        "delivery_years": "2025;2026", "slip_probability": "0.25", "units_remaining_low": "",
+        "units_remaining_high": "",
+        "source_delivery_years": "SIPRI's comment 'delivery planned by 2026'; tivcast spreads the 2 remaining units "
+        "over 2025 and 2026",
+        "source_probability": "committed: SIPRI records the order (and the 2020-08-28 contract announcement in the "
+        "policy timeline)",
+        "source_slip": "tivcast assumption: a 25 % chance per year that the remaining deliveries slip",
+        "reasoning": "The first export of finished Japanese equipment under the 2014 principles; half delivered, "
+        "the rest due by 2026 by SIPRI's comment.",
+    },
+    {
+        "deal_id": "usa-pac3-mse", "match_recipient": "USA", "match_designation": "MIM-104 PAC-3 MSE",
+        "system": "MIM-104 PAC-3 MSE missile (US design produced in Japan)", "status": "ordered",
+        "delivery_years": "2025;2026;2027", "slip_probability": "0.3", "units_ordered_assumed": "30",
+        "units_remaining_low": "10", "units_remaining_high": "60",
+        "source_units": "tivcast assumption: SIPRI records the order without a number and none is published; 30 "
+        "missiles (range 10-60) over 2025-2027",
+        "source_delivery_years": "tivcast assumption: 2025-2027 (the order was recorded in 2024; none delivered by "
+        "SIPRI's March 2025 release)",
+        "source_probability": "committed: SIPRI records the order; the 2023-12-22 policy revision decided the "
+        "transfer of Patriot missiles to the United States",
+        "source_slip": "tivcast assumption: a 30 % chance per year of a slip (a production line being expanded)",
+        "reasoning": "Licensed production returned to the licensor, allowed since the December 2023 revision. The "
+        "quantity is the main unknown: change 'units' in a custom scenario to test it.",
+    },
+]
+
+
+def _number(text: str) -> str:
+    value = float(text)
+    return str(int(value)) if value.is_integer() else format(value, "g")
+
+
+def committed_row(spec: Mapping[str, str], deals: Sequence[Mapping[str, str]], register_ids: Mapping[int, str]
+                  ) -> list[str]:
+    """A committed deal from its register row (units, TIV per unit, order year, past deliveries)."""
+    matches = [(i, d) for i, d in enumerate(deals) if d["recipient_code"] == spec["match_recipient"]
+               and d["weapon_designation"] == spec["match_designation"]]
+    if len(matches) != 1:
+        raise SystemExit(f"pipeline: {spec['deal_id']} matches {len(matches)} register rows")
+    index, row = matches[0]
+    delivered = float(row["number_delivered"] or 0)
+    years = [y.strip() for y in row["years_of_delivery"].split(";") if y.strip()]
+    past = ";".join(f"{y}:{_number(str(float(row['tiv_delivered_million']) / len(years)))}" for y in years)
+    ordered = row["number_ordered"] or spec["units_ordered_assumed"]
+    out = {
+        "deal_id": spec["deal_id"], "recipient_code": row["recipient_code"], "recipient_name": row["recipient_name"],
+        "system": spec["system"], "status": spec["status"], "order_year": row["year_of_order"],
+        "units_ordered": _number(ordered), "units_delivered": _number(str(delivered)),
+        "units_remaining_low": spec["units_remaining_low"], "units_remaining_high": spec["units_remaining_high"],
+        "tiv_per_unit_low": _number(row["tiv_per_unit_million"]),
+        "tiv_per_unit_central": _number(row["tiv_per_unit_million"]),
+        "tiv_per_unit_high": _number(row["tiv_per_unit_million"]), "delivery_years": spec["delivery_years"],
+        "probability_baseline": "1", "probability_liberalised": "1", "requires_liberalisation": "false",
+        "slip_probability": spec["slip_probability"], "past_deliveries": past,
+        "register_deal_id": register_ids[index],
+        "source_units": spec.get("source_units") or f"SIPRI Trade Register (March 2025 release): "
+        f"{_number(ordered)} ordered in {row['year_of_order']} and {_number(str(delivered))} delivered in "
+        f"{'-'.join([years[0], years[-1]]) if years else 'none'}",
+        "source_tiv_per_unit": f"SIPRI Trade Register: {_number(row['tiv_per_unit_million'])} TIV million per unit"
+        + (f" ({_number(row['tiv_delivered_million'])} delivered of {_number(row['tiv_total_order_million'])} "
+           "ordered)" if delivered else ""),
+        "source_delivery_years": spec["source_delivery_years"], "source_probability": spec["source_probability"],
+        "source_slip": spec["source_slip"], "reasoning": spec["reasoning"],
+    }
+    return [out[c] for c in PIPELINE_COLUMNS]
+
+
+def build_pipeline(deals: Sequence[Mapping[str, str]]) -> list[list[str]]:
+    """Rows of the pipeline: committed deals from the register, then the announced and assumed ones."""
+    register_ids = {i: str(i + 1) for i in range(len(deals))}  # deal_id of japan-export-deals: 1-based row number
+    rows = [committed_row(spec, deals, register_ids) for spec in COMMITTED]
+    return rows + [[row[c] for c in PIPELINE_COLUMNS] for row in ASSUMED]
+
+
+def pipeline_fields() -> list[dict[str, Any]]:
+    def field(name: str, kind: str, description: str) -> dict[str, Any]:
+        return {"name": name, "type": kind, "description": description}
+
+    return [
+        {**field("deal_id", "string", "tivcast's identifier of the deal (scenarios refer to it)."),
+         "constraints": {"required": True, "unique": True}},
+        field("recipient_code", "string", "Recipient code (countries resource)."),
+        field("recipient_name", "string", "Recipient."),
+        field("system", "string", "The system and what is counted."),
+        field("status", "string", "delivering | ordered (committed: SIPRI records the order) | selected (announced, "
+              "not contracted) | prospect (neither)."),
+        field("order_year", "integer", "Year of order, or of the expected contract."),
+        field("units_ordered", "number", "Units ordered (see source_units)."),
+        field("units_delivered", "number", "Units delivered by the register's release."),
+        field("units_remaining_low", "number", "Low end of the remaining units when tivcast assumes them."),
+        field("units_remaining_high", "number", "High end of the remaining units when tivcast assumes them."),
+        field("tiv_per_unit_low", "number", "TIV million per unit, low."),
+        field("tiv_per_unit_central", "number", "TIV million per unit, central."),
+        field("tiv_per_unit_high", "number", "TIV million per unit, high."),
+        field("delivery_years", "string", "Years the remaining units are delivered in, `;`-separated."),
+        field("probability_baseline", "number", "Probability the deal happens under today's rules (1: committed)."),
+        field("probability_liberalised", "number", "Probability if Japan lifts the five-category limit."),
+        field("requires_liberalisation", "boolean", "Blocked by today's five-category rule."),
+        field("slip_probability", "number", "Chance per year that the deliveries slip by a year (up to 3)."),
+        field("past_deliveries", "string", "TIV delivered by year (`year:TIV;...`), from the register."),
+        field("register_deal_id", "integer", "deal_id in japan-export-deals, for committed deals."),
+        field("source_units", "string", "Where the units come from (SIPRI, a statement, or tivcast's assumption)."),
+        field("source_tiv_per_unit", "string", "Where the TIV per unit comes from."),
+        field("source_delivery_years", "string", "Where the delivery years come from."),
+        field("source_probability", "string", "Where the probability comes from."),
+        field("source_slip", "string", "Where the slip probability comes from."),
+        field("reasoning", "string", "Why the deal is in the pipeline, in a sentence an analyst can quote."),
+    ]
