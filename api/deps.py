@@ -150,6 +150,7 @@ async def respond(
     build: Callable[[], Body],
     *,
     modified: datetime | None = None,
+    offload: bool = True,
 ) -> Response:
     """A data response: 304, or the cached or freshly built body, remembered for replay at this data version.
     ``Last-Modified`` is ``modified`` (the load time of the release answered from), by default the newest
@@ -163,4 +164,5 @@ async def respond(
         version=snapshot.version,
         urls=state.urls,
         last_modified=modified or snapshot.modified,
+        offload=offload,
     )

@@ -231,7 +231,8 @@ async def list_observations(
         data = b'"data":[' + b",".join(rows.json[i] for i in cut.rows) + b"]"
         return envelope.replace(b'"data":[]', data, 1), JSON, headers
 
-    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
+    in_memory = state.releases.get(chosen, _names_version(snapshot)) is not None
+    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at, offload=not in_memory)
 
 
 def series_rows(state: AppState, snapshot: Snapshot, dataset_id: str, release: Release) -> SeriesRows:
