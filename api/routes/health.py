@@ -36,6 +36,18 @@ PASSING = frozenset({"ok", "embedded"})
 _database_checks: weakref.WeakKeyDictionary[Engine, asyncio.Future[None]] = weakref.WeakKeyDictionary()
 
 
+async def finish_checks(engine: Engine, timeout: float = 10.0) -> None:
+    """Before ``engine`` is disposed: wait for its database check if one is still running in its thread.
+
+    A connection checked out during ``Engine.dispose()`` is not closed by it: returned afterwards, it stays
+    open in the discarded pool until garbage collection closes it (psycopg's "deleted while still open"
+    ResourceWarning). Waiting lets the check hand its connection back first, so dispose() closes it.
+    """
+    running = _database_checks.pop(engine, None)
+    if running is not None and not running.done() and running.get_loop() is asyncio.get_running_loop():
+        await asyncio.wait([running], timeout=timeout)
+
+
 @router.get("/healthz", summary="Liveness", response_description="The process is up")
 async def healthz() -> JSONResponse:
     """200 while the process runs and answers HTTP; checks nothing else (see ``/readyz``)."""
