@@ -42,6 +42,12 @@ def with_hook(spec: JobSpec, **hook: Any) -> JobSpec:
     return JobSpec(spec.key, spec.kind, {**spec.payload, "test_hook": hook}, spec.summary)
 
 
+def mis_keyed(spec: JobSpec) -> JobSpec:
+    """A job whose payload does not describe its key (as an API on another model version would queue):
+    the worker fails it with forecasting's input error, and retrying would not help."""
+    return JobSpec(spec.key, spec.kind, {**spec.payload, "key": "0" * 64}, spec.summary)
+
+
 @pytest.fixture(scope="session")
 def japan_inputs() -> ForecastInputs:
     return build_inputs("JPN")

@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import pytest
 
 from forecasting import ForecastInputs
 from tests.services import ROOT
-from tests.workers.conftest import japan_forecast, run, settings_for, with_hook
+from tests.workers.conftest import japan_forecast, mis_keyed, run, settings_for, with_hook
 from workers import compute
 from workers.embedded import EmbeddedService
 from workers.jobs import Job
@@ -113,9 +113,7 @@ class TestEmbedded:
         assert again.state == "succeeded"
 
     def test_input_error_fails_once(self, japan_inputs: ForecastInputs) -> None:
-        recent = {y: v for y, v in japan_inputs.target_tiv.items() if y >= 2012}
-        short = replace(japan_inputs, target_tiv=recent, world_tiv={y: japan_inputs.world_tiv[y] for y in recent})
-        spec: JobSpec = backtest_job({"country": "JPN", "measure": "share"}, short)
+        spec: JobSpec = mis_keyed(backtest_job({"country": "JPN", "measure": "share"}, japan_inputs))
 
         async def scenario() -> Job | None:
             service = EmbeddedService(settings_for("embedded", redis_url=None))
@@ -129,7 +127,7 @@ class TestEmbedded:
         failed = run(scenario())
         assert failed is not None
         assert (failed.state, failed.attempts) == ("failed", 1)
-        assert "usable years" in (failed.error or "")
+        assert "payload is keyed" in (failed.error or "")  # forecasting's own message, as raised
 
     def test_a_job_that_kills_its_process_every_time_fails_after_three(self, japan_inputs: ForecastInputs,
                                                                         hooks_on: None) -> None:

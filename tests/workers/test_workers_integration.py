@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 
 from forecasting import ForecastInputs
 from tests.services import SHARED_REDIS_URL, CeleryWorker, delete_prefix, unique_prefix
-from tests.workers.conftest import japan_forecast, run, settings_for
+from tests.workers.conftest import japan_forecast, mis_keyed, run, settings_for
 from workers import compute
 from workers.client import RedisService
 from workers.jobs import Job
@@ -97,9 +97,7 @@ class TestSubmitPollResult:
         assert after - before == 1
 
     def test_an_input_error_fails_once_and_is_never_retried(self, live: Live, japan_inputs: ForecastInputs) -> None:
-        recent = {y: v for y, v in japan_inputs.target_tiv.items() if y >= 2012}
-        short = replace(japan_inputs, target_tiv=recent, world_tiv={y: japan_inputs.world_tiv[y] for y in recent})
-        spec = backtest_job(JAPAN, short)
+        spec = mis_keyed(backtest_job(JAPAN, japan_inputs))
 
         async def scenario() -> tuple[Job, Job | None]:
             service = RedisService(live.settings)
@@ -113,7 +111,7 @@ class TestSubmitPollResult:
 
         failed, later = run(scenario())
         assert failed.state == "failed"
-        assert "usable years" in (failed.error or "")  # forecasting's own message, as raised
+        assert "payload is keyed" in (failed.error or "")  # forecasting's own message, as raised
         assert later is not None and (later.state, later.attempts) == ("failed", 1)
 
     def test_published_warm_entries_are_computed(self, live: Live, japan_inputs: ForecastInputs) -> None:
