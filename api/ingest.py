@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from api.errors import Conflict, InvalidFile, InvalidParameter, NotFound
 from api.parsers import ParsedFile, Row, format_value, parse_series
+from api.pipeline_ingest import PIPELINE, parse_pipeline_file
 from api.tables import Country, Dataset, Observation, PolicyEvent, Record, Release
 
 RELEASE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -80,9 +81,11 @@ def ingest_file(
     SIPRI's "Data generated" date is the source's publication date (``published``), not ``retrieved``;
     each row's ``source_release`` names SIPRI's data (``sipri-<generated date>``), never tivcast's release
     id, so the same content under another release id is the same version."""
-    dataset = series_dataset(session, dataset_id)
     if release_id is not None and not RELEASE_ID.fullmatch(release_id):
         raise InvalidParameter("release", "must be 1-64 letters, digits, '.', '_' or '-'")
+    if dataset_id == PIPELINE and session.get(Dataset, dataset_id) is not None:
+        return _ingest_pipeline(session, data, origin=origin, release_id=release_id, retrieved=retrieved)
+    dataset = series_dataset(session, dataset_id)
     minimum = _schema_minimum(dataset)
     parsed = parse_series(data, country_lookup(session), non_negative=minimum is not None and minimum >= 0)
     published = None
@@ -103,6 +106,18 @@ def ingest_file(
         note=note,
         published=published,
     )
+
+
+def _ingest_pipeline(session: Session, data: bytes, *, origin: str, release_id: str | None,
+                     retrieved: date | None) -> IngestResult:
+    """Japan's deal pipeline: a table validated deal by deal (:mod:`api.pipeline_ingest`)."""
+    dataset = session.get(Dataset, PIPELINE)
+    assert dataset is not None
+    columns = [f["name"] for f in json.loads(dataset.descriptor).get("schema", {}).get("fields", [])]
+    records = parse_pipeline_file(data, columns, country_lookup(session))
+    release = release_id or f"ingest-{records_hash(records)[:12]}"
+    return store_records(session, PIPELINE, "table", records, release_id=release, origin=origin,
+                         retrieved=retrieved, published=None)
 
 
 def _refuse_sharp_shrink(session: Session, dataset_id: str, parsed: ParsedFile) -> None:
