@@ -501,7 +501,9 @@
       renderMainChart();
       renderCompareChart();
       renderSelected();
+      renderPipeline();
       renderCustomGrid(false);
+      renderCustomDeals();
       renderProvenance();
     }
     renderPollStats();
@@ -1105,6 +1107,63 @@
     notes.querySelector("ul").replaceChildren(...(body.notes || []).map((n) => h("li", {}, n)));
   }
 
+  /** Japan's pipeline: the deals of the selected scenario, and its difference from the baseline by cause. */
+  function renderPipeline() {
+    const card = $("pipeline-card");
+    const s = selectedShown();
+    const section = s && s.entry.body && s.entry.body.pipeline;
+    card.hidden = !section;
+    if (!section) return;
+    const own = new Set(section.assumptions.filter((a) => a.tivcast_own).map((a) => a.name));
+    const mark = (id, field, text) => own.has(`${id}.${field}`) ?
+      h("span", {}, text, " ", h("span", { class: "own", title: "tivcast's own assumption" }, "tivcast")) : text;
+    const head = h("tr", {}, ...["Deal", "Status", "Units left", "TIV per unit", "Delivery", "Probability",
+      "Why"].map((t) => h("th", { scope: "col" }, t)));
+    const rows = section.deals.map((d) => h("tr", { dataset: { deal: d.deal_id } },
+      h("th", { scope: "row" }, `${d.system} (${d.recipient})`), h("td", {}, d.status),
+      h("td", {}, mark(d.deal_id, "units_remaining", fmtNum(d.units_remaining))),
+      h("td", {}, mark(d.deal_id, "tiv_per_unit", `${fmtNum(d.tiv_per_unit.central)} (${fmtNum(d.tiv_per_unit.low)}` +
+        `–${fmtNum(d.tiv_per_unit.high)})`)),
+      h("td", {}, mark(d.deal_id, "delivery_years", d.delivery_years.join(", "))),
+      h("td", {}, mark(d.deal_id, "probability", fmtNum(d.scenario_probability))),
+      h("td", { class: "why" }, d.reasoning)));
+    $("pipeline-table").replaceChildren(h("caption", {}, "TIV million; probability of the deal in this scenario"),
+      h("thead", {}, head), h("tbody", {}, rows));
+    const causes = [...new Set(section.breakdown.flatMap((r) => Object.keys(r)))]
+      .filter((k) => !["year", "total"].includes(k));
+    const scale = Math.max(1e-9, ...section.breakdown.map((r) => causes.reduce((a, k) => a + Math.abs(r[k]), 0)));
+    const palette = ["#1d4ed8", "#b45309", "#047857", "#9333ea", "#be123c", "#0e7490", "#4d7c0f", "#6b7280"];
+    const bars = section.breakdown.map((r) => h("div", { class: "bar-row", dataset: { year: String(r.year) } },
+      h("span", { class: "bar-year" }, String(r.year)),
+      h("span", { class: "bar" }, ...causes.filter((k) => Math.abs(r[k]) > 0).map((k) => {
+        const seg = h("span", { class: "seg", title: `${k}: ${fmtPct(r[k], " pp")}`,
+          dataset: { cause: k, value: String(r[k]) } });
+        seg.style.width = `${(100 * Math.abs(r[k])) / scale}%`;  // CSSOM, allowed by the page's CSP
+        seg.style.background = palette[causes.indexOf(k) % palette.length];
+        if (r[k] < 0) seg.style.opacity = "0.45";
+        return seg;
+      })), h("span", { class: "bar-total" }, `${r.total > 0 ? "+" : ""}${fmtPct(r.total, " pp")}`)));
+    const legend = h("div", { class: "legend" }, ...causes.map((k) => legendItem(palette[causes.indexOf(k) %
+      palette.length], k.replace("deal:", "deal "), "box")));
+    $("breakdown").replaceChildren(...bars, legend);
+  }
+
+  function renderCustomDeals() {
+    const box = $("custom-deals");
+    const base = entry(state.country, "baseline").body;
+    const deals = base && base.pipeline ? base.pipeline.deals : [];
+    box.hidden = !deals.length;
+    const grid = $("custom-deals-grid");
+    if (grid.dataset.key === (base && base.key)) return;
+    grid.dataset.key = (base && base.key) || "";
+    grid.replaceChildren(h("tbody", {}, deals.map((d, i) => h("tr", {},
+      h("th", { scope: "row" }, d.system), h("td", {}, h("input", {
+        type: "number", step: "any", min: 0, max: 1, inputmode: "decimal", placeholder: fmtNum(d.scenario_probability),
+        "aria-label": `probability of ${d.deal_id}`, dataset: { deal: d.deal_id, field:
+          `scenario.pipeline.edits[${i}].probability` },
+      }))))));
+  }
+
   function driverInfo(body, name) {
     const d = body && body.model && body.model.drivers && body.model.drivers[name];
     return { title: (d && d.title) || (DRIVER_FALLBACK[name] || {}).title || name,
@@ -1175,7 +1234,16 @@
       }
       drivers[d] = { mode: "level", values: { ...path, ...values }, fill };
     }
-    return { name, base, drivers };
+    const typedDeals = [...$("custom-deals-grid").querySelectorAll("input")].filter((i) => i.value !== "");
+    typedDeals.forEach((i, k) => { i.classList.remove("invalid"); i.dataset.field = `scenario.pipeline.edits[${k}].probability`; });
+    const edits = typedDeals.map((i) => ({ deal_id: i.dataset.deal, probability: Number(i.value) }));
+    const elasticity = $("custom-elasticity").value;
+    const scenario = { name, base, drivers };
+    if (edits.length || elasticity !== "") {
+      scenario.pipeline = { edits };
+      if (elasticity !== "") scenario.pipeline.elasticity = Number(elasticity);
+    }
+    return scenario;
   }
 
   async function onCustomSubmit(ev) {
@@ -1290,7 +1358,8 @@
   function markInvalid(field) {
     if (!field) return;
     if (field === "scenario.name") $("custom-name").classList.add("invalid");
-    for (const input of $("custom-grid").querySelectorAll("input")) {
+    for (const input of [...$("custom-grid").querySelectorAll("input"),
+      ...$("custom-deals").querySelectorAll("input")]) {
       if (field === input.dataset.field || field.startsWith(`scenario.drivers.${input.dataset.driver}[${input.dataset.year}]`)) {
         input.classList.add("invalid");
         input.focus();

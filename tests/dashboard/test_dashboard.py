@@ -174,6 +174,16 @@ def test_loads_computes_draws_switches_and_polls_with_304s(
     assert chart.screenshot() != before_image
     assert "scenario=restriction" in page.url
 
+    # Japan's pipeline: the deals in this scenario (tivcast's own assumptions marked) and the breakdown by cause.
+    pipeline = page.locator("#pipeline-card")
+    expect(pipeline).to_be_visible()
+    frigates = page.locator("#pipeline-table tr[data-deal='aus-mogami-frigates']")
+    expect(frigates).to_contain_text("selected")
+    expect(frigates.locator(".own").first).to_be_visible()
+    expect(page.locator("#pipeline-table tr[data-deal='phl-jfps3-radars'] .own")).to_have_count(1)  # slip odds
+    expect(page.locator("#breakdown .bar-row")).to_have_count(10)
+    expect(page.locator("#breakdown .seg[data-cause='deal:aus-mogami-frigates']").first).to_be_attached()
+
     # Provenance: the data source, and the versions of the forecast shown.
     result = get_json(f"{server.base}/v1/forecasts/{after_key}")
     assert isinstance(result, dict)
@@ -202,10 +212,12 @@ def test_custom_scenario_is_posted_and_drawn(server: Server, page: Page, tmp_pat
     page.fill(openness.format(2027), "0.9")
     page.fill(openness.format(2030), "1")
     page.select_option("#custom-fill", "linear")
+    page.fill("#custom-deals-grid input[data-deal='aus-mogami-frigates']", "1")
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/v1/forecasts")) as posted:
         page.click("#custom-submit")
     sent = posted.value.post_data_json
     assert isinstance(sent, dict) and sent["target"] == {"country": "JPN", "measure": "share"}
+    assert sent["scenario"]["pipeline"] == {"edits": [{"deal_id": "aus-mogami-frigates", "probability": 1}]}
     path = sent["scenario"]["drivers"]["export_policy_openness"]
     assert path["mode"] == "level" and path["fill"] == "linear"
     assert path["values"]["2027"] == 0.9 and path["values"]["2030"] == 1
@@ -220,11 +232,14 @@ def test_custom_scenario_is_posted_and_drawn(server: Server, page: Page, tmp_pat
     drivers = {row["year"]: row["drivers"]["export_policy_openness"] for row in result["forecast"]}
     assert drivers[2025] == 0.6 and drivers[2027] == 0.9 and drivers[2034] == 1
     assert drivers[2028] == pytest.approx(0.9 + 0.1 / 3, abs=1e-4)  # interpolated between the given years
+    signed = next(d for d in result["pipeline"]["deals"] if d["deal_id"] == "aus-mogami-frigates")
+    assert signed["scenario_probability"] == 1
     expect(page.locator("#custom-status")).to_have_attribute("data-state", "ready")
     save(page, tmp_path, artefacts, "dashboard-custom.png")
 
     # A value out of range: the API's 422 is shown, naming the cell; nothing is drawn for it.
     page.fill("#custom-name", "too-open")
+    page.fill("#custom-deals-grid input[data-deal='aus-mogami-frigates']", "")
     page.fill(openness.format(2027), "1.5")
     page.click("#custom-submit")
     expect(page.locator("#custom-status")).to_contain_text("export_policy_openness[2027]")
