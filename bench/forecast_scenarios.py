@@ -53,6 +53,7 @@ def japan_inputs() -> ForecastInputs:
         policy_events=tuple((r["date"], r["regime_id"]) for r in _rows("japan_arms_export_policy_timeline.csv")),
         data_version="bench-fixtures", world_tiv_lower_bound_years=(2024,),
         panel_tiv={c: s for c, s in load_panel(DATA / "arms_exports_panel.csv").suppliers.items() if c != "JPN"},
+        pipeline=tuple(_rows("japan_export_pipeline.csv")),
     )
 
 

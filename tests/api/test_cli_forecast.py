@@ -54,6 +54,25 @@ def test_a_custom_scenario_from_a_file(url: str, monkeypatch: pytest.MonkeyPatch
     assert result.output.startswith("error: ") and "scenario.changes[0].driver" in result.output
 
 
+def test_a_scenario_file_in_deal_terms(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    signed, bad = tmp_path / "signed.json", tmp_path / "bad.json"
+    signed.write_text(json.dumps({"name": "signed", "pipeline": {
+        "edits": [{"deal_id": "aus-mogami-frigates", "probability": 1.0}]}}))
+    bad.write_text(json.dumps({"name": "bad", "pipeline": {"edits": [{"deal_id": "aus-mogami-frigates",
+                                                                         "probability": 3}]}}))
+    points = {}
+    for name, path in (("baseline", None), ("signed", signed)):
+        args = ["--country", "JPN", "--horizon", "8"] + (["--scenario-file", str(path)] if path else [])
+        result = run(url, monkeypatch, *args)
+        assert result.exit_code == 0, result.output
+        rows = [line.split() for line in result.output.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+        points[name] = {int(r[0]): float(r[1]) for r in rows}
+    assert points["signed"][2030] > points["baseline"][2030]  # the frigates now count in full
+    assert points["signed"][2025] == points["baseline"][2025]
+    refused = run(url, monkeypatch, "--country", "JPN", "--scenario-file", str(bad))
+    assert refused.exit_code == 2 and "scenario.pipeline.edits[0].probability" in refused.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
