@@ -192,14 +192,15 @@ def applicable_drivers(country: str, measure: str = "share") -> tuple[str, ...]:
     """Return the drivers that are meaningful for ``country`` (ISO3) and ``measure``, in model order.
 
     World military expenditure is world demand: it acts on the world total
-    (``WLD``, ``tiv``), not on a country's *share* (a common factor cannot raise
-    every share at once). Japan: policy openness and Japan's defence spending.
+    (``WLD``) and so on every TIV forecast, through the elasticity of
+    :mod:`forecasting.demand`, not as a regressor, and never on a *share* (a
+    common factor cannot raise every share at once). Japan: policy openness and Japan's defence spending.
     Any other country: its own military expenditure, when the caller passes
     it. Japan's policy regime and budget say nothing about, say, Korea's
     exports, so they are not offered there.
     """
     if country == "WLD":
-        return (WORLD_MILEX,)
+        return ()
     if country == "JPN":
         return (POLICY, JAPAN_SPENDING)
     return (OWN_MILEX,)

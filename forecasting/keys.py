@@ -138,7 +138,7 @@ class Design:
     centres: dict[str, float]  # regressor centres (mean over the fitted years)
     notes: tuple[str, ...] = ()
     pipeline: tuple[Deal, ...] = ()  # Japan's deal catalogue (empty for other targets)
-    world_milex: dict[int, float] = field(default_factory=dict)  # observed, for world demand in Japan's model
+    world_milex: dict[int, float] = field(default_factory=dict)  # observed, for world demand (TIV, Japan's model)
 
 
 def _observed(inputs: ForecastInputs, name: str, last_year: int) -> tuple[dict[int, float], float]:
@@ -204,7 +204,8 @@ def design(inputs: ForecastInputs, target: Target, window: HistoryWindow, settin
         scale_for(target.measure, settings.zero_offset),
         {n: regressor_centre(n, [observed[n][0][y] for y in fit_years]) for n in names}, tuple(notes),
         inputs.deals() if target.country == "JPN" else (),
-        dict(inputs.drivers.get(WORLD_MILEX, {})) if target.country == "JPN" and inputs.pipeline else {},
+        dict(inputs.drivers.get(WORLD_MILEX, {}))
+        if (target.country == "JPN" and inputs.pipeline) or target.measure == "tiv" else {},
     )
 
 

@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -111,6 +113,7 @@ class FittedModel:
     spread: float = 0.0  # the target's interval scale (recent mean absolute one-year change)
     description: dict[str, Any] = field(repr=False, default_factory=dict)
     japan: JapanParts | None = field(repr=False, default=None)  # Japan's deal-pipeline model
+    elasticity: Elasticity | None = field(repr=False, default=None)  # world demand, for TIV targets
 
 
 _PANEL_CACHE: OrderedDict[tuple[str, int], PanelForecast] = OrderedDict()
@@ -211,8 +214,15 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     coefficients = _driver_coefficients(d, seed) if d.settings.drivers else {}
     card = load_card()
     japan = _japan_parts(inputs, d, panel, base, card.calibration, spec.target) if d.pipeline else None
-    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, card.calibration, spread, japan=japan)
-    object.__setattr__(fitted, "description", describe_model(d, coefficients, seed, base, card, panel, spec.target))
+    elasticity = estimate_elasticity(panel.world, d.world_milex, panel.lower_bound_years) \
+        if d.world_milex and japan is None else (japan.elasticity if japan else None)
+    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, card.calibration, spread, japan=japan,
+                         elasticity=elasticity)
+    description = describe_model(d, coefficients, seed, base, card, panel, spec.target)
+    if elasticity is not None:
+        description["world_demand"] = {**elasticity.to_dict(), "applies_to": "the world total and every TIV "
+                                       "forecast (and Japan's deals' share of it); never a share"}
+    object.__setattr__(fitted, "description", description)
     return fitted
 
 
@@ -305,14 +315,34 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, width: float) -
     scale = fitted.design.scale
     delivery = _delivery_units(fitted, resolved.known_deliveries, resolved.years)
     limit = 100.0 if fitted.spec.target.measure == "share" else np.inf
+    demand, low_demand, high_demand = _world_demand(fitted, resolved, width)
 
-    def moved(values: Array) -> Array:
+    def moved(values: Array, factor: Array) -> Array:
         shifted = scale.inverse(scale.forward(values) + shift) if shift.any() else values
-        return np.asarray(np.clip(shifted + delivery, 0.0, limit), dtype=float)
+        return np.asarray(np.clip(shifted * factor + delivery, 0.0, limit), dtype=float)
 
     z = scale.forward(point) + shift
-    return Simulation(z, {"statistical_base": scale.forward(point), **parts}, moved(point),
-                      np.vstack([moved(lower), moved(upper)]).T, delivery)
+    if demand.any():
+        parts = {**parts, "world_demand": demand}
+    return Simulation(z, {"statistical_base": scale.forward(point), **parts}, moved(point, np.exp(demand)),
+                      np.vstack([moved(lower, np.exp(low_demand)), moved(upper, np.exp(high_demand))]).T, delivery)
+
+
+def _world_demand(fitted: FittedModel, resolved: ResolvedScenario, width: float) -> tuple[Array, Array, Array]:
+    """log factors on TIV from world demand (point, for the lower bound, for the upper bound).
+
+    ``elasticity x (log milex in this scenario - log milex in the baseline)``; the bounds use the elasticity
+    at its ``width`` confidence limits (the direction that widens the interval), so its uncertainty shows.
+    """
+    n = len(resolved.years)
+    e = fitted.elasticity
+    if e is None or not resolved.world_milex or fitted.spec.target.measure != "tiv":
+        return np.zeros(n), np.zeros(n), np.zeros(n)
+    baseline = resolve_scenario(SCENARIOS["baseline"], fitted.design, n)
+    gap = np.array([math.log(resolved.world_milex[y] / baseline.world_milex[y]) for y in resolved.years])
+    z = float(NormalDist().inv_cdf((1.0 + width) / 2.0))
+    one, two = (e.value - z * e.standard_error) * gap, (e.value + z * e.standard_error) * gap
+    return e.value * gap, np.minimum(one, two), np.maximum(one, two)
 
 
 def base_interval(fitted: FittedModel, horizon: int, width: float) -> tuple[Array, Array, Array]:

@@ -222,8 +222,17 @@ class TestOtherCountries:
     def test_world_demand_raises_the_world_total(self, world_inputs: ForecastInputs) -> None:
         result = forecast_scenarios(world_inputs, ["baseline", "demand-surge"], Target("WLD", "tiv"), horizon=10)
         surge, base = result.forecasts["demand-surge"], result.forecasts["baseline"]
-        coefficient = surge.model["drivers"]["world_military_expenditure"]["coefficient_per_step"]
-        assert all(np.sign(surge.points[y] - base.points[y]) == np.sign(coefficient) for y in range(2026, 2035))
+        elasticity = surge.model["world_demand"]
+        assert elasticity["estimated_or_assumed"] == "estimated" and elasticity["standard_error"] > 0
+        assert all(np.sign(surge.points[y] - base.points[y]) == np.sign(elasticity["value"]) for y in range(2026, 2035))
+        for s, b in zip(surge.years, base.years, strict=True):  # the elasticity's uncertainty widens the interval
+            assert s.upper - s.lower >= b.upper - b.lower
+
+    def test_world_demand_moves_a_supplier_s_tiv_but_not_its_share(self, korea_inputs: ForecastInputs) -> None:
+        tiv = forecast_scenarios(korea_inputs, ["baseline", "demand-surge"], Target("KOR", "tiv"), horizon=8)
+        share = forecast_scenarios(korea_inputs, ["baseline", "demand-surge"], Target("KOR"), horizon=8)
+        assert share.forecasts["demand-surge"].points == share.forecasts["baseline"].points
+        assert tiv.forecasts["demand-surge"].points != tiv.forecasts["baseline"].points
 
     def test_a_country_without_driver_data_gets_a_trend_model(self, korea_inputs: ForecastInputs) -> None:
         bare = replace(korea_inputs, drivers={})

@@ -69,7 +69,7 @@ class TestBaselineResolution:
     def test_world_spending_continues_its_ten_year_trend(self, world_inputs: ForecastInputs) -> None:
         world = world_inputs.drivers["world_military_expenditure"]
         rate = (world[2024] / world[2014]) ** 0.1
-        resolved = resolve(world_inputs, "baseline").drivers["world_military_expenditure"]
+        resolved = resolve(world_inputs, "baseline").world_milex
         assert resolved[2030] == pytest.approx(world[2024] * rate**6)
 
     def test_world_spending_drives_the_world_total_not_a_share(self, japan_inputs: ForecastInputs) -> None:
@@ -97,8 +97,8 @@ class TestNamedScenarios:
         assert all(probability[n]["phl-jfps3-radars"] == 1.0 for n in probability)  # committed
 
     def test_demand_surge_grows_world_spending_faster(self, world_inputs: ForecastInputs) -> None:
-        base = resolve(world_inputs, "baseline").drivers["world_military_expenditure"]
-        surge = resolve(world_inputs, "demand-surge").drivers["world_military_expenditure"]
+        base = resolve(world_inputs, "baseline").world_milex
+        surge = resolve(world_inputs, "demand-surge").world_milex
         assert surge[2025] == pytest.approx(world_inputs.drivers["world_military_expenditure"][2024] * 1.08)
         assert all(surge[y] > base[y] for y in surge)
 

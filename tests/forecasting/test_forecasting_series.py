@@ -146,9 +146,12 @@ class TestDesign:
         d = design(korea_inputs, Target("KOR"), HistoryWindow(), ModelSettings())
         assert d.settings.drivers == ("own_military_expenditure",)
 
-    def test_the_world_total_uses_world_spending(self, world_inputs: ForecastInputs) -> None:
+    def test_the_world_total_reads_world_spending_as_demand_not_as_a_regressor(
+        self, world_inputs: ForecastInputs
+    ) -> None:
         d = design(world_inputs, Target("WLD", "tiv"), HistoryWindow(), ModelSettings())
-        assert d.settings.drivers == ("world_military_expenditure",)
+        assert d.settings.drivers == ()
+        assert d.world_milex == world_inputs.drivers["world_military_expenditure"]
 
     def test_the_world_has_no_share_to_forecast(self, world_inputs: ForecastInputs) -> None:
         with pytest.raises(InvalidTarget, match="100 %"):
