@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -82,11 +83,12 @@ def prepare_database(engine: Engine, load_shipped: bool, attempts: int = 3) -> N
             time.sleep(0.5 * attempt)
 
 
-async def _keep_warm(state: AppState, countries: tuple[str, ...], every: float) -> None:
+async def _keep_warm(state: AppState, countries: tuple[str, ...], every: float, stop: asyncio.Event) -> None:
     """Publish the warm set at start-up and whenever the data version changes (an ingest, here or
-    from the CLI in another process); retried on the next tick while the forecast service is away."""
+    from the CLI in another process); retried on the next tick while the forecast service is away.
+    Runs until ``stop`` is set, finishing the check in progress (see the lifespan)."""
     published: str | None = None
-    while True:
+    while not stop.is_set():
         try:
             snapshot = await run_in_threadpool(state.catalog.get)
             if snapshot.version != published:
@@ -97,7 +99,8 @@ async def _keep_warm(state: AppState, countries: tuple[str, ...], every: float) 
                 log.info("warm set: %d forecasts published (-1: service away)", submitted)
         except Exception:  # the loop must outlive any single failure (database restart, ...)
             log.exception("warm set: check failed; retrying")
-        await asyncio.sleep(every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 def create_app(settings: Settings | None = None, worker_settings: WorkerSettings | None = None) -> FastAPI:
@@ -125,9 +128,10 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             inputs=InputsCache(),
             service=service,
         )
+        stop = asyncio.Event()
         warm = (
             asyncio.create_task(
-                _keep_warm(app.state.tivcast, worker_settings.warm_countries, settings.warm_check_seconds)
+                _keep_warm(app.state.tivcast, worker_settings.warm_countries, settings.warm_check_seconds, stop)
             )
             if settings.warm_on_start
             else None
@@ -136,9 +140,11 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             yield
         finally:
             if warm is not None:
-                warm.cancel()
-                # A check running in a thread finishes first (anyio does not abandon it): dispose() must not
-                # run while that thread holds a connection, or the connection outlives its pool unclosed.
+                # Stop the loop and let a check running in a thread finish: cancelling does not stop the thread,
+                # and a connection it hands back after dispose() stays open until garbage collection.
+                stop.set()
+                if not (await asyncio.wait([warm], timeout=30))[0]:
+                    warm.cancel()
                 await asyncio.gather(warm, return_exceptions=True)
             await service.aclose()
             await limiter.aclose()

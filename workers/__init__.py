@@ -12,6 +12,8 @@ Modules (the API may import those marked *, never the others, which load the mod
 ``celery_app``*  the Celery app (``celery -A workers.celery_app``) and ``make_celery``
 ``cli``*         ``worker`` and ``beat`` commands
 ``runtime``      per-process Redis client, heartbeat and signal wiring of a worker
+``scratch``*    each worker's own temporary root, swept after lost processes
+``consumer``     the worker's Celery consumer (a fixed broker reconnect interval)
 ``tasks``        ``tivcast.forecast.run`` and ``tivcast.cache.warm``
 ``compute``      payload -> forecasting -> result bytes (imports the model)
 """

@@ -65,3 +65,27 @@ def test_a_timed_out_database_check_leaves_no_connection_after_shutdown(database
         for pid in stopped:
             with contextlib.suppress(ProcessLookupError):  # gone: the app closed its connection
                 os.kill(pid, signal.SIGCONT)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("databases", ["postgres"], indirect=True)
+def test_a_warm_up_check_running_at_shutdown_leaves_no_connection(databases: Databases) -> None:
+    """The warm-set loop reads the database in a thread at start-up; stopping the app mid-read waits for it."""
+    url = databases.copy()
+    name = url.rsplit("/", 1)[1]
+    stopped: list[int] = []
+    resume = threading.Timer(1.0, lambda: [os.kill(pid, signal.SIGCONT) for pid in stopped])
+    try:
+        with TestClient(create_app(Settings(database_url=url), WorkerSettings(redis_url=None))):
+            stopped.extend(backends(name))  # the warm-up has just begun reading: it stalls here
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            resume.start()
+        resume.join()
+        wait_for(lambda: backends(name) == [], 5, "the app's connections to close")
+        gc.collect()
+    finally:
+        resume.cancel()
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
