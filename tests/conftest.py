@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from api.db import make_engine
 from api.migrations import upgrade
@@ -41,10 +42,14 @@ class Databases:
         return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
 
     def _admin(self, statement: str) -> None:
-        engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text(statement))
-        engine.dispose()
+        # NullPool: the connection is closed when the block ends, even when the statement fails (a pooled one
+        # would wait for dispose(), which an exception skips, and reach garbage collection still open).
+        engine = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(statement))
+        finally:
+            engine.dispose()
 
     def _seed(self, url: str) -> None:
         engine = make_engine(url)
