@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
@@ -266,11 +267,13 @@ def _renderer(snapshot: Snapshot, unit: str | None, release_id: str) -> Render:
 
 def _links(request: Request, release_id: str, fingerprint: str, cut: Page) -> dict[str, str]:
     """first, prev, next and last, each pinned to the release (and the query) the page came from."""
-    base = request.url.remove_query_params(["cursor", "release"]).include_query_params(release=release_id)
-    links = {"first": str(base)}
+    # The query string is built once (Starlette's URL helpers re-split and re-encode it per link).
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "release")]
+    base = str(request.url.replace(query=urlencode([*kept, ("release", release_id)])))
+    links = {"first": base}
 
     def at(direction: Direction, key: tuple[str, int] | None = None) -> str:
-        return str(base.include_query_params(cursor=Cursor(release_id, fingerprint, direction, key).encode()))
+        return f"{base}&{urlencode({'cursor': Cursor(release_id, fingerprint, direction, key).encode()})}"
 
     if cut.prev_key is not None:
         links["prev"] = at("prev", cut.prev_key)
