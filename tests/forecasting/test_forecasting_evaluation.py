@@ -17,7 +17,7 @@ from forecasting.model_card import load_card
 from forecasting.panel import REST, WORLD, Panel
 from forecasting.series import Target
 
-SMALL = {"first_origin": 1985, "first_scored": 1989, "last_origin": 1989, "horizon": 2}
+SMALL = {"first_origin": 1986, "first_scored": 1989, "last_origin": 1989, "horizon": 1}
 
 
 def perturbed_after(panel: Panel, origin: int) -> Panel:
@@ -63,7 +63,8 @@ class TestScoring:
             assert row.points.get("zero", 0.0) == 0.0
 
     def test_a_lower_bound_world_total_is_never_scored(self, shipped_panel: Panel) -> None:
-        late = evaluate(shipped_panel, first_origin=2014, first_scored=2020, horizon=2)
+        late = evaluate(shipped_panel, first_origin=2019, first_scored=2022, last_origin=2023, horizon=1)
+        assert late.origins[-1] == 2023  # its only year ahead, 2024, has a lower-bound world total
         assert late.scored
         assert all(s.origin + s.horizon not in shipped_panel.lower_bound_years for s in late.scored)
         assert max(s.origin + s.horizon for s in late.scored) == 2023
@@ -75,7 +76,7 @@ class TestScoring:
         assert 0.0 <= served["coverage_80"] <= served["coverage_95"] <= 1.0
         assert served["winkler_80"] > 0
         assert all(m["mase"] > 0 for m in table["models"].values())
-        assert set(small.by_horizon()) == {1, 2}
+        assert set(small.by_horizon()) == {1}
 
     def test_too_few_origins_to_calibrate_are_refused(self, shipped_panel: Panel) -> None:
         with pytest.raises(InsufficientData, match="calibrate"):
