@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.catalog import Snapshot
 from api.deps import AppState
 from api.errors import PROBLEM_JSON, InvalidParameter, TivcastError, problem
+from api.forecast_schemas import JobDocument, ResultOrJob
 from api.http_cache import matches
 from api.responses import ERRORS
 from api.security import TOO_LARGE
@@ -24,9 +25,10 @@ from workers.requests import JobSpec
 IMMUTABLE = "public, max-age=31536000, immutable"
 LATEST = "no-cache"  # revalidate every time: "latest" moves when the data or model changes
 RETRY_SECONDS = 2
-JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The result (already computed) or the job document"},
-    202: {"description": "Accepted: the job is queued or running; poll the Location / status URL"},
+JOB_RESPONSES: dict[int | str, dict[str, Any]] = {  # typed bodies: api.forecast_schemas
+    200: {"description": "The result (already computed) or the job document", "model": ResultOrJob},
+    202: {"description": "Accepted: the job is queued or running; poll the Location / status URL",
+          "model": JobDocument},
     304: {"description": "Not modified (If-None-Match matched the content key)"},
     **ERRORS,
     **TOO_LARGE,  # the router's body limit applies to every route on it (Starlette checks Content-Length)
