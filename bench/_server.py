@@ -36,12 +36,16 @@ def start(script: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], s
     raise SystemExit("server did not start")
 
 
-def wrk(url: str, seconds: int, headers: dict[str, str] | None = None, connections: int = 16) -> float:
+def wrk(url: str, seconds: int, headers: dict[str, str] | None = None, connections: int = 16,
+        script: str | None = None) -> float:
+    """Requests per second of ``url`` under wrk (``script``: a Lua file choosing each request's path)."""
     if WRK is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     args = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
+    if script:
+        args += ["-s", script]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:

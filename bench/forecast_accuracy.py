@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from forecasting.coherent import forecast_panel
+from forecasting.demand import estimate_elasticity
 from forecasting.evaluation import Evaluation, evaluate
 from forecasting.keys import MODEL_VERSION, normalise
 from forecasting.panel import Panel
@@ -48,6 +50,12 @@ def load_panel(path: Path = DATA) -> Panel:
             else:
                 suppliers.setdefault(row["country_code"], {})[year] = value
     return Panel.from_tiv(suppliers, world, tuple(lower))
+
+
+def load_world_milex(path: Path = ROOT / "api" / "data" / "milex-constant-usd.csv") -> dict[int, float]:
+    """World military expenditure, USD billion (the curated file is in USD million), as the API passes it."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {int(r["year"]): float(r["value"]) / 1000 for r in csv.DictReader(handle) if r["country_code"] == "WLD"}
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -93,7 +101,6 @@ def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
 
 
 def cpu_costs(panel: Panel) -> None:
-    from forecasting.coherent import forecast_panel
     from forecasting.members import member_forecasts
 
     _, values = panel.array("JPN", "share")
@@ -163,6 +170,14 @@ def main() -> None:
         served = sum(abs(p - a) / s for _, h, p, a, s in world if h <= 5 and s > 0) / sum(
             1 for _, h, _, _, s in world if h <= 5 and s > 0)
         print(f"\nWorld total (TIV), horizons 1-5, all origins: served MASE {served:.3f}")
+    today = forecast_panel(panel, 30)
+    print(f"Reconciliation factor on today's data (100 / sum of base shares), 2025-2054: "
+          f"{today.factor.min():.3f}-{today.factor.max():.3f}")
+    milex = load_world_milex()
+    if milex:
+        e = estimate_elasticity(panel.world, milex, panel.lower_bound_years)
+        print(f"World-demand elasticity (dlog world TIV on dlog world military expenditure, {e.first_year}-"
+              f"{e.last_year}, n = {e.n}): {e.value:.3f}, standard error {e.standard_error:.3f}")
     cpu_costs(panel)
     if args.write:
         CARD.write_text(json.dumps(normalise(card(evaluation, panel), 6), indent=1, sort_keys=True) + "\n",

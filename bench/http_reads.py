@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -34,7 +32,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-WRK = shutil.which("wrk")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _server import wrk
+
 CACHED = "/v1/datasets/arms-exports/observations?country=JPN&limit=1000"
 COUNTRIES = ["JPN", "KOR", "CHN", "USA", "RUS", "FRA", "DEU", "GBR", "ITA", "ISR", "ESP", "NLD", "SWE", "TUR"]
 
@@ -116,21 +117,6 @@ def start(kind: str, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen
     raise SystemExit(f"{kind} server did not start")
 
 
-def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> float:
-    if WRK is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    args = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s"]
-    if script:
-        args += ["-s", script]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad:
-        raise SystemExit(f"{url}: {bad.group(1)} error responses\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert match, out
-    return float(match.group(1))
-
-
 def lua_cycle(paths: list[str], folder: Path) -> str:
     """A wrk script sending ``paths`` in turn (each connection starts at its own offset)."""
     listing = ",\n".join(f'"{p}"' for p in paths)
@@ -146,12 +132,12 @@ def lua_cycle(paths: list[str], folder: Path) -> str:
 def median_pair(
     a: tuple[str, str | None], b: tuple[str, str | None], rounds: int, seconds: int, c: int
 ) -> tuple[float, float]:
-    wrk(a[0], 1, c, a[1])
-    wrk(b[0], 1, c, b[1])  # warm both
+    wrk(a[0], 1, connections=c, script=a[1])
+    wrk(b[0], 1, connections=c, script=b[1])  # warm both
     first, second = [], []
     for _ in range(rounds):
-        first.append(wrk(a[0], seconds, c, a[1]))
-        second.append(wrk(b[0], seconds, c, b[1]))
+        first.append(wrk(a[0], seconds, connections=c, script=a[1]))
+        second.append(wrk(b[0], seconds, connections=c, script=b[1]))
     return statistics.median(first), statistics.median(second)
 
 

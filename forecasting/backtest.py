@@ -67,15 +67,21 @@ def verdict(code: str, own: dict[str, Any], overall: dict[str, Any]) -> str:
 
 
 def _sentence(who: str, table: dict[str, Any]) -> str:
-    models = dict(table["models"])
-    if "intermittent" in table and "zero" not in models:
-        models["zero (intermittent years only)"] = table["intermittent"]["zero"]
+    """Who wins on the same forecasts; always-zero, scored only where a series is intermittent, is compared
+    with the served forecast on those forecasts alone."""
+    models = table["models"]
     served = models["served"]["mase"]
     rivals = {m: v["mase"] for m, v in models.items() if m != "served" and v.get("mase") is not None}
     best = min(rivals, key=lambda m: rivals[m])
     simple = min(("naive", "mean5"), key=lambda m: rivals[m])
     verb = "beats" if served < rivals[best] else "does not beat"
-    return (f"{who}: over {table['n']} held-out forecasts (horizons 1-5) the served forecast has MASE "
+    text = (f"{who}: over {table['n']} held-out forecasts (horizons 1-5) the served forecast has MASE "
             f"{served:.3g}; it {verb} the best benchmark, {NAMES.get(best, best)} ({rivals[best]:.3g}), and its "
             f"ratio to the better of last value and the 5-year mean ({NAMES[simple]}, {rivals[simple]:.3g}) is "
             f"{served / rivals[simple]:.2f}.")
+    if "intermittent" in table:
+        part = table["intermittent"]
+        ours, zero = part["served"]["mase"], part["zero"]["mase"]
+        text += (f" On the {part['n']} forecasts from intermittent histories, always zero has MASE {zero:.3g} "
+                 f"against {ours:.3g} for the served forecast ({'served' if ours < zero else 'always zero'} wins).")
+    return text

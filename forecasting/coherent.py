@@ -32,7 +32,8 @@ from forecasting.members import member_forecasts
 from forecasting.panel import REST, WORLD, Panel
 
 __all__ = [
-    "INTERVAL_SCALE_YEARS", "PLAUSIBLE_YEARS", "PanelForecast", "forecast_panel", "interval_scale", "naive_scale",
+    "INTERVAL_SCALE_YEARS", "PLAUSIBLE_YEARS", "PanelForecast", "base_share", "forecast_panel", "interval_scale",
+    "naive_scale",
     "plausible_ceiling",
 ]
 
@@ -101,6 +102,11 @@ def _combine(members: Mapping[str, Array]) -> Array:
     return np.asarray(np.mean(np.vstack(list(members.values())), axis=0), dtype=float)
 
 
+def base_share(members: Mapping[str, Array], history: Array) -> Array:
+    """A supplier's base share before reconciliation: the members' equal-weight mean, within [0, ceiling]."""
+    return np.asarray(np.clip(_combine(members), 0.0, plausible_ceiling(history)), dtype=float)
+
+
 def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:
     """Coherent forecasts of every supplier in ``panel`` for ``horizon`` years after its last year.
 
@@ -125,7 +131,7 @@ def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:
                    panel.lower_bound_years) if short else panel
     histories = {c: folded.array(c, "share")[1] for c in codes}
     members = {c: member_forecasts(histories[c], horizon, "share") for c in codes}
-    base = {c: np.clip(_combine(m), 0.0, plausible_ceiling(histories[c])) for c, m in members.items()}
+    base = {c: base_share(m, histories[c]) for c, m in members.items()}
     total = np.sum(np.vstack(list(base.values())), axis=0)
     factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
     share = {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}

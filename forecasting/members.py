@@ -51,6 +51,7 @@ import pandas as pd
 
 __all__ = [
     "INTERMITTENT_MIN_ZEROS", "LOG_OFFSET", "PROPHET_WINDOW", "is_intermittent", "member_forecasts", "members_for",
+    "prophet_class",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -112,7 +113,7 @@ def _log_ses(offset: float) -> Member:
 
 
 @functools.cache
-def _prophet_class() -> Any:
+def prophet_class() -> Any:
     """Import Prophet with its console logging silenced (once per process)."""
     logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
     cmdstan = logging.getLogger("cmdstanpy")
@@ -131,7 +132,7 @@ def _prophet(offset: float) -> Member:
         if np.ptp(z) == 0:
             return np.full(h, float(y[-1]))
         ds = pd.date_range("2000-01-01", periods=len(z), freq="YS")  # annual; the calendar plays no role
-        model = _prophet_class()(growth="linear", yearly_seasonality=False, weekly_seasonality=False,
+        model = prophet_class()(growth="linear", yearly_seasonality=False, weekly_seasonality=False,
                                  daily_seasonality=False, uncertainty_samples=0,
                                  n_changepoints=min(10, len(z) - 2))
         with tempfile.TemporaryDirectory(prefix="tivcast-prophet-") as tmp:

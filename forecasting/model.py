@@ -27,8 +27,6 @@ Importing this module does not import Prophet; the first fit does.
 
 from __future__ import annotations
 
-import functools
-import logging
 import math
 import tempfile
 import threading
@@ -44,7 +42,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from forecasting.calibration import Calibration
-from forecasting.coherent import PanelForecast, forecast_panel, interval_scale, plausible_ceiling
+from forecasting.coherent import PanelForecast, base_share, forecast_panel, interval_scale
 from forecasting.demand import Elasticity, estimate_elasticity
 from forecasting.drivers import WORLD_MILEX, regressor_values
 from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
@@ -61,7 +59,7 @@ from forecasting.keys import (
     design,
     key_of,
 )
-from forecasting.members import member_forecasts
+from forecasting.members import member_forecasts, prophet_class
 from forecasting.model_card import load_card
 from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simulation, describe_model, forecast_years
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
@@ -72,22 +70,6 @@ from forecasting.series import HistoryWindow, Target, scale_for
 __all__ = ["FittedModel", "ModelSpec", "clear_panel_cache", "fit", "forecast_scenarios", "panel_forecast", "predict"]
 
 Array = npt.NDArray[np.float64]
-
-
-@functools.cache
-def _prophet_class() -> Any:
-    """Import Prophet with its console logging silenced (once per process)."""
-    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)  # "plotly not installed" noise
-    cmdstan = logging.getLogger("cmdstanpy")
-    cmdstan.setLevel(logging.WARNING)
-    # A handler stops cmdstanpy from installing its own console handler;
-    # warnings still propagate to the application's logging configuration.
-    if not any(isinstance(h, logging.NullHandler) for h in cmdstan.handlers):
-        cmdstan.addHandler(logging.NullHandler())
-    from prophet import Prophet
-
-    logging.getLogger("prophet").setLevel(logging.WARNING)
-    return Prophet
 
 
 @dataclass(frozen=True)
@@ -236,9 +218,7 @@ def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelFor
             past[year] = past.get(year, 0.0) + tiv
     other = np.array([max(v - 100.0 * past.get(y, 0.0) / panel.world[y], 0.0) for y, v in zip(years, share,
                                                                                            strict=True)])
-    members = member_forecasts(other, MAX_HORIZON, "share")
-    combined = np.mean(np.vstack(list(members.values())), axis=0)
-    other_base = np.clip(combined, 0.0, plausible_ceiling(other)) * base.factor
+    other_base = base_share(member_forecasts(other, MAX_HORIZON, "share"), other) * base.factor
     world_history = panel.array(WORLD, "tiv")[1]
     milex = inputs.drivers.get(WORLD_MILEX, {})
     elasticity = estimate_elasticity(panel.world, milex, panel.lower_bound_years) if milex else \
@@ -252,7 +232,7 @@ def _driver_coefficients(d: Design, seed: int) -> dict[str, float]:
     points = d.history.fit_points
     frame = _frame(d, [p.year for p in points], d.observed, [p.value or 0.0 for p in points])
     settings = d.settings
-    model = _prophet_class()(
+    model = prophet_class()(
         growth=settings.growth, changepoint_prior_scale=settings.changepoint_prior_scale,
         yearly_seasonality=False, weekly_seasonality=False, daily_seasonality=False, uncertainty_samples=0,
     )
@@ -307,7 +287,8 @@ def _shift(fitted: FittedModel, resolved: ResolvedScenario) -> tuple[Array, dict
         fitted.coefficients, theirs, len(years)), parts
 
 
-def _simulation(fitted: FittedModel, resolved: ResolvedScenario, width: float) -> Simulation:
+def _simulation(fitted: FittedModel, resolved: ResolvedScenario, baseline: ResolvedScenario,
+                width: float) -> Simulation:
     """Point and calibrated interval of one resolved scenario, in the target's unit (bounded)."""
     n = len(resolved.years)
     point, lower, upper = base_interval(fitted, n, width)
@@ -315,7 +296,7 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, width: float) -
     scale = fitted.design.scale
     delivery = _delivery_units(fitted, resolved.known_deliveries, resolved.years)
     limit = 100.0 if fitted.spec.target.measure == "share" else np.inf
-    demand, low_demand, high_demand = _world_demand(fitted, resolved, width)
+    demand, low_demand, high_demand = _world_demand(fitted, resolved, baseline, width)
 
     def moved(values: Array, factor: Array) -> Array:
         shifted = scale.inverse(scale.forward(values) + shift) if shift.any() else values
@@ -328,7 +309,8 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, width: float) -
                       np.vstack([moved(lower, np.exp(low_demand)), moved(upper, np.exp(high_demand))]).T, delivery)
 
 
-def _world_demand(fitted: FittedModel, resolved: ResolvedScenario, width: float) -> tuple[Array, Array, Array]:
+def _world_demand(fitted: FittedModel, resolved: ResolvedScenario, baseline: ResolvedScenario,
+                  width: float) -> tuple[Array, Array, Array]:
     """log factors on TIV from world demand (point, for the lower bound, for the upper bound).
 
     ``elasticity x (log milex in this scenario - log milex in the baseline)``; the bounds use the elasticity
@@ -338,7 +320,6 @@ def _world_demand(fitted: FittedModel, resolved: ResolvedScenario, width: float)
     e = fitted.elasticity
     if e is None or not resolved.world_milex or fitted.spec.target.measure != "tiv":
         return np.zeros(n), np.zeros(n), np.zeros(n)
-    baseline = resolve_scenario(SCENARIOS["baseline"], fitted.design, n)
     gap = np.array([math.log(resolved.world_milex[y] / baseline.world_milex[y]) for y in resolved.years])
     z = float(NormalDist().inv_cdf((1.0 + width) / 2.0))
     one, two = (e.value - z * e.standard_error) * gap, (e.value + z * e.standard_error) * gap
@@ -405,8 +386,8 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
     if fitted.japan is not None:
         rows, extra = _japan_rows(fitted, fitted.japan, resolved, baseline, interval_width)
     else:
-        rows = list(forecast_years(resolved, d.scale, _simulation(fitted, resolved, interval_width),
-                                   _simulation(fitted, baseline, interval_width)))
+        rows = list(forecast_years(resolved, d.scale, _simulation(fitted, resolved, baseline, interval_width),
+                                   _simulation(fitted, baseline, baseline, interval_width)))
     request = ForecastRequest(fitted.spec.target, scenario, horizon, interval_width, fitted.spec.window, fitted.seed)
     canonical = canonical_request(request, fitted.inputs, resolved)
     return Forecast(

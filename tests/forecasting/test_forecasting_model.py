@@ -275,13 +275,13 @@ def test_untransformed_prophet_with_a_floor_would_go_negative(japan_inputs: Fore
     """Why the model works on the logit scale: Prophet's floor bounds the trend, not the interval."""
     import pandas as pd
 
-    from forecasting.model import _prophet_class
+    from forecasting.members import prophet_class
 
     years = range(1988, 2025)
     share = [100 * japan_inputs.target_tiv.get(y, 0.0) / japan_inputs.world_tiv[y] for y in years]
     frame = pd.DataFrame({"ds": pd.to_datetime([f"{y}-01-01" for y in years]), "y": share,
                           "cap": 100.0, "floor": 0.0})
-    raw = _prophet_class()(growth="logistic", yearly_seasonality=False, weekly_seasonality=False,
+    raw = prophet_class()(growth="logistic", yearly_seasonality=False, weekly_seasonality=False,
                            daily_seasonality=False, uncertainty_samples=500)
     with tempfile.TemporaryDirectory() as tmp:
         raw.fit(frame, seed=0, output_dir=tmp)
