@@ -16,12 +16,13 @@ import os
 import re
 import threading
 import time
+from json.encoder import encode_basestring as _quote  # type: ignore[attr-defined]  # the C encoder
 from typing import Any
 
 from workers import logs
 from workers.logs import JsonFormatter
 
-__all__ = ["ACCESS", "REQUEST_ID", "access", "request_id_from", "uvicorn_log_config"]
+__all__ = ["ACCESS", "REQUEST_ID", "access", "access_line", "iso_millis", "request_id_from", "uvicorn_log_config"]
 
 REQUEST_ID = b"x-request-id"
 _VALID = re.compile(rb"^[A-Za-z0-9._:+/=-]{1,128}$")
@@ -41,29 +42,79 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
 def access(method: str, path: str, route: str, status: int, seconds: float) -> None:
     """One line per answered request (the request id comes from the bound context).
 
-    The record is built directly: ``Logger.info`` would walk the stack to find its caller, which costs
-    more than formatting the line, for a file and line number the access log never shows."""
+    In the serve configuration the line is written straight to the handler (see :func:`access_line`);
+    anything else gets a record through logging as usual."""
     if ACCESS.isEnabledFor(logging.INFO):
         handler = _direct_handler()
-        if handler is not None:  # the serve configuration: the same JSON line, without a LogRecord
-            document = {
-                "timestamp": dt.datetime.fromtimestamp(time.time(), dt.UTC).isoformat(timespec="milliseconds"),
-                "level": "INFO",
-                "logger": ACCESS.name,
-                "message": f"{method} {path} {status}",
-                **logs._context.get(),
-                "method": method,
-                "path": path,
-                "route": route,
-                "status": status,
-                "duration_ms": round(seconds * 1e3, 3),
-            }
-            handler.write(json.dumps(document, ensure_ascii=False, default=str) + handler.terminator)
+        if handler is not None:
+            handler.write(access_line(method, path, route, status, seconds) + handler.terminator)
             return
         record = logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, "%s %s %d", (method, path, status), None)
         record.method, record.path, record.route, record.status = method, path, route, status
         record.duration_ms = round(seconds * 1e3, 3)
         ACCESS.handle(record)
+
+
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger", "message", "method", "path", "route", "status", "duration_ms"})
+_LOGGER = _quote(ACCESS.name)
+
+
+def access_line(method: str, path: str, route: str, status: int, seconds: float) -> str:
+    """The access line as :class:`~workers.logs.JsonFormatter` formats its record (same fields, order and
+    bytes), without a ``LogRecord``, ``Logger.info``'s stack walk, a dict or ``json.dumps``: the fixed parts
+    are a template and each string goes through the C encoder that ``json.dumps`` itself uses. A bound field
+    named like one of the line's own (or one that is not text) takes the dict path, which merges as the
+    formatter does."""
+    context = logs._context.get()
+    duration = round(seconds * 1e3, 3)
+    bound = ""
+    for key, value in context.items():
+        if key in _OWN_FIELDS or type(key) is not str or type(value) is not str:
+            break
+        bound += f", {_quote(key)}: {_quote(value)}"
+    else:
+        return (
+            f'{{"timestamp": "{iso_millis(time.time_ns())}", "level": "INFO", "logger": {_LOGGER}, '
+            f'"message": {_quote(f"{method} {path} {status}")}{bound}, "method": {_quote(method)}, '
+            f'"path": {_quote(path)}, "route": {_quote(route)}, "status": {int(status)}, "duration_ms": {duration!r}}}'
+        )
+    document = {
+        "timestamp": iso_millis(time.time_ns()),
+        "level": "INFO",
+        "logger": ACCESS.name,
+        "message": f"{method} {path} {status}",
+        **context,
+        "method": method,
+        "path": path,
+        "route": route,
+        "status": status,
+        "duration_ms": duration,
+    }
+    return json.dumps(document, ensure_ascii=False, default=str)
+
+
+_second: tuple[int, str] = (-1, "")  # the last second formatted, as its date and time of day
+_milli: tuple[int, str] = (-1, "")  # the last millisecond formatted, as the whole timestamp
+
+
+def iso_millis(ns: int) -> str:
+    """A time in nanoseconds since the epoch as JsonFormatter writes timestamps
+    (``2026-12-01T09:00:00.123+00:00``: UTC, milliseconds cut, not rounded). Each second's date and time of
+    day is formatted once and each millisecond's text is reused: at a few thousand lines a second, many
+    lines share one."""
+    global _second, _milli
+    milli, text = _milli
+    now = ns // 1_000_000
+    if now == milli:
+        return text
+    whole, part = divmod(now, 1000)
+    second, day_time = _second
+    if whole != second:
+        day_time = dt.datetime.fromtimestamp(whole, dt.UTC).isoformat(timespec="seconds")[:19]
+        _second = whole, day_time
+    text = f"{day_time}.{part:03d}+00:00"
+    _milli = now, text
+    return text
 
 
 def _direct_handler() -> BufferedStreamHandler | None:

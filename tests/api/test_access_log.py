@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
 import logging.config
+import random
 from collections.abc import Iterator
 
 import pytest
 
-from api.log_config import ACCESS, BufferedStreamHandler, access, uvicorn_log_config
+from api import log_config
+from api.log_config import ACCESS, BufferedStreamHandler, access, access_line, iso_millis, uvicorn_log_config
 from workers import logs
 from workers.logs import JsonFormatter
 
@@ -61,3 +64,50 @@ def test_lines_are_batched_and_written_at_close(serve_config: BufferedStreamHand
     serve_config.close()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]  # type: ignore[attr-defined]
     assert [line["status"] for line in lines] == [200, 304, 404]
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/countries", '/v1/"quoted"\\back', "/v1/caf\u00e9/\u65e5\u672c", "/v1/ctl\n\t\x01\x7f\u2028"]
+)
+def test_the_direct_line_has_the_bytes_of_the_formatted_record(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ns = 1_764_590_674_875_000_000
+    moment = ns / 1e9  # exact in binary
+    monkeypatch.setattr(log_config.time, "time_ns", lambda: ns)
+    record = logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, "%s %s %d", ("GET", path, 404), None)
+    record.created = moment
+    record.method, record.path, record.route, record.status = "GET", path, "unmatched", 404
+    record.duration_ms = round(0.0456789 * 1e3, 3)
+    for fields in ({"request_id": "req-1"}, {"request_id": "req-2", "task": 'a"b'}, {}):
+        token = logs.bind(**fields) if fields else logs._context.set({})
+        try:
+            expected = JsonFormatter().format(record)
+            assert access_line("GET", path, "unmatched", 404, 0.0456789) == expected
+        finally:
+            logs.reset(token)
+
+
+def test_a_bound_field_named_like_an_own_field_is_formatted_as_the_record_would_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ns = 1_764_590_674_250_000_000
+    moment = ns / 1e9  # exact in binary
+    monkeypatch.setattr(log_config.time, "time_ns", lambda: ns)
+    record = logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, "%s %s %d", ("GET", "/x", 200), None)
+    record.created = moment
+    record.method, record.path, record.route, record.status, record.duration_ms = "GET", "/x", "/x", 200, 1.0
+    token = logs.bind(request_id="r", path="bound")
+    try:
+        assert access_line("GET", "/x", "/x", 200, 0.001) == JsonFormatter().format(record)
+    finally:
+        logs.reset(token)
+
+
+def test_timestamps_are_those_of_datetime() -> None:
+    rng = random.Random(7)
+    moments = [rng.randrange(0, 4 * 10**18) for _ in range(20_000)]
+    moments += [s * 10**9 + f for s in (0, 1, 1_764_590_674) for f in (0, 999_999, 1_000_000, 999_999_999)]
+    moments += [1_764_590_674 * 10**9 + k * 99_991 for k in range(20_000)]
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    for ns in sorted(moments) + moments[::-1]:  # each second's and millisecond's text, reused and refreshed
+        expected = (epoch + dt.timedelta(microseconds=ns // 1000)).isoformat(timespec="milliseconds")
+        assert iso_millis(ns) == expected
