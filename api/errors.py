@@ -160,7 +160,8 @@ async def stored_data_problem(request: Request, exc: InvalidInputs) -> JSONRespo
         "invariants; an administrator must load a corrected release."
     )
     log.error("stored data breaks a forecasting invariant: %s", detail)
-    error = {"field": exc.field or "inputs", "message": exc.message, "dataset": dataset, "country": country}
+    error: dict[str, Any] = {"field": exc.field or "inputs", "message": exc.message, "dataset": dataset,
+                             "country": country}
     if year:
         error["year"] = int(year)
     return problem(

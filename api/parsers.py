@@ -13,6 +13,7 @@ Every problem raises :class:`InvalidFile` naming the line and column.
 
 from __future__ import annotations
 
+import _csv
 import csv
 import hashlib
 import io
@@ -93,7 +94,7 @@ def parse_series(
     return _parse_long(text, countries, non_negative)
 
 
-def _reader(text: str) -> csv.reader:  # type: ignore[valid-type]
+def _reader(text: str) -> _csv.Reader:
     return csv.reader(io.StringIO(text, newline=""), strict=True)
 
 

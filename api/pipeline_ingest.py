@@ -34,7 +34,7 @@ def parse_pipeline_file(data: bytes, columns: Sequence[str], countries: Mapping[
     if header != list(columns):
         missing = [c for c in columns if c not in header]
         extra = [c for c in header if c not in columns]
-        column = (missing or extra or [None])[0]
+        column = next(iter(missing + extra), None)
         raise InvalidFile(f"the header must be exactly {','.join(columns)}", line=1, column=column)
     rows: list[dict[str, str]] = []
     seen: dict[str, int] = {}
@@ -54,8 +54,7 @@ def parse_pipeline_file(data: bytes, columns: Sequence[str], countries: Mapping[
                 deal_from_row(clean)
             except InvalidInputs as exc:
                 name = (exc.field or "").rsplit(".", 1)[-1]
-                column = COLUMNS.get(name, name) or None
-                raise InvalidFile(str(exc), line=line, column=column) from None
+                raise InvalidFile(str(exc), line=line, column=COLUMNS.get(name, name) or None) from None
             except (ValueError, KeyError) as exc:
                 raise InvalidFile(f"not a number or year where one is needed ({exc})", line=line) from None
             rows.append(clean)

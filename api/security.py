@@ -60,9 +60,12 @@ def _problem(description: str, header: str | None = None, about: str = "") -> di
 
 
 # The errors this module adds to an operation, for its ``responses=`` (documented statuses are checked by the fuzz).
-TOO_LARGE = {413: _problem("The request body is over the size limit")}
-LIMITED = {429: _problem("Too many requests from this client", "Retry-After", "Seconds until the next request may go")}
-UNAUTHORIZED = {
+Responses = dict[int | str, dict[str, Any]]
+TOO_LARGE: Responses = {413: _problem("The request body is over the size limit")}
+LIMITED: Responses = {
+    429: _problem("Too many requests from this client", "Retry-After", "Seconds until the next request may go")
+}
+UNAUTHORIZED: Responses = {
     401: _problem("The admin API key is missing or wrong", "WWW-Authenticate", "The Bearer challenge (RFC 6750)")
 }
 
@@ -108,7 +111,7 @@ class RateLimiter:
                 uri,
                 implementation="redispy",
                 key_prefix=f"{prefix}:ratelimit",
-                connection_pool=self._pool,
+                connection_pool=self._pool,  # type: ignore[arg-type]  # limits types its options loosely
                 wrap_exceptions=True,
             )
         else:

@@ -32,7 +32,7 @@ def descriptor() -> dict[str, Any]:
 
 
 def read_resource(resource: dict[str, Any]) -> bytes:
-    return (DATA / resource["path"]).read_bytes()
+    return (DATA / str(resource["path"])).read_bytes()
 
 
 def seed(engine: Engine) -> list[IngestResult]:
