@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.catalog import Snapshot
 from api.deps import AppState
 from api.errors import PROBLEM_JSON, InvalidParameter, TivcastError, problem
-from api.forecast_schemas import JobDocument, ResultOrJob
+from api.forecast_schemas import JobDocument
 from api.http_cache import matches
 from api.responses import ERRORS
 from api.security import TOO_LARGE
@@ -25,18 +25,29 @@ from workers.requests import JobSpec
 IMMUTABLE = "public, max-age=31536000, immutable"
 LATEST = "no-cache"  # revalidate every time: "latest" moves when the data or model changes
 RETRY_SECONDS = 2
-JOB_RESPONSES: dict[int | str, dict[str, Any]] = {  # typed bodies: api.forecast_schemas
-    200: {"description": "The result (already computed) or the job document", "model": ResultOrJob},
-    202: {"description": "Accepted: the job is queued or running; poll the Location / status URL",
-          "model": JobDocument},
-    304: {"description": "Not modified (If-None-Match matched the content key)"},
-    **ERRORS,
-    **TOO_LARGE,  # the router's body limit applies to every route on it (Starlette checks Content-Length)
-    503: {
-        "description": "Redis or the workers are unavailable; retry after Retry-After",
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
-    },
-}
+
+
+def job_responses(result: Any, what: str, *, pending: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The responses of a forecast route: 200 with ``result`` (a model, or a union of models), and with
+    ``pending`` the 202 job document while it is computed and the 304 of a matching ETag.
+
+    Each status has its own typed body (``api.forecast_schemas``), so that a generated client parses every
+    response into its class (``GET /v1/jobs/{key}`` answers the job document itself with 200)."""
+    waiting: dict[int | str, dict[str, Any]] = {
+        202: {"description": "Accepted: the job is queued or running; poll the Location / status URL",
+              "model": JobDocument},
+        304: {"description": "Not modified (If-None-Match matched the content key)"},
+    }
+    return {
+        200: {"description": what, "model": result},
+        **(waiting if pending else {}),
+        **ERRORS,
+        **TOO_LARGE,  # the router's body limit applies to every route on it (Starlette checks Content-Length)
+        503: {
+            "description": "Redis or the workers are unavailable; retry after Retry-After",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+        },
+    }
 
 
 class TargetIn(BaseModel):

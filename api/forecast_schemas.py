@@ -15,9 +15,47 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BacktestReport", "ForecastResult", "JobDocument", "ResultOrJob", "ScenarioSetResult"]
+__all__ = ["AnyResult", "BacktestReport", "ForecastResult", "JobDocument", "ScenarioOut", "ScenarioSetResult"]
 
 OPEN = ConfigDict(extra="allow")
+
+
+class DriverPathOut(BaseModel):
+    """How one driver evolves after its last observation."""
+
+    model_config = OPEN
+    mode: str = Field(description="hold, trend, growth, level, ...")
+    values: dict[str, float] = Field(description="Values (or growth rates) by year")
+    fill: str = Field(description="Between and after the given years: hold or linear")
+    trend_years: int
+
+
+class DriverChangeOut(BaseModel):
+    """A what-if change to a base path: ``op`` by ``value`` from ``from_year`` to ``to_year``."""
+
+    model_config = OPEN
+    driver: str
+    op: str
+    value: float
+    from_year: int
+    to_year: int | None
+
+
+class ScenarioOut(BaseModel):
+    """A scenario: built-in (``/v1/scenarios``) or custom, as resolved into a forecast."""
+
+    model_config = OPEN
+    name: str
+    title: str
+    description: str
+    base: str | None = Field(description="The scenario this one starts from; null: none")
+    drivers: dict[str, DriverPathOut]
+    changes: list[DriverChangeOut]
+    settings: dict[str, Any] = Field(description="Model settings of the scenario")
+    known_deliveries: dict[str, float] = Field(description="Deliveries known in advance, TIV by year")
+    countries: list[str] | None = Field(description="The countries it applies to; null: every country")
+    builtin: bool
+    pipeline: dict[str, Any] | None = Field(description="Japan's deal-pipeline rules; null: as the base scenario")
 
 
 class TargetOut(BaseModel):
@@ -96,7 +134,7 @@ class ForecastResult(BaseModel):
     model_config = OPEN
     key: str = Field(pattern=r"^[0-9a-f]{64}$")
     target: TargetOut
-    scenario: dict[str, Any]
+    scenario: ScenarioOut
     request: dict[str, Any]
     data_version: str
     model_version: str
@@ -155,4 +193,4 @@ class JobDocument(BaseModel):
     status_url: str
 
 
-ResultOrJob = ForecastResult | ScenarioSetResult | BacktestReport | JobDocument
+AnyResult = ForecastResult | ScenarioSetResult | BacktestReport  # what a content key can name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -178,6 +177,17 @@ class PolicyEventListPublic(BaseModel):
     count: int
 
 
+class ProblemError(BaseModel):
+    """One thing wrong with a request: what is wrong, and where (a parameter or body field, or a file's line
+    and column; a stored-data problem also names its dataset, country and year)."""
+
+    model_config = ConfigDict(extra="allow")
+    message: str = Field(examples=["unknown country 'XYZ'"])
+    field: str | None = Field(default=None, examples=["country"], description="The parameter or body field")
+    line: int | None = Field(default=None, description="The line of an uploaded file")
+    column: str | None = Field(default=None, description="The column (its name) of an uploaded file")
+
+
 class ProblemDetails(BaseModel):
     """RFC 9457 problem details: every error body has this shape."""
 
@@ -187,7 +197,7 @@ class ProblemDetails(BaseModel):
     status: int = Field(examples=[404])
     detail: str = Field(examples=["country 'XYZ' does not exist"])
     instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    errors: list[ProblemError] | None = None
 
 
 class IngestPublic(BaseModel):

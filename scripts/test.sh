@@ -10,6 +10,18 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# tests/api/test_generated_client.py generates a client from the served OpenAPI document with openapi-python-client,
+# run from a venv of its own (installed into .venv it would downgrade typer, a dependency of tivcast). Pinned: another
+# version generates other code.
+OPENAPI_CLIENT_VERSION=0.29.1
+OPENAPI_CLIENT_VENV=.venv/tools/openapi-client
+if [ "$("$OPENAPI_CLIENT_VENV/bin/openapi-python-client" --version 2>/dev/null)" != \
+     "openapi-python-client version: $OPENAPI_CLIENT_VERSION" ]; then
+    echo "== installing openapi-python-client $OPENAPI_CLIENT_VERSION into $OPENAPI_CLIENT_VENV"
+    "$PYTHON" -m venv --clear "$OPENAPI_CLIENT_VENV"
+    "$OPENAPI_CLIENT_VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$OPENAPI_CLIENT_VENV/bin/python" -m pip install --quiet "openapi-python-client==$OPENAPI_CLIENT_VERSION"
+fi
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy (strict) forecasting workers"; .venv/bin/mypy forecasting workers
 echo "== import contracts"; .venv/bin/lint-imports

@@ -48,11 +48,14 @@ NewRelease = Annotated[
         description="Id of the new release; default: from the file (SIPRI's generation date) or its content hash",
     ),
 ]
+# The raw body is documented as application/octet-stream (a file's bytes; what generated clients can send):
+# text/csv and text/plain are accepted the same way (RAW_TYPES), as the description says.
 UPLOAD_BODY = {
     "required": True,
-    "description": "The file: tivcast's long CSV or SIPRI's CSV export, as the raw body or the multipart field `file`",
+    "description": "The file: tivcast's long CSV or SIPRI's CSV export, as the raw body (Content-Type "
+    "application/octet-stream, text/csv or text/plain) or the multipart field `file`",
     "content": {
-        "text/csv": {"schema": {"type": "string"}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
         "multipart/form-data": {
             "schema": {
                 "type": "object",
@@ -79,7 +82,11 @@ UPLOAD_BODY = {
             "content": PROBLEM,
         },
         **TOO_LARGE,
-        415: {"model": ProblemDetails, "description": "Neither text/csv nor multipart/form-data", "content": PROBLEM},
+        415: {
+            "model": ProblemDetails,
+            "description": "Neither a raw body (application/octet-stream, text/csv, text/plain) nor multipart",
+            "content": PROBLEM,
+        },
     },
 )
 async def upload_release(

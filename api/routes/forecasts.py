@@ -18,15 +18,16 @@ from api.deps import SnapshotDep, StateDep
 from api.errors import InvalidParameter, NotFound
 from api.forecast_jobs import (
     IMMUTABLE,
-    JOB_RESPONSES,
     ForecastIn,
     failed_problem,
     inputs_for,
     job_response,
+    job_responses,
     result_response,
     serve_spec,
     spec_or_422,
 )
+from api.forecast_schemas import AnyResult, BacktestReport, ForecastResult, JobDocument, ScenarioSetResult
 from api.http_cache import matches
 from api.security import LIMITED, rate_limited
 from workers.requests import backtest_job, forecast_job, scenario_set_job
@@ -41,7 +42,7 @@ Measure = Annotated[str, Query(pattern=r"^(share|tiv)$", description="share (per
     "/v1/forecasts",
     summary="Request a forecast",
     status_code=202,
-    responses={**JOB_RESPONSES, **LIMITED},
+    responses={**job_responses(ForecastResult | ScenarioSetResult, "The result, already computed"), **LIMITED},
     dependencies=[rate_limited("forecasts")],
 )
 async def post_forecast(
@@ -80,7 +81,11 @@ async def post_forecast(
     return await serve_spec(request, state, spec, latest=False)
 
 
-@router.get("/v1/forecasts/latest", summary="The current forecast of a country and scenario", responses=JOB_RESPONSES)
+@router.get(
+    "/v1/forecasts/latest",
+    summary="The current forecast of a country and scenario",
+    responses=job_responses(ForecastResult, "The current forecast"),
+)
 async def latest_forecast(
     request: Request,
     state: StateDep,
@@ -97,7 +102,11 @@ async def latest_forecast(
     return await serve_spec(request, state, spec, latest=True, version=snapshot.version)
 
 
-@router.get("/v1/forecasts/compare", summary="Scenarios side by side", responses=JOB_RESPONSES)
+@router.get(
+    "/v1/forecasts/compare",
+    summary="Scenarios side by side",
+    responses=job_responses(ScenarioSetResult, "The scenarios side by side"),
+)
 async def compare_forecasts(
     request: Request,
     state: StateDep,
@@ -124,7 +133,11 @@ async def compare_forecasts(
     return await serve_spec(request, state, spec, latest=True, version=snapshot.version)
 
 
-@router.get("/v1/backtests", summary="Backtest of the model against naive baselines", responses=JOB_RESPONSES)
+@router.get(
+    "/v1/backtests",
+    summary="Backtest of the model against naive baselines",
+    responses=job_responses(BacktestReport, "The backtest report"),
+)
 async def get_backtest(
     request: Request,
     state: StateDep,
@@ -139,7 +152,11 @@ async def get_backtest(
     return await serve_spec(request, state, spec, latest=True, version=snapshot.version)
 
 
-@router.get("/v1/forecasts/{key}", summary="A forecast result", responses=JOB_RESPONSES)
+@router.get(
+    "/v1/forecasts/{key}",
+    summary="A forecast result",
+    responses=job_responses(AnyResult, "The result under its key: a forecast, a scenario set or a backtest"),
+)
 async def get_forecast(key: Key, request: Request, state: StateDep) -> Response:
     """The result under its content key: immutable, ``ETag`` = key; 202 with ``Retry-After`` while it runs."""
     etag = f'"{key}"'
@@ -156,7 +173,9 @@ async def get_forecast(key: Key, request: Request, state: StateDep) -> Response:
     return await job_response(state, job, status=202)
 
 
-@router.get("/v1/jobs/{key}", summary="A job's state", responses=JOB_RESPONSES)
+@router.get(
+    "/v1/jobs/{key}", summary="A job's state", responses=job_responses(JobDocument, "The job", pending=False)
+)
 async def get_job(key: Key, state: StateDep) -> JSONResponse:
     """State (queued, running, succeeded, failed), timestamps, attempts, error, age; a link to the result."""
     job = await state.service.get_job(key)

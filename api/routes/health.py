@@ -15,10 +15,11 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -48,15 +49,38 @@ async def finish_checks(engine: Engine, timeout: float = 10.0) -> None:
         await asyncio.wait([running], timeout=timeout)
 
 
-@router.get("/healthz", summary="Liveness", response_description="The process is up")
+class HealthPublic(BaseModel):
+    status: Literal["ok"]
+
+
+class CheckPublic(BaseModel):
+    """One component's check."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str = Field(description="ok, embedded (part of this process) or fail")
+    latency_ms: float
+    error: str | None = Field(default=None, description="What failed")
+    online: int | None = Field(default=None, description="Workers with a live heartbeat (the workers check)")
+
+
+class ReadyPublic(BaseModel):
+    status: Literal["ready", "not ready"]
+    mode: str = Field(description="embedded or redis")
+    checks: dict[str, CheckPublic] = Field(description="database, redis and workers")
+
+
+@router.get("/healthz", summary="Liveness", response_description="The process is up", response_model=HealthPublic)
 async def healthz() -> JSONResponse:
     """200 while the process runs and answers HTTP; checks nothing else (see ``/readyz``)."""
     return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
 
 READY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Ready: every component passed"},
-    503: {"description": "Not ready: at least one component failed; see its entry. Sent with Retry-After."},
+    200: {"description": "Ready: every component passed", "model": ReadyPublic},
+    503: {
+        "description": "Not ready: at least one component failed; see its entry. Sent with Retry-After.",
+        "model": ReadyPublic,
+    },
 }
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import STRICT, StateDep
 from api.errors import NotFound
+from api.forecast_schemas import ScenarioOut
 from api.http_cache import make_etag, matches
 from api.responses import ERRORS
 from forecasting import SCENARIOS
@@ -20,7 +20,7 @@ ScenarioName = Annotated[str, Path(description="A built-in scenario name", examp
 
 
 class ScenarioListPublic(BaseModel):
-    data: list[dict[str, Any]] = Field(description="Each scenario: name, title, description, driver paths, settings")
+    data: list[ScenarioOut] = Field(description="Each scenario: name, title, description, driver paths, settings")
     count: int
 
 
@@ -30,9 +30,10 @@ def _body(name: str | None) -> tuple[bytes, str]:
     process (they ship with the model), so both are computed once."""
     if name is None:
         data = [s.to_dict() for s in SCENARIOS.values()]
-        body = ScenarioListPublic(data=data, count=len(data)).model_dump_json().encode()
+        document: BaseModel = ScenarioListPublic.model_validate({"data": data, "count": len(data)})  # as documented
     else:
-        body = json.dumps(SCENARIOS[name].to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        document = ScenarioOut.model_validate(SCENARIOS[name].to_dict())
+    body = document.model_dump_json(by_alias=True).encode()
     return body, make_etag("scenario", name, body)
 
 
@@ -55,7 +56,12 @@ async def list_scenarios(request: Request, state: StateDep) -> Response:
     return _answer(request, state, None)
 
 
-@router.get("/{name}", summary="Describe a scenario", responses={304: {"description": "Not modified"}, **ERRORS})
+@router.get(
+    "/{name}",
+    summary="Describe a scenario",
+    response_model=ScenarioOut,
+    responses={304: {"description": "Not modified"}, **ERRORS},
+)
 async def get_scenario(name: ScenarioName, request: Request, state: StateDep) -> Response:
     """One built-in scenario."""
     if name not in SCENARIOS:

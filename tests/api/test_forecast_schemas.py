@@ -23,7 +23,7 @@ def test_every_forecast_operation_declares_typed_bodies(forecast_client: TestCli
     document = forecast_client.get("/openapi.json").json()
     for method, path in OPERATIONS:
         responses = document["paths"][path][method]["responses"]
-        for status in ("200", "202"):
+        for status in ("200", "202") if path != "/v1/jobs/{key}" else ("200",):  # a job is its own 200
             schema = responses[status]["content"]["application/json"]["schema"]
             assert schema != {} and ("$ref" in schema or "anyOf" in schema), (method, path, status)
 

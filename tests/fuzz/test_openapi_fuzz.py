@@ -113,7 +113,7 @@ CAN_RETURN = {
     "GET /v1/forecasts/latest": JOBS,
     "GET /v1/forecasts/compare": JOBS,
     "GET /v1/forecasts/{key}": JOBS,
-    "GET /v1/jobs/{key}": JOBS,
+    "GET /v1/jobs/{key}": {200, 404, 413, 422, 503},  # the job document itself: no 202, no ETag
     "GET /v1/backtests": JOBS,
     "POST /v1/admin/datasets/{dataset_id}/releases": {200, 201, 401, 404, 409, 413, 415, 422, 429, 503},
     "POST /v1/admin/cache/warm": {202, 401, 404, 429, 503},

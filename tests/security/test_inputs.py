@@ -15,7 +15,7 @@ from tests.conftest import Databases
 from tests.security.conftest import KEY, assert_problem, serve
 
 # The upload body is a file: bounded by TIVCAST_MAX_UPLOAD_BYTES, not by its schema.
-UNBOUNDED_BY_DESIGN = {("/v1/admin/datasets/{dataset_id}/releases", "text/csv")}
+UNBOUNDED_BY_DESIGN = {("/v1/admin/datasets/{dataset_id}/releases", "application/octet-stream")}
 
 
 @pytest.fixture(scope="module")
