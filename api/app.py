@@ -25,6 +25,7 @@ from api.http_semantics import HeadAndOptions
 from api.metrics import instrument
 from api.metrics import router as metrics_router
 from api.migrations import upgrade
+from api.observations import ObservationsFastPath
 from api.routes import (
     admin,
     bulk,
@@ -152,11 +153,20 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             engine.dispose()
 
     # /docs and /redoc are api/routes/docs.py: FastAPI's own load their assets from a CDN.
+    # Metrics are Prometheus (api/metrics.py): FastAPI's OpenTelemetry bridge is off (tivcast configures no
+    # OpenTelemetry SDK, so it never had anything to report to), which spares its per-request provider checks.
     app = FastAPI(
-        title="tivcast", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+        title="tivcast",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     add_exception_handlers(app)
-    app.add_middleware(FastPath)
+    app.add_middleware(ObservationsFastPath)  # observation pages without routing (api/observations.py)
+    app.add_middleware(FastPath)  # replays, outside it
     app.add_middleware(HeadAndOptions)  # outside the replay cache: HEAD is replayed like GET
     install(app, settings)  # api/security.py: 413 as problem+json, CORS, trusted proxies
     instrument(app, access_log=settings.access_log)  # outermost of all: request id, metrics, access log

@@ -159,7 +159,7 @@ class UrlCache:
             headers,
             [h for h in headers if h[0] in keep],
             bytes(response.body),
-            getattr(scope.get("route"), "path", ""),
+            str(getattr(scope.get("route"), "path", scope.get(ROUTE_KEY, ""))),  # a route, or a fast path
         )
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:

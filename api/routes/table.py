@@ -24,8 +24,8 @@ from api.deps import (
 from api.errors import InvalidParameter
 from api.http_cache import make_etag
 from api.negotiation import CSV_TYPE, FormatQuery, choose, csv_bytes
+from api.observations import series_rows
 from api.responses import data_responses
-from api.routes.datasets import series_rows
 from api.tables import Release
 
 router = APIRouter(prefix="/v1", tags=["datasets"], dependencies=STRICT)
