@@ -92,7 +92,7 @@ class Catalog:
     def get(self) -> Snapshot:
         """The current snapshot; call from a worker thread when it may be stale (it queries)."""
         if not self.fresh():
-            self.refresh()
+            self.refresh(if_stale=True)
         assert self._snapshot is not None
         return self._snapshot
 
@@ -102,8 +102,18 @@ class Catalog:
     def invalidate(self) -> None:
         self._generation += 1
 
-    def refresh(self) -> None:
-        with self._lock, Session(self._engine, expire_on_commit=False) as session:
+    def refresh(self, *, if_stale: bool = False) -> None:
+        """Re-read the catalogue. ``if_stale``: unless it became fresh while this call waited for another
+        thread's refresh. Every request that finds the snapshot expired asks for one; without this, each
+        of them would re-read the whole catalogue in turn, one after another (requests keep arriving
+        while they do)."""
+        with self._lock:
+            if if_stale and self.fresh():
+                return
+            self._read()
+
+    def _read(self) -> None:
+        with Session(self._engine, expire_on_commit=False) as session:
             generation, started = self._generation, self._clock()
             datasets = {d.id: d for d in session.exec(select(Dataset))}
             releases: dict[str, list[Release]] = {}

@@ -105,3 +105,71 @@ class TestInvalidation:
             monkeypatch.undo()
             assert catalog.cached() is None
             assert current(catalog) == NEW
+
+
+class TestExpiry:
+    def test_requests_finding_the_snapshot_expired_together_read_the_catalogue_once(
+        self, fresh_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock = Clock(10.0)
+        with catalog_on(fresh_url, clock, ttl=2) as catalog:
+            first = catalog.get()
+            reads: list[str] = []
+            inside, release = threading.Event(), threading.Event()
+            read = catalog._read
+
+            def slow_read() -> None:
+                reads.append(threading.current_thread().name)
+                inside.set()
+                release.wait(10)
+                read()
+
+            monkeypatch.setattr(catalog, "_read", slow_read)
+            clock.now = 12.5  # expired
+            threads = [threading.Thread(target=catalog.get, name=f"request-{i}") for i in range(8)]
+            threads[0].start()
+            assert inside.wait(10)
+            for thread in threads[1:]:
+                thread.start()  # they find it expired too, and wait for the read in progress
+            release.set()
+            for thread in threads:
+                thread.join(10)
+            assert len(reads) == 1
+            assert catalog.cached() is not None and catalog.cached() is not first
+
+    def test_an_invalidation_during_the_read_they_wait_for_makes_them_read_again(
+        self, fresh_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock = Clock(10.0)
+        with catalog_on(fresh_url, clock, ttl=2) as catalog:
+            catalog.get()
+            reading, resume = threading.Event(), threading.Event()
+            original, read, reads = Session.exec, catalog._read, []
+
+            def paused_exec(self: Session, *args: object, **kwargs: object) -> object:
+                result = original(self, *args, **kwargs)  # type: ignore[call-overload]
+                if threading.current_thread().name == "first" and not reading.is_set():
+                    reading.set()  # the first read has begun (with the old generation); hold it here
+                    resume.wait(10)
+                return result
+
+            def counted_read() -> None:
+                reads.append(threading.current_thread().name)
+                read()
+
+            monkeypatch.setattr(Session, "exec", paused_exec)
+            monkeypatch.setattr(catalog, "_read", counted_read)
+            clock.now = 12.5
+            first = threading.Thread(target=catalog.get, name="first")
+            first.start()
+            assert reading.wait(10)
+            _ingest(fresh_url)
+            catalog.invalidate()  # an upload committed while the first read was in progress
+            second = threading.Thread(target=catalog.get, name="second")
+            second.start()  # waits for the first read, finds its snapshot stale, and reads again
+            resume.set()
+            first.join(10)
+            second.join(10)
+            monkeypatch.undo()
+            assert reads == ["first", "second"]
+            assert current(catalog) == NEW
