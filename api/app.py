@@ -166,10 +166,17 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     )
     add_exception_handlers(app)
     app.add_middleware(ObservationsFastPath)  # observation pages without routing (api/observations.py)
-    app.add_middleware(FastPath)  # replays, outside it
-    app.add_middleware(HeadAndOptions)  # outside the replay cache: HEAD is replayed like GET
+    # Replays (FastPath) and HEAD/OPTIONS (outside the replays: HEAD is replayed like GET) need none of FastAPI's
+    # own middleware (ServerErrorMiddleware and the rest), so by default they run before it: a cached read
+    # then costs little more than the bytes. CORS and trusted-proxy middleware must see every request before
+    # them, so with either configured they keep their place inside.
+    early = [HeadAndOptions, FastPath] if not (settings.cors_origins or settings.trusted_proxies) else []
+    if not early:
+        app.add_middleware(FastPath)
+        app.add_middleware(HeadAndOptions)
     install(app, settings)  # api/security.py: 413 as problem+json, CORS, trusted proxies
-    instrument(app, access_log=settings.access_log)  # outermost of all: request id, metrics, access log
+    # outermost of all: request id, metrics, access log
+    instrument(app, access_log=settings.access_log, inside=early)
     app.include_router(health.router)  # probes and /metrics: no body, no rate limit, no auth
     app.include_router(metrics_router)
     for module in (datasets, bulk, table, countries, shares, policy, scenarios, forecasts, dashboard, docs, problems):

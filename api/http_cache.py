@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -59,6 +60,7 @@ def matches(request: Request, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
+@lru_cache(maxsize=256)  # a release's load time, formatted for every answer from it
 def http_date(moment: datetime) -> str:
     """An IMF-fixdate (``Tue, 01 Dec 2026 09:00:00 GMT``), to whole seconds."""
     if moment.tzinfo is None:

@@ -31,7 +31,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,14 +132,18 @@ class Instrument:
             logs.reset(token)
 
 
-def instrument(app: FastAPI, *, access_log: bool) -> None:
+def instrument(app: FastAPI, *, access_log: bool, inside: Sequence[Callable[[ASGIApp], ASGIApp]] = ()) -> None:
     """Wrap ``app``'s whole middleware stack in :class:`Instrument`, outside even Starlette's
     ``ServerErrorMiddleware``: a 500 then carries its ``X-Request-ID`` too, and the error handler's log
-    line the request id (``add_middleware`` can only place a middleware inside that one)."""
+    line the request id (``add_middleware`` can only place a middleware inside that one). ``inside``:
+    middleware placed between the two (outermost first), which then also runs before FastAPI's own."""
     build = app.build_middleware_stack
 
     def build_instrumented() -> ASGIApp:
-        return Instrument(build(), access_log=access_log)
+        stack = build()
+        for wrap in reversed(inside):
+            stack = wrap(stack)
+        return Instrument(stack, access_log=access_log)
 
     app.build_middleware_stack = build_instrumented  # type: ignore[method-assign]
 

@@ -148,7 +148,7 @@ def _links(request: Request, release_id: str, fingerprint: str, cut: Page) -> di
     """first, prev, next and last, each pinned to the release (and the query) the page came from."""
     # The query string is built once (Starlette's URL helpers re-split and re-encode it per link).
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "release")]
-    base = str(request.url.replace(query=urlencode([*kept, ("release", release_id)])))
+    base = _with_query(request, urlencode([*kept, ("release", release_id)]))
     links = {"first": base}
 
     def at(direction: Direction, key: tuple[str, int] | None = None) -> str:
@@ -161,6 +161,32 @@ def _links(request: Request, release_id: str, fingerprint: str, cut: Page) -> di
     if cut.total > len(cut.rows):
         links["last"] = at("last")
     return links
+
+
+MARK = "\x00"  # stands for the query in a URL template; no request URL holds it (servers refuse it in headers)
+_templates: dict[tuple[object, ...], tuple[str, str]] = {}
+
+
+def _with_query(request: Request, query: str) -> str:
+    """``str(request.url.replace(query=query))``, with the URL split and joined once per (scheme, host, path)
+    rather than for every request: the same text, cut where the query goes."""
+    if not query:
+        return str(request.url.replace(query=query))  # no "?" at all
+    scope = request.scope
+    host = next((v for k, v in scope["headers"] if k == b"host"), None)
+    server = scope.get("server")
+    key = (scope.get("scheme"), host, tuple(server) if server else None, scope.get("root_path"), scope["path"])
+    parts = _templates.get(key)
+    if parts is None:
+        template = str(request.url.replace(query=MARK))
+        if template.count(MARK) != 1:
+            return str(request.url.replace(query=query))
+        before, after = template.split(MARK)
+        parts = before, after
+        if len(_templates) >= 1024:
+            _templates.clear()
+        _templates[key] = parts
+    return f"{parts[0]}{query}{parts[1]}"
 
 
 def _csv_page(lines: list[bytes], note: str | None) -> bytes:

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 CHALLENGE = 'Bearer realm="tivcast-admin"'
 STORE_TIMEOUT = 0.25  # seconds a rate-limit check may wait on Redis before the request is let through
+BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})  # a request has a body only with one
 EXPOSED_HEADERS = ["ETag", "Location", "Content-Location", "Retry-After", "Link", "X-Total-Count"]
 
 
@@ -179,8 +180,8 @@ class ProblemBodyLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not any(name in BODY_HEADERS for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)  # no body, so no 413 (most requests: every plain GET)
             return
         replaced = False
 

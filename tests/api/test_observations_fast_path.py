@@ -175,3 +175,36 @@ def test_a_new_release_is_served_by_the_fast_path_at_once(fresh_url: str, monkey
         assert seen == [True]
         assert new["release"] == result.release_id != old["release"]
         assert new["version"] != old["version"]
+
+
+@pytest.mark.parametrize(
+    ("host", "server", "scheme", "path"),
+    [
+        (b"api.example:8000", ("10.0.0.1", 8000), "http", OBS),
+        (None, ("10.0.0.1", 80), "http", OBS),
+        (None, ("::1", 8443), "https", OBS),
+        (None, None, "http", OBS),
+        (b"[::1]:8000", ("::1", 8000), "http", OBS),
+        (b"bad host:x", ("10.0.0.1", 8000), "http", OBS),
+        (b"h#frag", ("10.0.0.1", 8000), "https", "/v1/datasets/a?b#c\\d/observations"),
+        (b"h", ("10.0.0.1", 8000), "http", "/v1/datasets/\x00/observations"),
+    ],
+)
+def test_links_are_built_on_the_url_starlette_gives(
+    host: bytes | None, server: tuple[str, int] | None, scheme: str, path: str
+) -> None:
+    from starlette.requests import Request
+
+    headers = [(b"host", host)] if host is not None else []
+    scope = {
+        "type": "http",
+        "scheme": scheme,
+        "server": server,
+        "path": path,
+        "query_string": b"x=1",
+        "headers": headers,
+    }
+    for query in ("country=JPN&release=r", "", "a=%20b"):
+        for _ in range(2):  # built, then from the template
+            request = Request(scope)
+            assert observations._with_query(request, query) == str(request.url.replace(query=query))
