@@ -21,6 +21,7 @@ Body = tuple[bytes, str, dict[str, str]]
 RESULT_PATH = re.compile(r"^/v1/forecasts/[0-9a-f]{64}$")
 ROUTE_KEY = "tivcast.route"  # FastPath names the route template it answered for here (api.metrics labels)
 RESULT_ROUTE = "/v1/forecasts/{key}"
+TRIED = "tivcast.replay_tried"  # the scope of a GET that FastPath.answer has looked up
 IMMUTABLE = b"public, max-age=31536000, immutable"  # content, media type, extra headers
 
 
@@ -174,47 +175,59 @@ class UrlCache:
 
 
 class FastPath:
-    """Pure ASGI middleware serving :class:`UrlCache` hits (and their 304s) without routing."""
+    """Pure ASGI middleware serving :class:`UrlCache` hits (and their 304s) without routing.
+
+    The outermost middleware may call :meth:`answer` itself (see :class:`api.metrics.Instrument`); a GET
+    it tried is not looked up again here."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            if RESULT_PATH.match(scope["path"]) and await self._result(scope, send):
-                scope[ROUTE_KEY] = RESULT_ROUTE
-                return
-            replay = self._replay(scope)
-            if replay is not None:
-                scope[ROUTE_KEY] = replay.route
-                await self._send(scope, replay, send)
+        if scope["type"] == "http" and scope["method"] == "GET" and TRIED not in scope:
+            if await self.answer(scope, send) is not None:
                 return
         await self.app(scope, receive, send)
 
+    async def answer(self, scope: Scope, send: Send, extra: tuple[tuple[bytes, bytes], ...] = ()) -> int | None:
+        """Answer a GET from memory, with ``extra`` headers: the status sent, or None when nothing was sent."""
+        scope[TRIED] = True
+        if RESULT_PATH.match(scope["path"]):
+            status = await self._result(scope, send, extra)
+            if status is not None:
+                scope[ROUTE_KEY] = RESULT_ROUTE
+            return status
+        replay = self._replay(scope)
+        if replay is None:
+            return None
+        scope[ROUTE_KEY] = replay.route
+        return await self._send(scope, replay, send, extra)
+
     @staticmethod
-    async def _result(scope: Scope, send: Send) -> bool:
+    async def _result(scope: Scope, send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> int | None:
         """A content key's result: 304 on a matching If-None-Match without any lookup (a key's content
-        never changes), else the bytes if this process holds them in memory. False: let the route answer."""
+        never changes), else the bytes if this process holds them in memory. None: let the route answer."""
         key = scope["path"].rsplit("/", 1)[1]
         etag = f'"{key}"'.encode()
         headers = [(b"etag", etag), (b"cache-control", IMMUTABLE)]
         for name, value in scope["headers"]:
             if name == b"if-none-match" and etag in {t.strip().removeprefix(b"W/") for t in value.split(b",")}:
-                await send({"type": "http.response.start", "status": 304, "headers": headers})
+                await send({"type": "http.response.start", "status": 304, "headers": [*headers, *extra]})
                 await send({"type": "http.response.body", "body": b""})
-                return True
+                return 304
         state = getattr(scope["app"].state, "tivcast", None)
         body = state.service.peek(key) if state is not None else None
         if body is None:
-            return False
+            return None
         headers += [
             (b"content-location", f"/v1/forecasts/{key}".encode()),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            *extra,
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        return True
+        return 200
 
     @staticmethod
     def _replay(scope: Scope) -> Replay | None:
@@ -225,15 +238,17 @@ class FastPath:
         return state.urls.lookup(scope, snapshot.version) if snapshot is not None else None
 
     @staticmethod
-    async def _send(scope: Scope, replay: Replay, send: Send) -> None:
+    async def _send(scope: Scope, replay: Replay, send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> int:
         since = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 tags = {t.strip().removeprefix(b"W/") for t in value.split(b",")}
                 if replay.etag in tags or b"*" in tags:
-                    await send({"type": "http.response.start", "status": 304, "headers": replay.not_modified})
+                    await send(
+                        {"type": "http.response.start", "status": 304, "headers": [*replay.not_modified, *extra]}
+                    )
                     await send({"type": "http.response.body", "body": b""})
-                    return
+                    return 304
                 since = None
                 break
             if name == b"if-modified-since":
@@ -241,8 +256,9 @@ class FastPath:
         if since is not None:
             modified = next((v for k, v in replay.not_modified if k == b"last-modified"), None)
             if not_modified_since(since, modified):
-                await send({"type": "http.response.start", "status": 304, "headers": replay.not_modified})
+                await send({"type": "http.response.start", "status": 304, "headers": [*replay.not_modified, *extra]})
                 await send({"type": "http.response.body", "body": b""})
-                return
-        await send({"type": "http.response.start", "status": 200, "headers": replay.headers})
+                return 304
+        await send({"type": "http.response.start", "status": 200, "headers": [*replay.headers, *extra]})
         await send({"type": "http.response.body", "body": replay.body})
+        return 200

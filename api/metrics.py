@@ -50,7 +50,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http_cache import ROUTE_KEY
+from api.http_cache import ROUTE_KEY, FastPath
 from api.log_config import access, request_id_from
 from workers import logs
 from workers.client import ForecastService, Unavailable
@@ -92,8 +92,8 @@ class Instrument:
     It adds a counter increment, a histogram observation and a header to each request; the access
     line is skipped for probes and scrapes, and when ``access_log`` is off."""
 
-    def __init__(self, app: ASGIApp, access_log: bool = True) -> None:
-        self.app, self.access_log = app, access_log
+    def __init__(self, app: ASGIApp, access_log: bool = True, replays: FastPath | None = None) -> None:
+        self.app, self.access_log, self.replays = app, access_log, replays
         # labels() validates and locks on every call; the children are few (templates x methods x statuses)
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -116,7 +116,14 @@ class Instrument:
         token = logs.bind(request_id=request_id)
         start = time.perf_counter()
         try:
-            await self.app(scope, receive, send_with_id)
+            # a GET the replay cache holds is answered here, with the id among its headers
+            answered = (
+                await self.replays.answer(scope, send, (echo,)) if self.replays and scope["method"] == "GET" else None
+            )
+            if answered is None:
+                await self.app(scope, receive, send_with_id)
+            else:
+                status = answered
         finally:
             seconds = time.perf_counter() - start
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
@@ -136,14 +143,16 @@ def instrument(app: FastAPI, *, access_log: bool, inside: Sequence[Callable[[ASG
     """Wrap ``app``'s whole middleware stack in :class:`Instrument`, outside even Starlette's
     ``ServerErrorMiddleware``: a 500 then carries its ``X-Request-ID`` too, and the error handler's log
     line the request id (``add_middleware`` can only place a middleware inside that one). ``inside``:
-    middleware placed between the two (outermost first), which then also runs before FastAPI's own."""
+    middleware placed between the two (outermost first), which then also runs before FastAPI's own; a
+    :class:`~api.http_cache.FastPath` among them answers the GETs it holds from :class:`Instrument` itself."""
     build = app.build_middleware_stack
 
     def build_instrumented() -> ASGIApp:
-        stack = build()
+        stack, replays = build(), None
         for wrap in reversed(inside):
             stack = wrap(stack)
-        return Instrument(stack, access_log=access_log)
+            replays = stack if isinstance(stack, FastPath) else replays
+        return Instrument(stack, access_log=access_log, replays=replays)
 
     app.build_middleware_stack = build_instrumented  # type: ignore[method-assign]
 
