@@ -16,7 +16,7 @@ import random
 import re
 import threading
 import time
-from json.encoder import encode_basestring as _quote  # type: ignore[attr-defined]  # the C encoder
+from json.encoder import encode_basestring as _quote  # the C encoder json.dumps uses
 from typing import Any
 
 from workers import logs

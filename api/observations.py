@@ -265,7 +265,9 @@ class ObservationsFastPath:
         query = read_query(dataset_id, request.query_params.multi_items())
         if query is None:
             return False
-        snapshot = state.catalog.cached() or await run_in_threadpool(state.catalog.get)
+        snapshot = state.catalog.cached()
+        if snapshot is None:
+            snapshot = await run_in_threadpool(state.catalog.get)
         scope[ROUTE_KEY] = ROUTE  # the metrics' route label, and the replay cache's
         try:
             response = await answer(request, state, snapshot, query)
