@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,38 +14,27 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp
 
-from api.catalog import Catalog
+from api.datasets.catalog import Catalog
+from api.datasets.observations import ObservationsFastPath
+from api.datasets.routes import bulk, countries, datasets, policy, shares, table
+from api.datasets.schemas import TIV_NOTE
+from api.datasets.shipped import seed
 from api.db import make_engine
-from api.deps import AppState
 from api.errors import add_exception_handlers
-from api.forecast_inputs import InputsCache
-from api.http_cache import BodyCache, FastPath, UrlCache
-from api.http_semantics import HeadAndOptions
-from api.metrics import instrument
-from api.metrics import router as metrics_router
+from api.forecasts.inputs import InputsCache
+from api.forecasts.routes import forecasts, scenarios
+from api.forecasts.warm import publish_warm_set, warm_specs
 from api.migrations import upgrade
-from api.observations import ObservationsFastPath
-from api.routes import (
-    admin,
-    bulk,
-    countries,
-    dashboard,
-    datasets,
-    docs,
-    forecasts,
-    health,
-    policy,
-    problems,
-    scenarios,
-    shares,
-    table,
-)
-from api.schemas import TIV_NOTE
-from api.security import RateLimiter, install
+from api.operations.metrics import instrument
+from api.operations.metrics import router as metrics_router
+from api.operations.routes import admin, dashboard, docs, health, problems
+from api.operations.security import RateLimiter, install
 from api.settings import Settings, get_settings
-from api.shipped import seed
-from api.warm import publish_warm_set, warm_specs
+from api.web.cache import BodyCache, FastPath, UrlCache
+from api.web.deps import AppState
+from api.web.semantics import HeadAndOptions
 from workers.client import make_service
 from workers.settings import WorkerSettings, get_worker_settings
 
@@ -152,8 +141,8 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             await health.finish_checks(engine)  # a /readyz database check that outlived its deadline
             engine.dispose()
 
-    # /docs and /redoc are api/routes/docs.py: FastAPI's own load their assets from a CDN.
-    # Metrics are Prometheus (api/metrics.py): FastAPI's OpenTelemetry bridge is off (tivcast configures no
+    # /docs and /redoc are api/operations/routes/docs.py: FastAPI's own load their assets from a CDN.
+    # Metrics are Prometheus (api/operations/metrics.py): FastAPI's OpenTelemetry bridge is off (tivcast configures no
     # OpenTelemetry SDK, so it never had anything to report to), which spares its per-request provider checks.
     app = FastAPI(
         title="tivcast",
@@ -165,16 +154,17 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     add_exception_handlers(app)
-    app.add_middleware(ObservationsFastPath)  # observation pages without routing (api/observations.py)
+    app.add_middleware(ObservationsFastPath)  # observation pages without routing (api/datasets/observations.py)
     # Replays (FastPath) and HEAD/OPTIONS (outside the replays: HEAD is replayed like GET) need none of FastAPI's
     # own middleware (ServerErrorMiddleware and the rest), so by default they run before it: a cached read
     # then costs little more than the bytes. CORS and trusted-proxy middleware must see every request before
     # them, so with either configured they keep their place inside.
-    early = [HeadAndOptions, FastPath] if not (settings.cors_origins or settings.trusted_proxies) else []
+    plain = not (settings.cors_origins or settings.trusted_proxies)
+    early: list[Callable[[ASGIApp], ASGIApp]] = [HeadAndOptions, FastPath] if plain else []
     if not early:
         app.add_middleware(FastPath)
         app.add_middleware(HeadAndOptions)
-    install(app, settings)  # api/security.py: 413 as problem+json, CORS, trusted proxies
+    install(app, settings)  # api/operations/security.py: 413 as problem+json, CORS, trusted proxies
     # outermost of all: request id, metrics, access log
     instrument(app, access_log=settings.access_log, inside=early)
     app.include_router(health.router)  # probes and /metrics: no body, no rate limit, no auth

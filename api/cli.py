@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from api.cli_forecast import forecast as forecast_command
+from api.datasets.ingest import ingest_file
+from api.datasets.shipped import seed
 from api.db import create_schema, make_engine, transaction
 from api.errors import TivcastError
-from api.ingest import ingest_file
+from api.forecasts.cli import forecast as forecast_command
 from api.migrations.cli import app as db_app
 from api.settings import get_settings
-from api.shipped import seed
 from workers.cli import beat as beat_command
 from workers.cli import flower as flower_command
 from workers.cli import worker as worker_command
@@ -36,8 +36,8 @@ def serve(
     """Run the API (embedded default: SQLite file, no other services). Logs are JSON lines on stderr."""
     import uvicorn
 
-    from api.log_config import uvicorn_log_config
-    from api.metrics import prepare_multiprocess
+    from api.operations.log_config import uvicorn_log_config
+    from api.operations.metrics import prepare_multiprocess
 
     prepare_multiprocess(workers)  # several processes: /metrics sums their counters
     uvicorn.run(
@@ -48,8 +48,8 @@ def serve(
         workers=workers,
         log_level="info",
         log_config=uvicorn_log_config("info"),
-        access_log=False,  # tivcast.access logs each request, with its request id (api/metrics.py)
-        proxy_headers=False,  # X-Forwarded-For is trusted only from TIVCAST_TRUSTED_PROXIES (api/security.py)
+        access_log=False,  # tivcast.access logs each request, with its request id (api/operations/metrics.py)
+        proxy_headers=False,  # X-Forwarded-For is trusted only from TIVCAST_TRUSTED_PROXIES (operations/security.py)
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from api import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from api.datasets import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from api.migrations import upgrade
 
 

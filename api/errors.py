@@ -123,7 +123,7 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-# Which stored dataset (and whose row) each field of forecasting.ForecastInputs is built from (api/forecast_inputs.py).
+# Which stored dataset (and whose row) each field of forecasting.ForecastInputs is built from (api/forecasts/inputs.py).
 INPUT_FIELDS = {
     "inputs.target_tiv": ("arms-exports", None),
     "inputs.world_tiv": ("arms-exports", "WLD"),

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=30, description="Seconds each /readyz check (database, Redis, workers) may take."
     )
     access_log: bool = Field(default=True, description="Log one JSON line per request (probes and scrapes excepted).")
-    # Security (api/security.py).
+    # Security (api/operations/security.py).
     admin_api_key: SecretStr | None = Field(
         default=None, description="Key of the /v1/admin routes (at least 16 characters); unset: they answer 404."
     )

@@ -61,7 +61,7 @@ def serve_tivcast(port: int) -> None:
     import uvicorn
 
     from api.app import create_app
-    from api.log_config import uvicorn_log_config
+    from api.operations.log_config import uvicorn_log_config
 
     uvicorn.run(create_app(), host="127.0.0.1", port=port, log_config=uvicorn_log_config("info"), access_log=False)
 

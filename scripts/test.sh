@@ -23,7 +23,7 @@ if [ "$("$OPENAPI_CLIENT_VENV/bin/openapi-python-client" --version 2>/dev/null)"
     "$OPENAPI_CLIENT_VENV/bin/python" -m pip install --quiet "openapi-python-client==$OPENAPI_CLIENT_VERSION"
 fi
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy (strict) forecasting workers"; .venv/bin/mypy forecasting workers
+echo "== mypy (strict) forecasting workers api"; .venv/bin/mypy forecasting workers api
 echo "== import contracts"; .venv/bin/lint-imports
 if ! command -v chromium >/dev/null 2>&1; then  # the dashboard's browser tests drive Debian's chromium
     echo "== installing chromium (apt-get)"

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from api.datasets.shipped import seed
 from api.db import make_engine
 from api.migrations import upgrade
-from api.shipped import seed
 
 POSTGRES_ADMIN = os.environ.get("TIVCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -1,7 +1,7 @@
 """The schema's history: Alembic migrations shipped inside the package, run by ``tivcast db upgrade``
 and by the API at start-up (:func:`upgrade`).
 
-* ``env.py`` compares against ``SQLModel.metadata`` (every table of :mod:`api.tables`), so
+* ``env.py`` compares against ``SQLModel.metadata`` (every table of :mod:`api.datasets.tables`), so
   ``alembic.autogenerate`` drafts the next revision and the test suite fails when the models and the
   migrations disagree (``tests/ops/test_migrations.py``).
 * Several API processes may start at once: on PostgreSQL the whole upgrade runs in one transaction

@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
-from api import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from api.datasets import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 

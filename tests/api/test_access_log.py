@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from api import log_config
-from api.log_config import ACCESS, BufferedStreamHandler, access, access_line, iso_millis, uvicorn_log_config
+from api.operations import log_config
+from api.operations.log_config import ACCESS, BufferedStreamHandler, access, access_line, iso_millis, uvicorn_log_config
 from workers import logs
 from workers.logs import JsonFormatter
 

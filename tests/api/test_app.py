@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlmodel import Session
 
 from api.app import prepare_database
+from api.datasets.ingest import database_checksum
 from api.db import make_engine
-from api.ingest import database_checksum
 from tests.conftest import Databases
 
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from frictionless import validate
 
 from api.app import create_app
+from api.datasets.ingest import ingest_file
+from api.datasets.parsers import parse_series
 from api.db import make_engine, transaction
-from api.ingest import ingest_file
-from api.parsers import parse_series
 from api.settings import Settings
 
 SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"

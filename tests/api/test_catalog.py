@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from api.catalog import Catalog
+from api.datasets.catalog import Catalog
+from api.datasets.ingest import ingest_file
 from api.db import make_engine, transaction
-from api.ingest import ingest_file
 
 SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
 NEW = "sipri-2025-03-10"

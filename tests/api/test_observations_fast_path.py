@@ -1,4 +1,4 @@
-"""The observations fast path (api/observations.py) answers exactly as the route does, and leaves every
+"""The observations fast path (api/datasets/observations.py) answers exactly as the route does, and leaves every
 query it cannot read with certainty, and every error, to the route."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import observations
 from api.app import create_app
+from api.datasets import observations
+from api.datasets.ingest import ingest_file
 from api.db import make_engine, transaction
-from api.ingest import ingest_file
 from api.settings import Settings
 from tests.conftest import Databases
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.datasets.ingest import ingest_file
 from api.db import make_engine, transaction
-from api.ingest import ingest_file
 from api.settings import Settings
 
 OBS = "/v1/datasets/arms-exports/observations"

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
+from api.datasets.ingest import database_checksum, ingest_file
 from api.db import make_engine, transaction
 from api.errors import InvalidFile
-from api.ingest import database_checksum, ingest_file
 from api.settings import Settings, get_settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "api" / "data" / "japan-export-pipeline.csv"

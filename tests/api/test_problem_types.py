@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-import api.forecast_jobs  # noqa: F401  (registers its error classes)
+import api.forecasts.jobs  # noqa: F401  (registers its error classes)
 from api.errors import TivcastError
-from api.routes.problems import TYPES
+from api.operations.routes.problems import TYPES
 
 ERRORS = [
     ("GET", "/v1/datasets/nope", 404),

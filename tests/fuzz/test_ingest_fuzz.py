@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.datasets.ingest import database_checksum, ingest_file
 from api.db import make_engine, transaction
 from api.errors import InvalidFile, TivcastError
-from api.ingest import database_checksum, ingest_file
 from tests.conftest import Databases
 from tests.security.conftest import AUTH, KEY, serve
 

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import create_engine, func, text
 from sqlmodel import Session, select
 
+from api.datasets.ingest import database_checksum
+from api.datasets.tables import Observation, Release
 from api.db import make_engine
-from api.ingest import database_checksum
-from api.tables import Observation, Release
 from tests.conftest import POSTGRES_ADMIN, Databases
 from tests.services import ROOT, wait_for
 

@@ -112,7 +112,7 @@ class TestMetrics:
         params = {"country": "KOR", "mrv": 3}
         first = embedded.get(OBSERVATIONS, params=params)
         before = scrape(embedded)
-        again = embedded.get(OBSERVATIONS, params=params)  # replayed before routing (api.http_cache.FastPath)
+        again = embedded.get(OBSERVATIONS, params=params)  # replayed before routing (api.web.cache.FastPath)
         revalidated = embedded.get(OBSERVATIONS, params=params, headers={"If-None-Match": first.headers["etag"]})
         after = scrape(embedded)
         assert again.content == first.content and revalidated.status_code == 304
@@ -137,9 +137,9 @@ class TestMetrics:
     def test_several_processes_report_one_sum(self, tmp_path: Path) -> None:
         """``tivcast serve --workers N``: each process counts in PROMETHEUS_MULTIPROC_DIR; any one reports all."""
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-        count = "from api.metrics import REQUESTS; REQUESTS.labels('GET', '/probe', '200').inc()"
+        count = "from api.operations.metrics import REQUESTS; REQUESTS.labels('GET', '/probe', '200').inc()"
         report = (
-            "from prometheus_client import generate_latest; from api.metrics import _process_registry; "
+            "from prometheus_client import generate_latest; from api.operations.metrics import _process_registry; "
             "print(generate_latest(_process_registry()).decode())"
         )
         for code in (count, count + "; " + report):

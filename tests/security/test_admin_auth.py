@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api import security
+from api.operations import security
 from tests.conftest import Databases
 from tests.security.conftest import AUTH, KEY, assert_problem, serve
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from api.datasets.ingest import database_checksum
 from api.db import make_engine
-from api.ingest import database_checksum
-from api.routes import admin
+from api.operations.routes import admin
 from tests.conftest import Databases
 from tests.security.conftest import AUTH, KEY, assert_problem, serve
 from tests.services import wait_for

@@ -76,7 +76,7 @@ class TestRedis:
         self, sqlite: Databases, caplog: pytest.LogCaptureFixture
     ) -> None:
         dead = f"redis://127.0.0.1:{free_port()}/0"
-        with caplog.at_level(logging.WARNING, "api.security"):
+        with caplog.at_level(logging.WARNING, "api.operations.security"):
             with serve(sqlite.copy(), rate_limit="1/minute", rate_limit_storage_url=dead) as client:
                 assert {post(client) for _ in range(5)} == {422}
         assert "rate limit store unavailable" in caplog.text

@@ -1,4 +1,4 @@
-"""Initial schema: the tables of api/tables.py, exactly as SQLModel.metadata.create_all built them.
+"""Initial schema: the tables of api/datasets/tables.py, exactly as SQLModel.metadata.create_all built them.
 
 Revision ID: 0001
 Revises: (none)

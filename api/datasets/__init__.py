@@ -1,0 +1,1 @@
+"""The data domain: releases, observations, records, shares, ingest and the data routes."""

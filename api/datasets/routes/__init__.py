@@ -1,0 +1,1 @@
+"""Routes of the data API (thin: parse, call the domain, answer)."""

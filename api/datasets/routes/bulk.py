@@ -1,0 +1,183 @@
+"""Bulk downloads: a whole release as one streamed CSV, and a release as a Frictionless data package.
+
+The CSV has the dataset's own columns (its Frictionless schema: for a series
+``country_code,year,value,flag,source_release``), so a downloaded series file can be loaded again with
+``tivcast ingest`` and gives the same content hash. No page cap applies; rows are streamed in batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+
+from api.datasets import queries
+from api.datasets.catalog import Snapshot
+from api.datasets.shipped import descriptor as shipped_package
+from api.datasets.tables import Release
+from api.web.cache import http_date, make_etag, matches, not_modified_since
+from api.web.deps import STRICT, AppState, DatasetId, ReleaseQuery, SnapshotDep, StateDep, respond
+from api.web.negotiation import CSV_TYPE, cell
+from api.web.responses import ERRORS, dataset_public, release_public
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=STRICT)
+ZIP = "application/zip"
+COUNTRIES = "countries"
+COUNTRY_COLUMNS = ["code", "name", "entity_type", "aliases"]
+
+
+def columns_of(snapshot: Snapshot, dataset_id: str) -> list[str]:
+    fields = snapshot.descriptors[dataset_id].get("schema", {}).get("fields", [])
+    return [f["name"] for f in fields]
+
+
+def _line(values: list[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([cell(v) for v in values])
+    return out.getvalue()
+
+
+def stream_rows(state: AppState, snapshot: Snapshot, dataset_id: str, release: Release) -> Iterator[bytes]:
+    """The header, then the rows in chunks of about 64 KiB (Starlette runs this generator off the event loop)."""
+    kind = snapshot.dataset(dataset_id).kind
+    columns = columns_of(snapshot, dataset_id)
+    yield _line(columns).encode()
+    chunk: list[str] = []
+    size = 0
+    with Session(state.engine) as session:
+        for values in queries.release_rows(session, kind, release, columns):
+            line = _line(values)
+            chunk.append(line)
+            size += len(line)
+            if size >= 65536:
+                yield "".join(chunk).encode()
+                chunk, size = [], 0
+    if chunk:
+        yield "".join(chunk).encode()
+
+
+def _filename(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", "-".join(parts))
+
+
+@router.get(
+    "/{dataset_id}/download",
+    summary="Download a whole release as CSV",
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "Every row of the release"},
+        304: {"description": "Not modified"},
+        **ERRORS,
+    },
+    response_class=Response,
+)
+async def download(
+    dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, release: ReleaseQuery = None
+) -> Response:
+    """Every row of a release (default: the current one) as one CSV in the dataset's own columns, streamed,
+    with no page cap: what World Bank and OWID call a bulk download. ``ETag`` is the release's content."""
+    chosen = snapshot.release(dataset_id, release)
+    etag = make_etag("bulk", dataset_id, chosen.content_hash)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={state.settings.cache_max_age}",
+        "Content-Disposition": f'attachment; filename="{_filename(dataset_id, chosen.release_id)}.csv"',
+        "X-Release": chosen.release_id,
+        "X-Total-Count": str(chosen.row_count),
+        "Last-Modified": http_date(chosen.loaded_at),
+    }
+    if matches(request, etag) or (
+        "if-none-match" not in request.headers
+        and not_modified_since(request.headers.get("if-modified-since"), headers["Last-Modified"])
+    ):
+        return Response(status_code=304, headers=headers)
+    return StreamingResponse(stream_rows(state, snapshot, dataset_id, chosen), media_type=CSV_TYPE, headers=headers)
+
+
+def _resource(name: str, data: bytes, base: dict[str, Any]) -> dict[str, Any]:
+    resource = {k: v for k, v in base.items() if k not in ("tivcast", "path", "bytes", "hash")}
+    return resource | {
+        "name": name,
+        "path": f"{name}.csv",
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "bytes": len(data),
+        "hash": f"sha256:{hashlib.sha256(data).hexdigest()}",
+    }
+
+
+def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release: Release) -> bytes:
+    """A zip holding ``datapackage.json`` and the CSVs it describes (the release, and the countries its codes
+    refer to), valid against the Frictionless Data Package specification."""
+    data = b"".join(stream_rows(state, snapshot, dataset_id, release))
+    with Session(state.engine) as session:
+        public = dataset_public(session, snapshot, dataset_id, release)
+    package = shipped_package()
+    shipped_countries = next(r for r in package["resources"] if r["name"] == COUNTRIES)
+    countries = _line(COUNTRY_COLUMNS) + "".join(
+        _line([c.code, c.name, c.entity_type, c.aliases]) for _, c in sorted(snapshot.countries.items())
+    )
+    resource = _resource(dataset_id, data, snapshot.descriptors[dataset_id])
+    resource["sources"] = [s.model_dump(exclude_none=True) for s in public.sources]
+    descriptor = {
+        "profile": "tabular-data-package",
+        "name": _filename("tivcast", dataset_id, release.release_id).lower().replace("_", "-"),
+        "title": f"{public.title} (release {release.release_id})",
+        "description": public.description,
+        "created": release.loaded_at.isoformat(),
+        "licenses": resource.get("licenses") or package.get("licenses", []),
+        "sources": resource["sources"],
+        "resources": [resource, _resource(COUNTRIES, countries.encode(), shipped_countries)],
+        "tivcast": {
+            "release": release_public(release, current=public.release.current).model_dump(mode="json"),
+            "unit": public.unit,
+            "unit_label": public.unit_label,
+            "measure": public.measure,
+            "citation": public.citation,
+            "terms": public.terms,
+            "gaps": public.gaps,
+            "caveats": public.caveats,
+        },
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("datapackage.json", json.dumps(descriptor, ensure_ascii=False, indent=2))
+        archive.writestr(f"{dataset_id}.csv", data)
+        archive.writestr(f"{COUNTRIES}.csv", countries)
+    return out.getvalue()
+
+
+@router.get(
+    "/{dataset_id}/datapackage",
+    summary="A release as a Frictionless data package (zip)",
+    responses={
+        200: {"content": {ZIP: {"schema": {"type": "string", "format": "binary"}}}, "description": "The package"},
+        304: {"description": "Not modified"},
+        **ERRORS,
+    },
+    response_class=Response,
+)
+async def datapackage(
+    dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, release: ReleaseQuery = None
+) -> Response:
+    """A zip with ``datapackage.json`` (Frictionless Data Package: schema, sources, licence, the release's
+    provenance) and the CSVs it describes: the whole release and the countries its codes refer to."""
+    chosen = snapshot.release(dataset_id, release)
+    name = _filename(dataset_id, chosen.release_id)
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        headers = {"Content-Disposition": f'attachment; filename="{name}.zip"', "X-Release": chosen.release_id}
+        return build_package(state, snapshot, dataset_id, chosen), ZIP, headers
+
+    key = make_etag("datapackage", dataset_id, chosen.content_hash, snapshot.version)
+    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)

@@ -1,0 +1,169 @@
+"""Several series datasets in one table: the same countries and years side by side (long or wide)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api.datasets.catalog import Snapshot
+from api.datasets.observations import series_rows
+from api.datasets.tables import Release
+from api.errors import InvalidParameter
+from api.web.cache import make_etag
+from api.web.deps import (
+    ALL,
+    STRICT,
+    AppState,
+    CountryCodes,
+    EndYear,
+    SnapshotDep,
+    StartYear,
+    StateDep,
+    check_years,
+    country_list,
+    respond,
+)
+from api.web.negotiation import CSV_TYPE, FormatQuery, choose, csv_bytes
+from api.web.responses import data_responses
+
+router = APIRouter(prefix="/v1", tags=["datasets"], dependencies=STRICT)
+MAX_DATASETS = 8
+LONG_COLUMNS = ["dataset", "country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"]
+
+
+class ColumnPublic(BaseModel):
+    dataset: str = Field(examples=["arms-exports"])
+    title: str
+    unit: str | None = Field(examples=["TIV_million"])
+    unit_label: str | None
+    release: str = Field(description="The release the values come from (each dataset's current one)")
+    version: str = Field(description="Content hash of that release")
+
+
+class TablePublic(BaseModel):
+    shape: Literal["long", "wide"]
+    columns: list[ColumnPublic] = Field(description="Each dataset's unit and release, in the order asked")
+    data: list[dict[str, Any]] = Field(
+        description="long: one row per dataset, country and year (dataset, country, country_name, year, value, "
+        "flag, source_release). wide: one row per country and year, with one value per dataset (null where "
+        "that dataset has no value: nothing is filled in)"
+    )
+    count: int
+
+
+@router.get("/observations", summary="Several datasets in one table", responses=data_responses(TablePublic))
+async def table(
+    request: Request,
+    state: StateDep,
+    snapshot: SnapshotDep,
+    dataset: Annotated[
+        str,
+        Query(
+            description=f"Comma-separated series datasets (at most {MAX_DATASETS}), e.g. "
+            "arms-exports,milex-constant-usd",
+            max_length=600,
+        ),
+    ],
+    country: CountryCodes = ALL,
+    start: StartYear = None,
+    end: EndYear = None,
+    shape: Annotated[
+        Literal["long", "wide"], Query(description="long (a row per value) or wide (country x year, OWID-style)")
+    ] = "long",
+    format: FormatQuery = None,
+) -> Response:
+    """Arms exports and military expenditure (or any series datasets) for the same countries and years as one
+    table, each column with its unit and release (``columns``); CSV with ``format=csv`` or ``Accept``. Every
+    dataset is read at its current release; use each dataset's ``/observations?release=`` for older ones."""
+    check_years(start, end)
+    ids = _datasets(dataset, snapshot)
+    codes = country_list(country, snapshot)
+    as_ = choose(request, format)
+    releases = [snapshot.release(d) for d in ids]
+
+    def build() -> tuple[bytes, str, dict[str, str]]:
+        columns = [
+            ColumnPublic(
+                dataset=d,
+                title=snapshot.dataset(d).title,
+                unit=snapshot.dataset(d).unit,
+                unit_label=snapshot.dataset(d).unit_label,
+                release=r.release_id,
+                version=r.content_hash,
+            )
+            for d, r in zip(ids, releases, strict=True)
+        ]
+        long = _long(state, snapshot, ids, releases, codes, start, end)
+        data = long if shape == "long" else _wide(long, ids)
+        headers = {"X-Total-Count": str(len(data))}
+        if as_ == "csv":
+            if shape == "long":
+                units = {c.dataset: c for c in columns}
+                rows = (
+                    r | {"country_code": r["country"], "unit": units[r["dataset"]].unit,
+                         "release": units[r["dataset"]].release}
+                    for r in data
+                )  # fmt: skip
+                return csv_bytes(LONG_COLUMNS, rows), CSV_TYPE, headers
+            wide = ["country_code", "country_name", "year", *ids]
+            return csv_bytes(wide, (r | {"country_code": r["country"]} for r in data)), CSV_TYPE, headers
+        body = TablePublic(shape=shape, columns=columns, data=data, count=len(data))
+        return body.model_dump_json().encode(), "application/json", headers
+
+    key = make_etag("table", [r.content_hash for r in releases], ids, codes, start, end, shape, as_)
+    return await respond(request, state, snapshot, key, build, modified=max(r.loaded_at for r in releases))
+
+
+def _datasets(raw: str, snapshot: Snapshot) -> list[str]:
+    ids: list[str] = []
+    for part in raw.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        kind = snapshot.dataset(name).kind
+        if kind != "series":
+            raise InvalidParameter("dataset", f"{name!r} is a {kind} dataset; only series can be combined")
+        if name not in ids:
+            ids.append(name)
+    if not ids:
+        raise InvalidParameter("dataset", "name at least one series dataset, e.g. dataset=arms-exports")
+    if len(ids) > MAX_DATASETS:
+        raise InvalidParameter("dataset", f"at most {MAX_DATASETS} datasets in one call")
+    return ids
+
+
+def _long(
+    state: AppState,
+    snapshot: Snapshot,
+    ids: list[str],
+    releases: list[Release],
+    codes: list[str],
+    start: int | None,
+    end: int | None,
+) -> list[dict[str, Any]]:
+    out = []
+    for dataset_id, release in zip(ids, releases, strict=True):
+        rows = series_rows(state, snapshot, dataset_id, release)
+        for _, first, stop in rows.ranges(codes, start, end, None):
+            for index in range(first, stop):
+                code, year = rows.keys[index]
+                value, flag, source = rows.values[index]
+                name = snapshot.countries[code].name if code in snapshot.countries else code
+                out.append(
+                    {"dataset": dataset_id, "country": code, "country_name": name, "year": year, "value": value,
+                     "flag": flag, "source_release": source}
+                )  # fmt: skip
+    return out
+
+
+def _wide(long: list[dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
+    table: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in long:
+        cell = table.setdefault(
+            (row["country"], row["year"]),
+            {"country": row["country"], "country_name": row["country_name"], "year": row["year"]} | dict.fromkeys(ids),
+        )
+        cell[row["dataset"]] = row["value"]
+    return [table[key] for key in sorted(table)]

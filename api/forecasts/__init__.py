@@ -1,0 +1,1 @@
+"""The forecast domain: inputs from the served data, jobs (embedded or Celery), schemas, routes."""

@@ -1,0 +1,1 @@
+"""Operations: security (admin key, rate limits, CORS), metrics, logging, health, admin, dashboard."""

@@ -1,0 +1,224 @@
+"""The API's logs: JSON lines (:class:`workers.logs.JsonFormatter`), one access line per request,
+and the request id that ties them together.
+
+``X-Request-ID`` from the client is kept when it is a plausible id (1–128 characters of
+``[A-Za-z0-9._:+/=-]``), otherwise a new one is made; either way it is bound to the log context for
+the request (so every line logged while answering it carries ``request_id``), sent with any task
+the request publishes, and echoed in the response. Bodies and query strings are never logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import re
+import threading
+import time
+from json.encoder import encode_basestring as _quote  # the C encoder json.dumps uses
+from typing import Any
+
+from workers import logs
+from workers.logs import JsonFormatter
+
+__all__ = ["ACCESS", "REQUEST_ID", "access", "access_line", "iso_millis", "request_id_from", "uvicorn_log_config"]
+
+REQUEST_ID = b"x-request-id"
+_VALID = re.compile(rb"^[A-Za-z0-9._:+/=-]{1,128}$")
+ACCESS = logging.getLogger("tivcast.access")
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+    """The client's ``X-Request-ID`` when it is well formed, else a new random id."""
+    for name, value in headers:
+        if name == REQUEST_ID:
+            if _VALID.match(value):
+                return value.decode("ascii")
+            break
+    # 32 hex digits like os.urandom(16).hex(), without a system call per request: an id must be unique, not
+    # secret. The random module reseeds itself in a forked child, so processes never share a sequence.
+    return f"{random.getrandbits(128):032x}"
+
+
+def access(method: str, path: str, route: str, status: int, seconds: float) -> None:
+    """One line per answered request (the request id comes from the bound context).
+
+    In the serve configuration the line is written straight to the handler (see :func:`access_line`);
+    anything else gets a record through logging as usual."""
+    if ACCESS.isEnabledFor(logging.INFO):
+        handler = _direct_handler()
+        if handler is not None:
+            handler.write(access_line(method, path, route, status, seconds) + handler.terminator)
+            return
+        record = logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, "%s %s %d", (method, path, status), None)
+        record.method, record.path, record.route, record.status = method, path, route, status
+        record.duration_ms = round(seconds * 1e3, 3)
+        ACCESS.handle(record)
+
+
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger", "message", "method", "path", "route", "status", "duration_ms"})
+_LOGGER = _quote(ACCESS.name)
+
+
+def access_line(method: str, path: str, route: str, status: int, seconds: float) -> str:
+    """The access line as :class:`~workers.logs.JsonFormatter` formats its record (same fields, order and
+    bytes), without a ``LogRecord``, ``Logger.info``'s stack walk, a dict or ``json.dumps``: the fixed parts
+    are a template and each string goes through the C encoder that ``json.dumps`` itself uses. A bound field
+    named like one of the line's own (or one that is not text) takes the dict path, which merges as the
+    formatter does."""
+    context = logs._context.get()
+    duration = round(seconds * 1e3, 3)
+    bound = ""
+    for key, value in context.items():
+        if key in _OWN_FIELDS or type(key) is not str or type(value) is not str:
+            break
+        bound += f", {_quote(key)}: {_quote(value)}"
+    else:
+        around = _around.get((method, path, route, status))
+        if around is None:
+            around = _around_bound(method, path, route, status)
+        return f'{{"timestamp": "{iso_millis(time.time_ns())}{around[0]}{bound}{around[1]}{duration!r}}}'
+    document = {
+        "timestamp": iso_millis(time.time_ns()),
+        "level": "INFO",
+        "logger": ACCESS.name,
+        "message": f"{method} {path} {status}",
+        **context,
+        "method": method,
+        "path": path,
+        "route": route,
+        "status": status,
+        "duration_ms": duration,
+    }
+    return json.dumps(document, ensure_ascii=False, default=str)
+
+
+_around: dict[tuple[str, str, str, int], tuple[str, str]] = {}  # what a line has before and after its bound fields
+
+
+def _around_bound(method: str, path: str, route: str, status: int) -> tuple[str, str]:
+    """The encoded text of a line between its timestamp and its bound fields, and from them to its duration."""
+    around = (
+        f'", "level": "INFO", "logger": {_LOGGER}, "message": {_quote(f"{method} {path} {status}")}',
+        f', "method": {_quote(method)}, "path": {_quote(path)}, "route": {_quote(route)}, "status": {int(status)}, '
+        '"duration_ms": ',
+    )
+    if len(_around) >= 4096:  # paths are the client's: keep the most recent few
+        _around.clear()
+    _around[(method, path, route, status)] = around
+    return around
+
+
+_second: tuple[int, str] = (-1, "")  # the last second formatted, as its date and time of day
+_milli: tuple[int, str] = (-1, "")  # the last millisecond formatted, as the whole timestamp
+
+
+def iso_millis(ns: int) -> str:
+    """A time in nanoseconds since the epoch as JsonFormatter writes timestamps
+    (``2026-12-01T09:00:00.123+00:00``: UTC, milliseconds cut, not rounded). Each second's date and time of
+    day is formatted once and each millisecond's text is reused: at a few thousand lines a second, many
+    lines share one."""
+    global _second, _milli
+    milli, text = _milli
+    now = ns // 1_000_000
+    if now == milli:
+        return text
+    whole, part = divmod(now, 1000)
+    second, day_time = _second
+    if whole != second:
+        day_time = dt.datetime.fromtimestamp(whole, dt.UTC).isoformat(timespec="seconds")[:19]
+        _second = whole, day_time
+    text = f"{day_time}.{part:03d}+00:00"
+    _milli = now, text
+    return text
+
+
+def _direct_handler() -> BufferedStreamHandler | None:
+    """The access logger's only handler when it is the serve configuration's (a BufferedStreamHandler with
+    the JSON formatter, no filters, not propagating): then a line can be written without a LogRecord, with
+    exactly the bytes JsonFormatter would give. Anything else (a test's capture handler, another config)
+    goes through logging as usual."""
+    handlers = ACCESS.handlers
+    if len(handlers) != 1 or ACCESS.propagate or ACCESS.filters:
+        return None
+    handler = handlers[0]
+    if type(handler) is BufferedStreamHandler and type(handler.formatter) is JsonFormatter and not handler.filters:
+        return handler
+    return None
+
+
+class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes lines in batches: at most every ``interval`` seconds, or when
+    ``limit`` bytes are waiting, and at close. One ``write`` per batch instead of a write and a flush per
+    request; a line waits at most ``interval`` seconds. Used for the access log, which has a line per request."""
+
+    def __init__(self, stream: Any = None, interval: float = 0.25, limit: int = 65536) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._size, self._limit, self._interval = 0, limit, interval
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._drain, name="access-log-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        self.write(line)
+
+    def write(self, line: str) -> None:
+        """Queue one formatted line (with its terminator)."""
+        with self.lock:  # type: ignore[union-attr]
+            self._pending.append(line)
+            self._size += len(line)
+            full = self._size >= self._limit
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            pending, self._pending, self._size = self._pending, [], 0
+            if pending and self.stream is not None:
+                self.stream.write("".join(pending))
+                self.stream.flush()
+
+    def _drain(self) -> None:
+        while not self._closed:
+            self._wake.wait(self._interval)
+            try:
+                self.flush()
+            except (OSError, ValueError):  # the stream went away (shutdown): nothing more to write
+                return
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        try:
+            self.flush()
+        finally:
+            super().close()
+
+
+def uvicorn_log_config(level: str = "info") -> dict[str, Any]:
+    """``logging.config.dictConfig`` for ``tivcast serve``: every logger (uvicorn's too) writes JSON to stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "workers.logs.JsonFormatter"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+            # one line per request: written in batches (api.operations.log_config.BufferedStreamHandler)
+            "access": {"()": BufferedStreamHandler, "formatter": "json", "stream": "ext://sys.stderr"},
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            "tivcast.access": {"handlers": ["access"], "propagate": False},
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False},  # replaced by tivcast.access
+        },
+    }

@@ -1,0 +1,1 @@
+"""Operational routes: health, admin, dashboard, docs, problem pages."""

@@ -1,0 +1,264 @@
+"""Conditional responses: ETag from (data version, query), 304 on If-None-Match, and an
+in-process LRU of serialised bodies keyed by that ETag (valid forever: releases are immutable)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
+
+from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+Body = tuple[bytes, str, dict[str, str]]
+RESULT_PATH = re.compile(r"^/v1/forecasts/[0-9a-f]{64}$")
+ROUTE_KEY = "tivcast.route"  # FastPath names the route template it answered for here (api.operations.metrics labels)
+RESULT_ROUTE = "/v1/forecasts/{key}"
+TRIED = "tivcast.replay_tried"  # the scope of a GET that FastPath.answer has looked up
+IMMUTABLE = b"public, max-age=31536000, immutable"  # content, media type, extra headers
+
+
+class BodyCache:
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._entries: OrderedDict[str, Body] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Body | None:
+        with self._lock:
+            body = self._entries.get(key)
+            if body is not None:
+                self._entries.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: Body) -> None:
+        if self._max == 0:
+            return
+        with self._lock:
+            self._entries[key] = body
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+def make_etag(*parts: object) -> str:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in candidates or "*" in candidates
+
+
+@lru_cache(maxsize=256)  # a release's load time, formatted for every answer from it
+def http_date(moment: datetime) -> str:
+    """An IMF-fixdate (``Tue, 01 Dec 2026 09:00:00 GMT``), to whole seconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # stored UTC (SQLite drops the zone)
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def not_modified_since(header: str | bytes | None, last_modified: str | bytes | None) -> bool:
+    """If-Modified-Since at or after Last-Modified (only consulted without If-None-Match, RFC 9110 §13.1.3)."""
+    if not header or not last_modified:
+        return False
+    try:
+        since = parsedate_to_datetime(header.decode() if isinstance(header, bytes) else header)
+        modified = parsedate_to_datetime(last_modified.decode() if isinstance(last_modified, bytes) else last_modified)
+    except (TypeError, ValueError):
+        return False  # an unparsable date is ignored, as the RFC says
+    return since.tzinfo is not None and modified <= since
+
+
+async def conditional(
+    request: Request,
+    etag: str,
+    cache: BodyCache,
+    build: Callable[[], Body],
+    *,
+    max_age: int,
+    version: str,
+    urls: UrlCache | None = None,
+    last_modified: datetime | None = None,
+    offload: bool = True,
+) -> Response:
+    """Answer 304, a cached body, or build the body off the event loop and cache it.
+
+    ``version`` is the catalogue version the answer was computed against; the URL cache
+    replays the answer only while the catalogue still has that version. ``last_modified`` (the
+    release's load time) becomes ``Last-Modified``, and ``If-Modified-Since`` is honoured when the
+    request has no ``If-None-Match``."""
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept"}
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified)
+    if matches(request, etag) or (
+        "if-none-match" not in request.headers
+        and not_modified_since(request.headers.get("if-modified-since"), headers.get("Last-Modified"))
+    ):
+        return Response(status_code=304, headers=headers)
+    body = cache.get(etag)
+    if body is None:
+        # ``offload=False``: ``build`` only touches memory (no I/O), cheaper than a hop to a worker thread
+        body = await run_in_threadpool(build) if offload else build()
+        cache.put(etag, body)
+    content, media_type, extra = body
+    response = Response(content, media_type=media_type, headers={**headers, **extra})
+    if urls is not None:
+        urls.remember(request.scope, version, etag, response)
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    version: str
+    etag: bytes
+    headers: list[tuple[bytes, bytes]]
+    not_modified: list[tuple[bytes, bytes]]
+    body: bytes
+    route: str = ""  # template of the route that built the answer (for metrics)
+
+
+def _request_key(scope: Scope) -> tuple[str, bytes, bytes] | None:
+    accept = b""
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            accept = value
+    return scope["path"], scope["query_string"], accept
+
+
+class UrlCache:
+    """Answers repeated GETs of the same URL before routing, while the data version is unchanged.
+
+    Parsing and validating a dozen query parameters costs more than building the bytes
+    once they are cached, so the second identical request skips routing altogether.
+    Only successful answers of the data routes are remembered (see ``conditional``)."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._entries: OrderedDict[tuple[str, bytes, bytes], Replay] = OrderedDict()
+        self._max = max_entries
+
+    def remember(self, scope: Scope, version: str, etag: str, response: Response) -> None:
+        if self._max == 0:
+            return
+        key = _request_key(scope)
+        if key is None:
+            return
+        headers = [(k, v) for k, v in response.raw_headers]
+        keep = {b"etag", b"cache-control", b"vary", b"last-modified"}
+        self._entries[key] = Replay(
+            version,
+            etag.encode(),
+            headers,
+            [h for h in headers if h[0] in keep],
+            bytes(response.body),
+            str(getattr(scope.get("route"), "path", scope.get(ROUTE_KEY, ""))),  # a route, or a fast path
+        )
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def lookup(self, scope: Scope, version: str) -> Replay | None:
+        key = _request_key(scope)
+        replay = self._entries.get(key) if key is not None else None
+        return replay if replay is not None and replay.version == version else None
+
+
+class FastPath:
+    """Pure ASGI middleware serving :class:`UrlCache` hits (and their 304s) without routing.
+
+    The outermost middleware may call :meth:`answer` itself (see :class:`api.operations.metrics.Instrument`); a GET
+    it tried is not looked up again here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and TRIED not in scope:
+            if await self.answer(scope, send) is not None:
+                return
+        await self.app(scope, receive, send)
+
+    async def answer(self, scope: Scope, send: Send, extra: tuple[tuple[bytes, bytes], ...] = ()) -> int | None:
+        """Answer a GET from memory, with ``extra`` headers: the status sent, or None when nothing was sent."""
+        scope[TRIED] = True
+        if RESULT_PATH.match(scope["path"]):
+            status = await self._result(scope, send, extra)
+            if status is not None:
+                scope[ROUTE_KEY] = RESULT_ROUTE
+            return status
+        replay = self._replay(scope)
+        if replay is None:
+            return None
+        scope[ROUTE_KEY] = replay.route
+        return await self._send(scope, replay, send, extra)
+
+    @staticmethod
+    async def _result(scope: Scope, send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> int | None:
+        """A content key's result: 304 on a matching If-None-Match without any lookup (a key's content
+        never changes), else the bytes if this process holds them in memory. None: let the route answer."""
+        key = scope["path"].rsplit("/", 1)[1]
+        etag = f'"{key}"'.encode()
+        headers = [(b"etag", etag), (b"cache-control", IMMUTABLE)]
+        for name, value in scope["headers"]:
+            if name == b"if-none-match" and etag in {t.strip().removeprefix(b"W/") for t in value.split(b",")}:
+                await send({"type": "http.response.start", "status": 304, "headers": [*headers, *extra]})
+                await send({"type": "http.response.body", "body": b""})
+                return 304
+        state = getattr(scope["app"].state, "tivcast", None)
+        body = state.service.peek(key) if state is not None else None
+        if body is None:
+            return None
+        headers += [
+            (b"content-location", f"/v1/forecasts/{key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *extra,
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return 200
+
+    @staticmethod
+    def _replay(scope: Scope) -> Replay | None:
+        state = getattr(scope["app"].state, "tivcast", None)
+        if state is None:
+            return None
+        snapshot = state.catalog.cached()
+        return state.urls.lookup(scope, snapshot.version) if snapshot is not None else None
+
+    @staticmethod
+    async def _send(scope: Scope, replay: Replay, send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> int:
+        since = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                tags = {t.strip().removeprefix(b"W/") for t in value.split(b",")}
+                if replay.etag in tags or b"*" in tags:
+                    await send(
+                        {"type": "http.response.start", "status": 304, "headers": [*replay.not_modified, *extra]}
+                    )
+                    await send({"type": "http.response.body", "body": b""})
+                    return 304
+                since = None
+                break
+            if name == b"if-modified-since":
+                since = value
+        if since is not None:
+            modified = next((v for k, v in replay.not_modified if k == b"last-modified"), None)
+            if not_modified_since(since, modified):
+                await send({"type": "http.response.start", "status": 304, "headers": [*replay.not_modified, *extra]})
+                await send({"type": "http.response.body", "body": b""})
+                return 304
+        await send({"type": "http.response.start", "status": 200, "headers": [*replay.headers, *extra]})
+        await send({"type": "http.response.body", "body": replay.body})
+        return 200
