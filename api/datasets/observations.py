@@ -76,7 +76,9 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
         release = position.release  # pinned: the release the first page came from
     chosen = snapshot.release(dataset_id, release)
     as_csv = choose(request, query.format) == "csv"
-    key = make_etag("obs", chosen.content_hash, codes, start, end, mrv, size, query.cursor, as_csv)
+    # The page's links (Link, next, bulk) name the scheme and host the client used: part of the representation.
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    key = make_etag("obs", base, chosen.content_hash, codes, start, end, mrv, size, query.cursor, as_csv)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         rows = series_rows(state, snapshot, dataset_id, chosen)

@@ -129,12 +129,19 @@ class Replay:
     route: str = ""  # template of the route that built the answer (for metrics)
 
 
-def _request_key(scope: Scope) -> tuple[str, bytes, bytes] | None:
-    accept = b""
+RequestKey = tuple[str, bytes, bytes, str, bytes]
+
+
+def _request_key(scope: Scope) -> RequestKey | None:
+    """What a cached answer depends on: path, query and ``Accept``, and the scheme and host its links are
+    built from (``next``, ``self`` and ``Link`` name the URL the client used)."""
+    accept = host = b""
     for name, value in scope["headers"]:
         if name == b"accept":
             accept = value
-    return scope["path"], scope["query_string"], accept
+        elif name == b"host":
+            host = value
+    return scope["path"], scope["query_string"], accept, str(scope.get("scheme", "http")), host
 
 
 class UrlCache:
@@ -145,7 +152,7 @@ class UrlCache:
     Only successful answers of the data routes are remembered (see ``conditional``)."""
 
     def __init__(self, max_entries: int = 4096) -> None:
-        self._entries: OrderedDict[tuple[str, bytes, bytes], Replay] = OrderedDict()
+        self._entries: OrderedDict[RequestKey, Replay] = OrderedDict()
         self._max = max_entries
 
     def remember(self, scope: Scope, version: str, etag: str, response: Response) -> None:

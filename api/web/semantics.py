@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.web.cache import ROUTE_KEY
+
 
 class HeadAndOptions:
     """Pure ASGI middleware; sits outside the URL replay cache so both see HEAD as GET."""
@@ -39,7 +41,13 @@ class HeadAndOptions:
                 message = {"type": "http.response.body", "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, bodiless)
+        inner = {**scope, "method": "GET"}
+        try:
+            await self.app(inner, receive, bodiless)
+        finally:  # the route that answered, for the metrics' and the access log's route label
+            for key in ("route", ROUTE_KEY):
+                if key in inner:
+                    scope[key] = inner[key]
 
     async def _options(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Ask the router: a path it serves with other methods answers 405 with ``Allow``; that becomes a

@@ -57,6 +57,31 @@ class TestHead:
         head = client.head("/v1/datasets/nope")
         assert head.status_code == 404 and head.content == b""
 
+    @pytest.mark.parametrize(
+        ("path", "template"),
+        [
+            ("/v1/countries", "/v1/countries"),
+            ("/v1/countries/JPN", "/v1/countries/{code}"),
+            ("/v1/datasets/arms-exports/observations?country=KOR", "/v1/datasets/{dataset_id}/observations"),
+        ],
+    )
+    def test_head_is_logged_and_counted_under_its_route_template(
+        self, client: TestClient, caplog: pytest.LogCaptureFixture, path: str, template: str
+    ) -> None:
+        def count() -> float:
+            for line in client.get("/metrics").text.splitlines():
+                if line.startswith('tivcast_http_requests_total{method="HEAD",') and f'route="{template}"' in line:
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+
+        before = count()
+        with caplog.at_level("INFO", logger="tivcast.access"):
+            assert client.head(path).status_code == 200  # first a routed answer, then a replayed one
+            assert client.head(path).status_code == 200
+        assert count() == before + 2
+        lines = [r for r in caplog.records if r.name == "tivcast.access"]
+        assert [(r.method, r.route) for r in lines[-2:]] == [("HEAD", template)] * 2  # type: ignore[attr-defined]
+
     def test_head_revalidates(self, client: TestClient) -> None:
         etag = client.get("/v1/countries").headers["etag"]
         assert client.head("/v1/countries", headers={"If-None-Match": etag}).status_code == 304

@@ -117,6 +117,20 @@ class TestCaching:
         as_json = client.get(URL, params={"country": "CHN", "mrv": 2}, headers={"If-None-Match": etag})
         assert as_json.status_code == 200  # the JSON representation has its own ETag
 
+    def test_links_name_the_host_the_client_used_even_when_cached(self, client: TestClient) -> None:
+        """The same URL asked through two host names: each answer's links (Link, next) name its own host,
+        and a repeated request (a cache hit) still does."""
+        params = {"country": "JPN,KOR", "limit": 3}
+        answers = {host: client.get(URL, params=params, headers={"Host": host}) for host in ("a.example", "b.example")}
+        again = client.get(URL, params=params, headers={"Host": "a.example"})
+        cases = [("a.example", "b.example", answers["a.example"]), ("b.example", "a.example", answers["b.example"]),
+                 ("a.example", "b.example", again)]
+        for host, other, response in cases:
+            assert f"http://{host}/" in response.headers["link"] and other not in response.headers["link"]
+            assert f"http://{host}/" in response.text and other not in response.text
+        assert answers["a.example"].headers["etag"] != answers["b.example"].headers["etag"]
+        assert again.headers["etag"] == answers["a.example"].headers["etag"]
+
     def test_a_different_query_has_a_different_etag(self, client: TestClient) -> None:
         one = client.get(URL, params={"country": "JPN"}).headers["etag"]
         two = client.get(URL, params={"country": "KOR"}).headers["etag"]

@@ -141,7 +141,7 @@ def test_fast_answers_are_counted_and_logged_under_the_route_template(
     def count() -> float:
         for line in uncached.get("/metrics").text.splitlines():
             if (
-                line.startswith("tivcast_http_requests_total{")
+                line.startswith('tivcast_http_requests_total{method="GET",')
                 and 'route="/v1/datasets/{dataset_id}/observations"' in line
                 and 'status="200"' in line
             ):
