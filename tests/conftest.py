@@ -3,6 +3,7 @@ migrations (as production builds them) and seeded once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -18,6 +19,24 @@ from api.db import make_engine
 from api.migrations import upgrade
 
 POSTGRES_ADMIN = os.environ.get("TIVCAST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove pytest's per-user temporary root once it is empty: ``tmp_path_retention_policy = "none"``
+    deletes each run's folders but keeps ``pytest-of-<user>`` itself. The main process only (under xdist the
+    workers finish first); a root another run is still using is not empty and stays."""
+    if hasattr(config, "workerinput"):
+        return
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or factory._given_basetemp is not None or factory._basetemp is None:
+        return  # an explicit --basetemp is the caller's to keep or remove; None: this run made no folder
+    root = factory._basetemp.parent
+    if root.name.startswith("pytest-of-"):
+        with contextlib.suppress(OSError):  # not empty: another run's, or this run kept something
+            for child in root.iterdir():
+                if child.is_symlink() and not child.exists():  # pytest's dangling "pytest-current" link
+                    child.unlink()
+            root.rmdir()
 
 
 class Databases:
