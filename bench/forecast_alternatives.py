@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from forecast_accuracy import FIRST_ORIGIN, FIRST_SCORED, load_panel
 
-from forecasting.coherent import forecast_panel, naive_scale, plausible_ceiling
+from forecasting.coherent import forecast_panel, naive_scale, plausible_ceiling, reconcile
 from forecasting.members import LOG_OFFSET
 from forecasting.panel import REST, Panel
 
@@ -92,9 +92,7 @@ class Lab:
         """Coherent points of every supplier from ``origin``, as the served forecast is made."""
         base = {c: np.clip(combiner(origin, c, hist, self.members[origin][c]), 0.0, plausible_ceiling(hist))
                 for c, hist in self.hist[origin].items()}
-        total = np.sum(np.vstack(list(base.values())), axis=0)
-        factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
-        return {c: v * factor for c, v in base.items()}
+        return reconcile(base)[0]
 
     def scaled_errors(self, combiner: Combiner, coherent: bool = True) -> dict[tuple[int, str, int], float]:
         """|error| / MASE scale per (origin, supplier, horizon); ``coherent=False`` skips cap and reconciliation."""

@@ -33,8 +33,7 @@ from forecasting.panel import REST, WORLD, Panel
 
 __all__ = [
     "INTERVAL_SCALE_YEARS", "PLAUSIBLE_YEARS", "PanelForecast", "base_share", "forecast_panel", "interval_scale",
-    "naive_scale",
-    "plausible_ceiling",
+    "naive_scale", "plausible_ceiling", "reconcile",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -107,6 +106,14 @@ def base_share(members: Mapping[str, Array], history: Array) -> Array:
     return np.asarray(np.clip(_combine(members), 0.0, plausible_ceiling(history)), dtype=float)
 
 
+def reconcile(base: Mapping[str, Array]) -> tuple[dict[str, Array], Array]:
+    """Every code's base share times one common factor per year (100 / their sum), so they add up to 100 %;
+    returns the coherent shares and the factor (1 in a year whose base shares are all zero)."""
+    total = np.sum(np.vstack(list(base.values())), axis=0)
+    factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
+    return {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}, factor
+
+
 def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:
     """Coherent forecasts of every supplier in ``panel`` for ``horizon`` years after its last year.
 
@@ -132,9 +139,7 @@ def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:
     histories = {c: folded.array(c, "share")[1] for c in codes}
     members = {c: member_forecasts(histories[c], horizon, "share") for c in codes}
     base = {c: base_share(m, histories[c]) for c, m in members.items()}
-    total = np.sum(np.vstack(list(base.values())), axis=0)
-    factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
-    share = {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}
+    share, factor = reconcile(base)
     world_members = member_forecasts(panel.array(WORLD, "tiv")[1], horizon, "tiv")
     world = np.maximum(_combine(world_members), 0.0)
     return PanelForecast(panel.last_year, horizon, share, base, members, world, world_members, factor)

@@ -27,10 +27,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     workers finish first); a root another run is still using is not empty and stays."""
     if hasattr(config, "workerinput"):
         return
-    factory = getattr(config, "_tmp_path_factory", None)
-    if factory is None or factory._given_basetemp is not None or factory._basetemp is None:
+    made = getattr(getattr(config, "_tmp_path_factory", None), "_basetemp", None)  # pytest's own, if it made one
+    if config.option.basetemp or not isinstance(made, Path):
         return  # an explicit --basetemp is the caller's to keep or remove; None: this run made no folder
-    root = factory._basetemp.parent
+    root = made.parent
     if root.name.startswith("pytest-of-"):
         with contextlib.suppress(OSError):  # not empty: another run's, or this run kept something
             for child in root.iterdir():
