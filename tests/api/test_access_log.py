@@ -57,6 +57,39 @@ def test_the_direct_line_equals_the_formatted_record(serve_config: BufferedStrea
     assert direct["request_id"] == "req-1" and direct["duration_ms"] == 1.234
 
 
+def test_a_line_written_later_keeps_its_request_s_time_and_fields(
+    serve_config: BufferedStreamHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ACCESS, "handlers", [serve_config])  # alone, as in serve (pytest adds its capture)
+    ns = 1_764_590_674_875_000_000
+    monkeypatch.setattr(log_config.time, "time_ns", lambda: ns)
+    token = logs.bind(request_id="req-early")
+    try:
+        access("GET", "/v1/countries", "/v1/countries", 200, 0.0012345)
+    finally:
+        logs.reset(token)
+    monkeypatch.setattr(log_config.time, "time_ns", lambda: ns + 5 * 10**9)  # written 5 s later, unbound
+    token = logs.bind(request_id="req-late")
+    try:
+        serve_config.flush()
+    finally:
+        logs.reset(token)
+    line = json.loads(serve_config.stream.getvalue())  # type: ignore[attr-defined]
+    assert line["timestamp"] == "2025-12-01T12:04:34.875+00:00"
+    assert line["request_id"] == "req-early" and line["status"] == 200
+
+
+def test_a_full_batch_is_written_without_waiting(
+    serve_config: BufferedStreamHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ACCESS, "handlers", [serve_config])
+    lines = serve_config._limit // serve_config.DEFERRED_SIZE + 1
+    for _ in range(lines):
+        access("GET", "/v1/countries", "/v1/countries", 200, 0.001)
+    written = serve_config.stream.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert len(written) == lines and all(json.loads(line)["path"] == "/v1/countries" for line in written)
+
+
 def test_lines_are_batched_and_written_at_close(serve_config: BufferedStreamHandler) -> None:
     stream = serve_config.stream
     for status in (200, 304, 404):
