@@ -1,12 +1,13 @@
 """Benchmark: data reads against bare endpoints, side by side in one run (wrk as the load generator).
 
-Four servers, one uvicorn process each, started by this script:
+Six servers, one uvicorn process each, started by this script:
 
 * tivcast, response caches off (``TIVCAST_BODY_CACHE_ENTRIES=0``), default JSON access log on;
 * tivcast, default configuration (caches on, access log on), logging as ``tivcast serve`` does
   (JSON lines on stderr, here sent to /dev/null so the terminal is not the bottleneck);
 * the same with ``TIVCAST_ACCESS_LOG=false``;
-* a bare FastAPI app *outside* tivcast's middleware and a raw ASGI app, each returning the same bytes.
+* a bare FastAPI app *outside* tivcast's middleware and a raw ASGI app, each returning the same bytes
+  (the body; a second raw app also sends the cached answer's headers, for context).
 
 Printed, each as the median of alternating rounds:
 
@@ -81,12 +82,16 @@ def serve_bare(port: int, body_file: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def serve_raw(port: int, body_file: str) -> None:
-    """A raw ASGI app returning fixed bytes: the floor of what uvicorn can do."""
+def serve_raw(port: int, body_file: str, headers_file: str | None = None) -> None:
+    """A raw ASGI app returning fixed bytes: the floor of what uvicorn can do. With ``headers_file`` (one
+    ``name: value`` per line) it sends those headers instead of content type and length alone."""
     import uvicorn
 
     body = Path(body_file).read_bytes()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if headers_file:
+        lines = Path(headers_file).read_bytes().splitlines()
+        headers = [(name.strip(), value.strip()) for name, _, value in (line.partition(b":") for line in lines)]
 
     async def app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
         if scope["type"] == "lifespan":
@@ -168,7 +173,10 @@ def main() -> None:
                                               "TIVCAST_ACCESS_LOG": "false"})  # fmt: skip
             procs.append(quiet)
             sample = urllib.request.urlopen(base_u + paths[0]).read()
-            cached_body = urllib.request.urlopen(base_l + CACHED).read()
+            with urllib.request.urlopen(base_l + CACHED) as answer:
+                cached_body = answer.read()
+                own = [(k, v) for k, v in answer.getheaders() if k.lower() not in ("date", "server", "connection")]
+            (folder / "headers.txt").write_text("".join(f"{k.lower()}: {v}\n" for k, v in own))
             for url in paths:  # every query is valid (a 4xx would stop wrk's count being meaningful)
                 urllib.request.urlopen(base_u + url).read()
             (folder / "page.json").write_bytes(sample)
@@ -177,6 +185,8 @@ def main() -> None:
             procs.append(bare)
             raw, base_r = start("raw", {}, str(folder / "cached.json"))
             procs.append(raw)
+            raw_headers, base_h = start("raw", {}, str(folder / "cached.json"), str(folder / "headers.txt"))
+            procs.append(raw_headers)
             cycle = lua_cycle(paths, folder)
             c, s, r = args.connections, args.seconds, args.rounds
             print(f"1 uvicorn process per server; wrk -t1 -c{c}; {r} alternating rounds of {s} s; medians")
@@ -189,6 +199,11 @@ def main() -> None:
             print(
                 f"cached read, default config (access log on, {len(cached_body)} B): {on:,.0f} req/s vs raw ASGI "
                 f"{floor:,.0f} req/s -> ratio {on / floor:.2f} (target >= 0.6)"
+            )
+            on, floor = median_pair((base_l + CACHED, None), (base_h + "/bare", None), r, s, c)
+            print(
+                f"  context: the same read vs a raw ASGI app sending its {len(own)} headers too: {on:,.0f} vs "
+                f"{floor:,.0f} req/s -> ratio {on / floor:.2f}"
             )
             on, off = median_pair((base_l + CACHED, None), (base_q + CACHED, None), r, s, c)
             print(

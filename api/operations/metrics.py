@@ -103,29 +103,30 @@ class Instrument:
             return
         request_id = request_id_from(scope["headers"])
         echo = (b"x-request-id", request_id.encode("ascii"))
-        status = 500  # if the app raises before answering, the server answers 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                # a new list: the headers may belong to a cached response that is replayed
-                message["headers"] = [*message.get("headers", ()), echo]
-            await send(message)
-
         token = logs.bind(request_id=request_id)
         start = time.perf_counter()
+        status: int | None = None
         try:
             # a GET the replay cache holds is answered here, with the id among its headers
-            answered = (
-                await self.replays.answer(scope, send, (echo,)) if self.replays and scope["method"] == "GET" else None
-            )
-            if answered is None:
-                await self.app(scope, receive, send_with_id)
-            else:
-                status = answered
+            if self.replays is not None and scope["method"] == "GET":
+                status = await self.replays.answer(scope, send, (echo,))
+            if status is None:
+                started: list[int] = []
+
+                async def send_with_id(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        started.append(message["status"])
+                        # a new list: the headers may belong to a cached response that is replayed
+                        message["headers"] = [*message.get("headers", ()), echo]
+                    await send(message)
+
+                try:
+                    await self.app(scope, receive, send_with_id)
+                finally:
+                    status = started[0] if started else None
         finally:
             seconds = time.perf_counter() - start
+            status = 500 if status is None else status  # raised before answering: the server answers 500
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             route = route_of(scope)
             series = self._series.get((method, route, status))
