@@ -15,6 +15,12 @@ the same cut histories, this prints the MASE (horizons 1-5) of:
   ``(actual - last) / scale`` on the members' scaled forecasts, fitted on all
   suppliers' forecasts already scored by the origin (an expanding window).
 
+Then, as a ceiling rather than a candidate, choices made *with* look-ahead (on
+the scored origins themselves, so not servable and not evidence of skill):
+the best single member per supplier, the best member per supplier and
+horizon, and the best equal-weight subset of all ten members. If even these
+miss the target, no selection or combination of these members reaches it.
+
 Every candidate goes through the same cap and reconciliation as the served
 forecast, and only uses information known at its origin. Columns: the
 selection period (origins before 1990, where the served member set was
@@ -168,6 +174,44 @@ def pooled_lad(lab: Lab) -> Combiner:
     return combine
 
 
+def hindsight_selection(lab: Lab, names: tuple[str, ...], by_horizon: bool) -> Combiner:
+    """The member with the lowest scored-period MASE per supplier (and horizon): chosen with look-ahead."""
+    singles = {n: lab.scaled_errors(equal((n,), imapa=False)) for n in names}
+    totals: dict[tuple[str, int, str], list[float]] = {}
+    for n, errs in singles.items():
+        for (o, c, h), e in errs.items():
+            if o >= FIRST_SCORED:
+                totals.setdefault((c, h if by_horizon else 0, n), []).append(e)
+    best: dict[tuple[str, int], str] = {}
+    for (c, h, n), errors in totals.items():
+        current = best.get((c, h))
+        if current is None or np.mean(errors) < np.mean(totals[(c, h, current)]):
+            best[(c, h)] = n
+
+    def combine(origin: int, code: str, hist: Array, m: Members) -> Array:
+        out = equal(SERVED_MEMBERS)(origin, code, hist, m).copy()
+        for h in range(1, HORIZONS + 1):
+            chosen = best.get((code, h if by_horizon else 0))
+            if chosen is not None:
+                out[h - 1] = m[chosen][h - 1]
+        return out
+
+    return combine
+
+
+def hindsight_subset(lab: Lab, names: tuple[str, ...]) -> tuple[tuple[str, ...], Combiner]:
+    """The equal-weight subset of ``names`` with the lowest scored-period MASE (searched unreconciled)."""
+    from itertools import combinations
+
+    rows = [(o, c, h, actual, scale) for o, c, h, actual, scale in lab.rows if o >= FIRST_SCORED]
+    stacked = {n: np.array([lab.members[o][c][n][h - 1] for o, c, h, _, _ in rows]) for n in names}
+    actual = np.array([a for _, _, _, a, _ in rows])
+    scale = np.array([s for *_, s in rows])
+    subsets = [s for k in range(1, len(names) + 1) for s in combinations(names, k)]
+    best = min(subsets, key=lambda s: float(np.mean(np.abs(np.mean([stacked[n] for n in s], axis=0) - actual) / scale)))
+    return best, equal(best, imapa=False)
+
+
 def main() -> None:
     panel = load_panel()
     last = max(y for y in panel.years() if y not in panel.lower_bound_years) - 1
@@ -178,6 +222,14 @@ def main() -> None:
     candidates["served + log damped ETS + DOTM"] = equal((*SERVED_MEMBERS, "x_log_damped_ets", "x_dotm"))
     candidates["per-supplier selection (best 2)"] = per_supplier_selection(lab)
     candidates["pooled LAD stacking"] = pooled_lad(lab)
+    everything = (*SERVED_MEMBERS, "x_log_damped_ets", "x_log_theta", "x_dotm")
+    ceilings: dict[str, Combiner] = {
+        "look-ahead: best member per supplier": hindsight_selection(lab, everything, by_horizon=False),
+        "look-ahead: best member per supplier and horizon": hindsight_selection(lab, everything, by_horizon=True),
+    }
+    subset, combiner = hindsight_subset(lab, everything)
+    ceilings[f"look-ahead: best equal-weight subset ({', '.join(subset)})"] = combiner
+    candidates |= ceilings
     results = {}
     for name, combiner in candidates.items():
         errs = lab.scaled_errors(combiner)
@@ -193,6 +245,8 @@ def main() -> None:
     print("| candidate | selection MASE | scored MASE | ratio |\n| --- | --- | --- | --- |")
     for name, (selection, scored) in results.items():
         print(f"| {name} | {selection:.3f} | {scored:.3f} | {scored / best:.2f} |")
+    print("Rows marked look-ahead choose on the scored origins themselves: a ceiling for selection and combination "
+          "of these members, not a servable model.")
 
 
 if __name__ == "__main__":

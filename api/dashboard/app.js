@@ -1437,8 +1437,11 @@
         const rows = Object.values(cal);
         const lo = Math.min(...rows.map((r) => r.measured_80)), hi = Math.max(...rows.map((r) => r.measured_80));
         add("Interval", h("span", { id: "model-calibration" }, `${m.interval || ""}. Nominal 80 %: measured ` +
-          `${Math.round(lo * 100)}-${Math.round(hi * 100)} % across horizons 1-10. Intervals do not include ` +
-          "uncertainty about the scenario's own driver paths."));
+          `${Math.round(lo * 100)}-${Math.round(hi * 100)} % across horizons 1-10 (all suppliers pooled)` +
+          (acc && acc.interval_coverage && acc.interval_coverage.measured_80 != null
+            ? `; for this country ${Math.round(acc.interval_coverage.measured_80 * 100)} % (horizons 1-5)` : "") +
+          ". " + (m.accuracy.interval_note ? m.accuracy.interval_note + " " : "") +
+          "Intervals do not include uncertainty about the scenario's own driver paths."));
       }
       const own = Object.entries(m.drivers || {});
       if (own.length) {

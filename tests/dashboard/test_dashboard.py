@@ -194,6 +194,8 @@ def test_loads_computes_draws_switches_and_polls_with_304s(
     accuracy = result["model"]["accuracy"]["this_supplier"]
     expect(page.locator("#model-accuracy")).to_contain_text(f"for {accuracy['best_simple_benchmark']}")
     expect(page.locator("#model-calibration")).to_contain_text("Nominal 80 %: measured")
+    own = round(accuracy["interval_coverage"]["measured_80"] * 100)
+    expect(page.locator("#model-calibration")).to_contain_text(f"for this country {own} % (horizons 1-5)")
     expect(page.locator("#provenance")).to_contain_text("Information from the SIPRI Arms Transfers Database")
     expect(page.locator("#main-caveat")).to_contain_text("lower bound")
 

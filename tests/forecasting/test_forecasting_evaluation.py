@@ -126,6 +126,19 @@ class TestModelCard:
             assert 0.75 <= row["measured_80"] <= 0.85, h
             assert 0.90 <= row["measured_95"] <= 0.98, h
 
+    def test_a_supplier_whose_intervals_missed_their_claim_is_told_so(self) -> None:
+        card = load_card()
+        told = {}
+        for code, table in card.data["accuracy"]["by_country"].items():
+            summary = card.summary(code)
+            measured = table["models"]["served"]["coverage_80"]
+            assert summary["this_supplier"]["interval_coverage"]["measured_80"] == measured
+            told[code] = summary["interval_note"]
+            assert (told[code] is not None) == (not 0.7 <= measured <= 0.9), code
+        assert "IRN's 80 % intervals covered 55 % of outcomes" in told["IRN"] and "narrower" in told["IRN"]
+        assert "wider" in told["GBR"] and told["KOR"] is None
+        assert card.summary("WLD")["interval_note"] is None  # the world total is not a scored supplier
+
     def test_the_report_names_the_best_benchmark_and_says_who_wins(self) -> None:
         report = backtest_report(Target("JPN"))
         models = report["metrics_h1_5"]["models"]
