@@ -27,7 +27,7 @@ from api.datasets.release_store import Cursor, Direction, Page, Render, SeriesRo
 from api.datasets.schemas import ObservationListPublic, ObservationPublic
 from api.datasets.tables import Release
 from api.errors import InvalidParameter, TivcastError
-from api.web.cache import ROUTE_KEY, make_etag
+from api.web.cache import ROUTE_KEY, app_state, make_etag
 from api.web.deps import ALL, YEAR_MAX, YEAR_MIN, AppState, check_years, country_list, respond
 from api.web.negotiation import CSV_TYPE, Format, choose, csv_bytes
 
@@ -256,7 +256,7 @@ class ObservationsFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
             match = PATH.fullmatch(scope["path"])
-            state: AppState | None = getattr(scope["app"].state, "tivcast", None) if match else None
+            state: AppState | None = app_state(scope) if match else None
             if match and state is not None and await self._answer(scope, receive, send, state, match.group(1)):
                 return
         await self.app(scope, receive, send)

@@ -39,7 +39,7 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
             break
     # 32 hex digits like os.urandom(16).hex(), without a system call per request: an id must be unique, not
     # secret. The random module reseeds itself in a forked child, so processes never share a sequence.
-    return f"{random.getrandbits(128):032x}"
+    return random.randbytes(16).hex()
 
 
 def access(method: str, path: str, route: str, status: int, seconds: float) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -144,6 +145,21 @@ def _request_key(scope: Scope) -> RequestKey | None:
     return scope["path"], scope["query_string"], accept, str(scope.get("scheme", "http")), host
 
 
+STATE_KEY = "tivcast"  # the AppState's name in app.state and in the lifespan state
+
+
+def app_state(scope: Scope) -> Any:
+    """The application's ``AppState`` (None until the lifespan sets it), for pure ASGI middleware.
+
+    Read from the request's lifespan state (``scope["state"]``, a plain dict the server copies from what the
+    lifespan yielded): ``app.state.tivcast`` goes through Starlette's ``State.__getattr__``, which raises and
+    catches an ``AttributeError`` on every call, a measurable part of a replayed read. A scope without it (a
+    server without lifespan state) falls back to ``app.state``."""
+    state = scope.get("state")
+    found = state.get(STATE_KEY) if state else None
+    return found if found is not None else getattr(scope["app"].state, STATE_KEY, None)
+
+
 class UrlCache:
     """Answers repeated GETs of the same URL before routing, while the data version is unchanged.
 
@@ -222,7 +238,7 @@ class FastPath:
                 await send({"type": "http.response.start", "status": 304, "headers": [*headers, *extra]})
                 await send({"type": "http.response.body", "body": b""})
                 return 304
-        state = getattr(scope["app"].state, "tivcast", None)
+        state = app_state(scope)
         body = state.service.peek(key) if state is not None else None
         if body is None:
             return None
@@ -238,7 +254,7 @@ class FastPath:
 
     @staticmethod
     def _replay(scope: Scope) -> Replay | None:
-        state = getattr(scope["app"].state, "tivcast", None)
+        state = app_state(scope)
         if state is None:
             return None
         snapshot = state.catalog.cached()
