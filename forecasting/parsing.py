@@ -27,6 +27,7 @@ from forecasting.scenarios import SCENARIOS, DriverChange, DriverPath, ModelSett
 __all__ = ["SCENARIO_YEARS", "parse_scenario"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+RESERVED_NAMES = frozenset({"year"})  # a scenario set's comparison rows are {"year": ..., <scenario name>: ...}
 _TOP_KEYS = ("name", "title", "description", "base", "drivers", "changes", "settings", "known_deliveries",
              "countries", "builtin", "pipeline")
 SCENARIO_YEARS = (1950, 2100)
@@ -200,8 +201,9 @@ def parse_scenario(data: Any) -> Scenario:
     if data.get("builtin"):
         raise _fail("scenario.builtin", "false for a custom scenario (refer to built-ins by name)", True)
     name = data.get("name", "custom")
-    if not isinstance(name, str) or not _NAME.match(name) or name in SCENARIOS:
-        raise _fail("scenario.name", "a lower-case slug (a-z, 0-9, '-', '_') that is not a built-in name", name)
+    if not isinstance(name, str) or not _NAME.match(name) or name in SCENARIOS or name in RESERVED_NAMES:
+        raise _fail("scenario.name", "a lower-case slug (a-z, 0-9, '-', '_') that is not a built-in name nor "
+                    f"{', '.join(sorted(RESERVED_NAMES))} (a column of the comparison table)", name)
     base = data.get("base", "baseline")
     if base not in SCENARIOS:
         raise _fail("scenario.base", f"a built-in scenario ({', '.join(SCENARIOS)})", base)

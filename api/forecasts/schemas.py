@@ -11,7 +11,7 @@ of a forecast row.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +41,81 @@ class DriverChangeOut(BaseModel):
     to_year: int | None
 
 
+class ModelSettingsOut(BaseModel):
+    """Settings the model is fitted with; scenarios sharing them share one fit."""
+
+    model_config = OPEN
+    growth: Literal["linear", "flat", "logistic"] = Field(description="Prophet trend on the transformed scale")
+    cap: float | None = Field(description="Saturation level of a logistic trend, in the target's unit; null: none")
+    changepoint_prior_scale: float = Field(description="Flexibility of the trend (Prophet's default 0.05)")
+    driver_prior_scale: float = Field(description="Prior standard deviation of a driver's effect per step")
+    drivers: list[str] | None = Field(description="Drivers used; null: every applicable driver with data")
+    zero_offset: float | None = Field(description="Offset of the transform; null: the documented default")
+    uncertainty_samples: int = Field(description="Simulated paths behind each interval")
+
+
+class TivPerUnitOut(BaseModel):
+    """TIV million per unit: the point uses ``central``, the simulation draws from (low, central, high)."""
+
+    model_config = OPEN
+    low: float
+    central: float
+    high: float
+
+
+class DealOut(BaseModel):
+    """One deal of Japan's pipeline as stated (units in numbers, TIV in million per unit)."""
+
+    model_config = OPEN
+    deal_id: str = Field(description="The deal's id in the japan-export-pipeline dataset (or a custom one)")
+    recipient: str = Field(description="ISO3 code of the buyer")
+    system: str
+    status: Literal["delivering", "ordered", "selected", "prospect"] = Field(
+        description="delivering and ordered are committed (probability 1); selected and prospect may not happen"
+    )
+    order_year: int | None = Field(description="Year of the order (expected, for a prospect); null: not stated")
+    units_ordered: float
+    units_delivered: float
+    units_remaining: float
+    tiv_per_unit: TivPerUnitOut
+    delivery_years: list[int] = Field(description="Years the remaining units are delivered in, in equal parts")
+    probability: float = Field(description="Probability under today's rules (1 for committed deals)")
+    probability_liberalised: float = Field(description="Probability if Japan eases its rules further")
+    requires_liberalisation: bool = Field(description="Blocked by today's five-category rule")
+    slip_probability: float = Field(description="Probability that deliveries slip one more year (up to three)")
+    units_remaining_range: list[float] | None = Field(
+        description="Low and high of the remaining units when tivcast assumes them; null: as stated"
+    )
+    past_deliveries: dict[str, float] = Field(description="Deliveries in the history, TIV million by year")
+    sources: dict[str, str] = Field(description="Where each figure comes from, by figure")
+    reasoning: str
+
+
+class DealEditOut(BaseModel):
+    """A custom scenario's change to a catalogue deal; null fields are left as they are."""
+
+    model_config = OPEN
+    deal_id: str
+    remove: bool
+    units: float | None = Field(description="Units ordered")
+    tiv_per_unit: list[float] | None = Field(description="Low, central and high TIV million per unit")
+    delivery_years: list[int] | None
+    probability: float | None
+
+
+class PipelineRulesOut(BaseModel):
+    """A scenario's treatment of Japan's deal pipeline."""
+
+    model_config = OPEN
+    prospects: Literal["none", "baseline", "liberalised"] = Field(
+        description="Which prospects count: none, at today's rules, or at the liberalised probabilities"
+    )
+    probability_shift: float = Field(description="Added to every open prospect's probability")
+    edits: list[DealEditOut]
+    added: list[DealOut] = Field(description="Deals the scenario adds to the catalogue")
+    elasticity: float | None = Field(description="Stated world-demand elasticity; null: the estimate")
+
+
 class ScenarioOut(BaseModel):
     """A scenario: built-in (``/v1/scenarios``) or custom, as resolved into a forecast."""
 
@@ -51,11 +126,11 @@ class ScenarioOut(BaseModel):
     base: str | None = Field(description="The scenario this one starts from; null: none")
     drivers: dict[str, DriverPathOut]
     changes: list[DriverChangeOut]
-    settings: dict[str, Any] = Field(description="Model settings of the scenario")
+    settings: ModelSettingsOut = Field(description="Model settings of the scenario")
     known_deliveries: dict[str, float] = Field(description="Deliveries known in advance, TIV by year")
     countries: list[str] | None = Field(description="The countries it applies to; null: every country")
     builtin: bool
-    pipeline: dict[str, Any] | None = Field(description="Japan's deal-pipeline rules; null: as the base scenario")
+    pipeline: PipelineRulesOut | None = Field(description="Japan's deal-pipeline rules; null: as the base scenario")
 
 
 class TargetOut(BaseModel):
@@ -95,6 +170,85 @@ class Member(BaseModel):
     weight: float = Field(description="Weight of the member in the ensemble")
 
 
+class CoherenceOut(BaseModel):
+    """How the suppliers' forecasts are made to add up to the world."""
+
+    model_config = OPEN
+    rule: str
+    suppliers: int = Field(description="Suppliers forecast together")
+    factor: list[float] = Field(description="The scaling factor of each forecast year (the first 10)")
+    intervals: str
+
+
+class CardEvaluatedOn(BaseModel):
+    """The data and origins the model card's accuracy was measured on."""
+
+    model_config = OPEN
+    data_digest: str = Field(description="Digest of the data the card was computed on")
+    first: int = Field(description="First forecast origin")
+    first_scored: int = Field(description="First origin whose forecasts are scored")
+    last: int = Field(description="Last forecast origin")
+    horizons: str = Field(description="Horizons scored, e.g. 1-5")
+    scored_by: str
+
+
+class CoverageOut(BaseModel):
+    """Nominal and measured coverage of the served 80 % and 95 % intervals in the evaluation."""
+
+    model_config = OPEN
+    nominal_80: float
+    measured_80: float | None = Field(description="Share of held-out outcomes inside the 80 % interval")
+    nominal_95: float
+    measured_95: float | None = Field(description="Share of held-out outcomes inside the 95 % interval")
+
+
+class VersusBenchmark(BaseModel):
+    """Held-out MASE of the served forecast against the better of last value and the 5-year mean."""
+
+    model_config = OPEN
+    n: int = Field(description="Held-out forecasts scored")
+    mase: float = Field(description="MASE of the served forecast")
+    best_simple_benchmark: str | None = Field(description="naive or mean5, the lower MASE; null: neither scored")
+    benchmark_mase: float | None = Field(description="MASE of that benchmark")
+    ratio: float | None = Field(description="The served MASE over the benchmark's; below 1 beats it")
+    beats_it: bool
+    mase_by_model: dict[str, float | None] = Field(description="MASE of the served forecast and every benchmark")
+    interval_coverage: CoverageOut = Field(description="Measured coverage of the served intervals, horizons 1-5")
+
+
+class AccuracyOut(BaseModel):
+    """Held-out accuracy from the model card: this supplier's, all suppliers', and the interval calibration."""
+
+    model_config = OPEN
+    evaluated_on: CardEvaluatedOn
+    this_supplier: VersusBenchmark | None = Field(description="null: this target was not evaluated (e.g. WLD)")
+    all_suppliers: VersusBenchmark
+    interval_calibration: dict[str, dict[str, float | None]] = Field(
+        description="Nominal and measured coverage of the 80 % and 95 % intervals, by horizon"
+    )
+    interval_note: str | None = Field(
+        description="A sentence when this supplier's measured 80 % coverage lies outside 0.70-0.90 (the "
+        "calibration is pooled over suppliers); null otherwise"
+    )
+
+
+class DriverStanding(BaseModel):
+    """A driver of the fitted model: what it means, its coefficient, and whether it is scored."""
+
+    model_config = OPEN
+    title: str
+    meaning: str
+    unit: str
+    source: str
+    step: str = Field(description="The step the coefficient refers to (e.g. +10 %)")
+    coefficient_per_step: float = Field(description="On the transformed scale")
+    multiplier_per_step: float = Field(description="exp(coefficient): the odds (or TIV) multiplier per step")
+    estimated_or_assumed: str
+    in_baseline: bool
+    improved_held_out: bool | None = Field(description="null: not scored")
+    held_out_note: str
+
+
 class ModelOut(BaseModel):
     """The method: members and weights, coherence, calibration, held-out accuracy, drivers."""
 
@@ -102,30 +256,122 @@ class ModelOut(BaseModel):
     method: str
     engine: dict[str, str]
     members: dict[str, Member]
-    coherence: dict[str, Any]
+    coherence: CoherenceOut
     interval: str
-    accuracy: dict[str, Any]
+    accuracy: AccuracyOut
     evaluated_on_these_data: bool
-    drivers: dict[str, dict[str, Any]]
+    drivers: dict[str, DriverStanding] = Field(description="Drivers of the fitted model, by name")
+
+
+class ElasticityOut(BaseModel):
+    """The world-demand elasticity as estimated on the history."""
+
+    model_config = OPEN
+    value: float
+    standard_error: float
+    n: int = Field(description="Years in the regression")
+    years: str = Field(description="First and last year, e.g. 1989-2023")
+    r_squared: float
+    method: str
+    estimated_or_assumed: str
 
 
 class Assumption(BaseModel):
     model_config = OPEN
-    name: str
-    value: Any
+    name: str = Field(description="statistical_base, world_demand_elasticity, or <deal_id>.<figure>")
+    value: float | list[int] | str = Field(
+        description="A number (a probability, units, TIV per unit, the elasticity), delivery years, or a description"
+    )
     unit: str
-    source: Any
+    source: str | ElasticityOut = Field(description="Where the value comes from; the estimate for the elasticity")
     estimated_or_asserted: str
+
+
+class ResolvedDealOut(DealOut):
+    """A deal with its probability in the scenario."""
+
+    scenario_probability: float = Field(description="Probability that the deal happens in this scenario")
+
+
+class PipelineDealOut(ResolvedDealOut):
+    """A deal of the scenario's pipeline and its expected deliveries."""
+
+    expected_tiv: dict[str, float] = Field(description="Probability x TIV on the stated schedule, by forecast year")
+
+
+class BreakdownRow(BaseModel):
+    """One forecast year of (this scenario - baseline) by cause, in the target's unit; the parts sum to
+    ``total``. Each deal's part is an additional property ``deal:<deal_id>``."""
+
+    model_config = OPEN
+    __pydantic_extra__: dict[str, float] = Field(init=False)
+    year: int
+    drivers: float
+    known_deliveries: float
+    world_demand: float
+    statistical_base: float
+    total: float
 
 
 class PipelineOut(BaseModel):
     """Japan's deal pipeline in this scenario: deals, the difference from the baseline by cause, assumptions."""
 
     model_config = OPEN
-    deals: list[dict[str, Any]]
+    deals: list[PipelineDealOut]
     world_total: dict[str, float]
-    breakdown: list[dict[str, float]]
+    breakdown: list[BreakdownRow]
     assumptions: list[Assumption]
+
+
+class RequestTargetOut(BaseModel):
+    model_config = OPEN
+    country: str = Field(description="ISO3 code, or WLD for the world total")
+    measure: Literal["share", "tiv"]
+
+
+class HistoryWindowOut(BaseModel):
+    model_config = OPEN
+    start: int | None = Field(description="First year of history used; null: all")
+    end: int | None = Field(description="Last year of history used; null: all")
+
+
+class ResolvedPipelineOut(BaseModel):
+    """The pipeline part of a resolved scenario: deals with their probabilities, world demand, elasticity."""
+
+    model_config = OPEN
+    deals: list[ResolvedDealOut]
+    world_military_expenditure: dict[str, float] = Field(description="The world demand path, by forecast year")
+    elasticity: float | None = Field(description="Stated world-demand elasticity; null: the estimate")
+
+
+class ResolvedScenarioOut(BaseModel):
+    """The scenario resolved into concrete yearly values: what the content key hashes."""
+
+    model_config = OPEN
+    name: str
+    title: str
+    description: str
+    settings: ModelSettingsOut = Field(description="drivers: the drivers actually used")
+    years: list[int] = Field(description="The forecast years")
+    drivers: dict[str, dict[str, float]] = Field(description="Each driver's value by forecast year")
+    known_deliveries: dict[str, float] = Field(description="TIV by year")
+    pipeline: ResolvedPipelineOut | None = Field(
+        default=None, description="Present for Japan's pipeline model and for TIV targets (world demand)"
+    )
+
+
+class RequestOut(BaseModel):
+    """The canonical resolved request: its canonical JSON's SHA-256 is the key."""
+
+    model_config = OPEN
+    target: RequestTargetOut
+    scenario: ResolvedScenarioOut
+    horizon: int
+    interval_width: float
+    history_window: HistoryWindowOut
+    seed: int
+    data_version: str
+    model_version: str
 
 
 class ForecastResult(BaseModel):
@@ -135,7 +381,7 @@ class ForecastResult(BaseModel):
     key: str = Field(pattern=r"^[0-9a-f]{64}$")
     target: TargetOut
     scenario: ScenarioOut
-    request: dict[str, Any]
+    request: RequestOut
     data_version: str
     model_version: str
     interval_width: float
@@ -146,6 +392,14 @@ class ForecastResult(BaseModel):
     pipeline: PipelineOut | None = None
 
 
+class ComparisonRow(BaseModel):
+    """One forecast year: each scenario's point forecast is an additional property named after the scenario."""
+
+    model_config = OPEN
+    __pydantic_extra__: dict[str, float] = Field(init=False)
+    year: int
+
+
 class ScenarioSetResult(BaseModel):
     """Several scenarios side by side (``/v1/forecasts/compare``, ``"scenarios": [...]``)."""
 
@@ -154,7 +408,59 @@ class ScenarioSetResult(BaseModel):
     kind: Literal["scenario_set"]
     forecasts: dict[str, ForecastResult]
     fit_groups: list[list[str]]
-    comparison: list[dict[str, float]]
+    comparison: list[ComparisonRow] = Field(description="The point forecasts side by side, by year")
+
+
+class BacktestEvaluatedOn(BaseModel):
+    """The data and origins the stored evaluation was computed on."""
+
+    model_config = OPEN
+    data_digest: str = Field(description="Digest of the data the evaluation was computed on")
+    is_the_data_served: bool | None = Field(description="Whether that is the data now served; null: unknown")
+    first: int = Field(description="First forecast origin")
+    first_scored: int = Field(description="First origin whose forecasts are scored")
+    last: int = Field(description="Last forecast origin")
+    decided_on: str = Field(description="Which origins decided the method, and which were scored")
+    horizon: int = Field(description="Longest horizon evaluated, years")
+
+
+class ErrorMetrics(BaseModel):
+    """Held-out errors of one model on the share, in percentage points (MASE: scaled by the one-year change)."""
+
+    model_config = OPEN
+    n: int = Field(description="Forecasts scored")
+    mae: float
+    rmse: float
+    mase: float | None = Field(description="null: no forecast with a non-zero scale")
+
+
+class ModelMetrics(ErrorMetrics):
+    """Coverage and Winkler scores are given for the served forecast only."""
+
+    coverage_80: float | None = Field(default=None, description="Share of outcomes inside the 80 % interval")
+    coverage_95: float | None = Field(default=None, description="Share of outcomes inside the 95 % interval")
+    winkler_80: float | None = Field(default=None, description="Winkler score of the 80 % interval")
+    winkler_95: float | None = Field(default=None, description="Winkler score of the 95 % interval")
+
+
+class IntermittentMetrics(BaseModel):
+    """The forecasts from intermittent histories, where always-zero is scored too."""
+
+    model_config = OPEN
+    n: int
+    served: ErrorMetrics
+    zero: ErrorMetrics
+
+
+class AccuracyTable(BaseModel):
+    """Held-out accuracy over horizons 1-5: every model's errors on the same forecasts."""
+
+    model_config = OPEN
+    n: int = Field(description="Forecasts scored")
+    models: dict[str, ModelMetrics] = Field(description="served and every benchmark (naive, mean5, drift, ...)")
+    intermittent: IntermittentMetrics | None = Field(
+        default=None, description="Absent when no forecast comes from an intermittent history"
+    )
 
 
 class BacktestReport(BaseModel):
@@ -165,9 +471,9 @@ class BacktestReport(BaseModel):
     kind: Literal["backtest"]
     target: TargetOut
     model_version: str
-    evaluated_on: dict[str, Any]
-    metrics_h1_5: dict[str, Any]
-    all_suppliers_h1_5: dict[str, Any]
+    evaluated_on: BacktestEvaluatedOn
+    metrics_h1_5: AccuracyTable = Field(description="This supplier's")
+    all_suppliers_h1_5: AccuracyTable = Field(description="Over all suppliers")
     interval_calibration: dict[str, dict[str, float | None]]
     verdict: str
     notes: list[str]

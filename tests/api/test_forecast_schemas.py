@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
+from api.forecasts.schemas import BacktestReport, ElasticityOut, ForecastResult, ScenarioSetResult
 from tests.api.test_forecasts import computed, wait_for
 
 OPERATIONS = [("post", "/v1/forecasts"), ("get", "/v1/forecasts/latest"), ("get", "/v1/forecasts/compare"),
@@ -53,3 +57,187 @@ def test_a_body_missing_a_typed_field_is_refused_by_the_schema(forecast_client: 
     document = forecast_client.get("/openapi.json").json()
     with pytest.raises(jsonschema.ValidationError, match="is a required property"):
         check(document, component, {})
+
+
+# --- the nested parts are typed: real responses validate against the pydantic models, and no field is Any ---
+
+# The fields that used to be free-form (``dict[str, Any]`` / ``Any``), by component.
+NESTED = {
+    "ScenarioOut": ("settings", "pipeline"),
+    "ModelOut": ("coherence", "accuracy", "drivers"),
+    "Assumption": ("value", "source"),
+    "PipelineOut": ("deals", "breakdown"),
+    "ForecastResult": ("request",),
+    "ScenarioSetResult": ("comparison",),
+    "BacktestReport": ("evaluated_on", "metrics_h1_5", "all_suppliers_h1_5"),
+}
+RESPONSES = ("ForecastResult", "ScenarioSetResult", "BacktestReport", "ScenarioOut", "JobDocument")
+# A custom Japan scenario that exercises every part of a scenario's pipeline: edits, an added deal, a stated
+# elasticity, other settings and a known delivery.
+JAPAN_CUSTOM = {
+    "name": "typed-pipeline",
+    "base": "demand-surge",
+    "settings": {"changepoint_prior_scale": 0.1},
+    "known_deliveries": {"2027": 50},
+    "pipeline": {
+        "prospects": "liberalised",
+        "elasticity": 1.0,
+        "edits": [{"deal_id": "usa-pac3-mse", "units": 12, "tiv_per_unit": [1.2, 1.5, 1.8]}],
+        "added": [
+            {
+                "deal_id": "nz-frigates",
+                "recipient": "NZL",
+                "system": "frigate",
+                "order_year": 2027,
+                "units_ordered": 2,
+                "tiv_per_unit": 300,
+                "delivery_years": [2031, 2032],
+                "probability": 0.3,
+                "slip_probability": 0.3,
+            }
+        ],
+    },
+}
+
+
+def untyped(schema: Any, where: str) -> list[str]:
+    """The places of ``schema`` that accept any value: ``{}`` (``Any``), ``additionalProperties`` true or ``{}``
+    (``dict[str, Any]``), an object without properties or additionalProperties, an array without items."""
+    found: list[str] = []
+    if not isinstance(schema, dict):
+        return found
+    if not {k: v for k, v in schema.items() if k not in ("title", "description", "default", "examples")}:
+        return [where]
+    if schema.get("additionalProperties") in (True, {}):
+        found.append(f"{where}.additionalProperties")
+    if schema.get("type") == "object" and "properties" not in schema and "additionalProperties" not in schema:
+        found.append(where)
+    if schema.get("type") == "array" and "items" not in schema:
+        found.append(where)
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        for i, sub in enumerate(schema.get(key, [])):
+            found += untyped(sub, f"{where}.{key}[{i}]")
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += untyped(schema[key], f"{where}.{key}")
+    for name, sub in schema.get("properties", {}).items():
+        found += untyped(sub, f"{where}.{name}")
+    return found
+
+
+def reachable(components: dict[str, Any], roots: tuple[str, ...]) -> set[str]:
+    """The components ``roots`` refer to, directly or not (and the roots)."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            text = json.dumps(components[name])
+            todo += re.findall(r'"#/components/schemas/([^"]+)"', text)
+    return seen
+
+
+def fields_typed_any(components: dict[str, Any], names: set[str]) -> list[str]:
+    """Every field of the components ``names`` that accepts any value. A component's own
+    ``additionalProperties: true`` is allowed: it is ``extra="allow"``, so that fields can be added later."""
+    found: list[str] = []
+    for name in sorted(names):
+        component = components[name]
+        for field, schema in component.get("properties", {}).items():
+            found += untyped(schema, f"{name}.{field}")
+        if isinstance(component.get("additionalProperties"), dict):
+            found += untyped(component["additionalProperties"], f"{name}.additionalProperties")
+    return found
+
+
+def test_the_any_finder_finds_any_and_untyped_dicts() -> None:
+    class Loose(BaseModel):
+        anything: Any
+        mapping: dict[str, Any]
+        rows: list[dict[str, Any]]
+        maybe: dict[str, Any] | None
+        typed: dict[str, float] | None
+        union: float | list[int] | str
+
+    found = fields_typed_any({"Loose": Loose.model_json_schema()}, {"Loose"})
+    assert sorted(found) == [
+        "Loose.anything",
+        "Loose.mapping.additionalProperties",
+        "Loose.maybe.anyOf[0].additionalProperties",
+        "Loose.rows.items.additionalProperties",
+    ]
+
+
+def test_no_field_of_the_forecast_schemas_is_typed_any(forecast_client: TestClient) -> None:
+    components = forecast_client.get("/openapi.json").json()["components"]["schemas"]
+    names = reachable(components, RESPONSES)
+    assert set(NESTED) <= names and {"PipelineDealOut", "AccuracyOut", "RequestOut", "AccuracyTable"} <= names
+    for component, fields in NESTED.items():
+        assert set(fields) <= set(components[component]["properties"]), component
+    assert fields_typed_any(components, names) == []
+
+
+def result(client: TestClient, response: Any) -> Any:
+    return computed(client, response).json()
+
+
+def test_real_responses_validate_against_the_pydantic_models(forecast_client: TestClient) -> None:
+    client = forecast_client
+    body = {"target": {"country": "JPN"}, "scenario": JAPAN_CUSTOM, "horizon": 8}
+    japan = ForecastResult.model_validate(result(client, client.post("/v1/forecasts", json=body)), strict=True)
+    assert japan.pipeline is not None and japan.scenario.pipeline is not None
+    rules = japan.scenario.pipeline
+    assert japan.scenario.settings.changepoint_prior_scale == 0.1 and rules.prospects == "liberalised"
+    assert [d.deal_id for d in rules.added] == ["nz-frigates"] and rules.edits[0].tiv_per_unit == [1.2, 1.5, 1.8]
+    deals = {d.deal_id: d for d in japan.pipeline.deals}
+    assert {"phl-jfps3-radars", "usa-pac3-mse", "nz-frigates"} <= set(deals)
+    assert deals["phl-jfps3-radars"].status == "delivering" and deals["nz-frigates"].status == "prospect"
+    assert deals["nz-frigates"].tiv_per_unit.central == 300 and deals["usa-pac3-mse"].units_ordered == 12
+    assert set(deals["nz-frigates"].expected_tiv) == {str(r.year) for r in japan.forecast}
+    for row, year in zip(japan.pipeline.breakdown, japan.forecast, strict=True):
+        assert row.year == year.year
+        assert row.total == pytest.approx(year.difference_from_baseline["point"], rel=1e-4, abs=1e-9)
+        assert row.model_extra and all(k.startswith("deal:") for k in row.model_extra)
+    assumptions = {a.name: a for a in japan.pipeline.assumptions}
+    stated = assumptions["world_demand_elasticity"]
+    assert stated.value == 1.0 and stated.source == "the scenario's own value"  # stated: no estimate behind it
+    assert assumptions["nz-frigates.delivery_years"].value == [2031, 2032]
+    assert isinstance(assumptions["statistical_base"].value, str)
+    accuracy = japan.model.accuracy.this_supplier
+    assert accuracy is not None and accuracy.best_simple_benchmark in ("naive", "mean5") and accuracy.n > 0
+    assert japan.model.coherence.suppliers > 10 and "japan_defence_spending" in japan.model.drivers
+    resolved = japan.request.scenario
+    assert resolved.pipeline is not None and resolved.pipeline.elasticity == 1.0
+    assert resolved.years == [r.year for r in japan.forecast] and japan.request.target.country == "JPN"
+
+    latest = client.get("/v1/forecasts/latest", params={"country": "JPN"})
+    baseline = ForecastResult.model_validate(result(client, latest), strict=True).pipeline
+    assert baseline is not None
+    estimated = next(a for a in baseline.assumptions if a.name == "world_demand_elasticity")
+    assert isinstance(estimated.source, ElasticityOut) and estimated.value == estimated.source.value
+
+    # a non-Japan country has no pipeline (the request of test_real_responses_conform: computed once)
+    body = {"target": {"country": "KOR"}, "scenario": "baseline", "horizon": 4}
+    korea = ForecastResult.model_validate(result(client, client.post("/v1/forecasts", json=body)), strict=True)
+    assert korea.pipeline is None and korea.request.scenario.pipeline is None
+    assert korea.scenario.pipeline is not None and korea.scenario.pipeline.prospects == "baseline"
+    assert korea.model.accuracy.this_supplier is not None
+    assert "served" in korea.model.accuracy.all_suppliers.mase_by_model
+
+    params = {"country": "JPN", "scenarios": "baseline,restriction", "horizon": 3}
+    compare = ScenarioSetResult.model_validate(
+        result(client, client.get("/v1/forecasts/compare", params=params)), strict=True
+    )
+    assert [r.year for r in compare.comparison] == [r.year for r in compare.forecasts["baseline"].forecast]
+    assert all(set(r.model_extra or {}) == {"baseline", "restriction"} for r in compare.comparison)
+
+    for country in ("JPN", "CHN"):
+        response = client.get("/v1/backtests", params={"country": country})
+        report = BacktestReport.model_validate(result(client, response), strict=True)
+        assert report.evaluated_on.is_the_data_served is not None and report.evaluated_on.horizon >= 5
+        for table in (report.metrics_h1_5, report.all_suppliers_h1_5):
+            served = table.models["served"]
+            assert table.n > 0 and served.mase is not None and served.coverage_80 is not None
+            assert table.models["naive"].coverage_80 is None  # coverage is given for the served forecast only
+        assert report.all_suppliers_h1_5.intermittent is not None

@@ -297,6 +297,11 @@ def get_scenario(g: Generated) -> None:
     path = baseline.drivers["japan_defence_spending"]
     assert isinstance(path, g.model("DriverPathOut")) and isinstance(path.trend_years, int)
     assert baseline.builtin is True and all(is_number(v) for v in path.values.additional_properties.values())
+    settings, rules = baseline.settings, baseline.pipeline
+    assert isinstance(settings, g.model("ModelSettingsOut")) and isinstance(settings.uncertainty_samples, int)
+    assert text(settings.growth) == "linear" and is_number(settings.changepoint_prior_scale)
+    assert isinstance(rules, g.model("PipelineRulesOut")) and text(rules.prospects) == "baseline"
+    assert is_number(rules.probability_shift) and rules.edits == [] and rules.added == []
 
 
 def post_forecast(g: Generated) -> None:
@@ -316,6 +321,64 @@ def check_forecast(g: Generated, forecast: Any) -> None:
     assert isinstance(forecast.model, g.model("ModelOut")) and isinstance(forecast.model.evaluated_on_these_data, bool)
     assert isinstance(forecast.pipeline, g.model("PipelineOut"))
     assert all(isinstance(a, g.model("Assumption")) for a in forecast.pipeline.assumptions)
+    check_typed_nested_fields(g, forecast)
+
+
+def check_typed_nested_fields(g: Generated, forecast: Any) -> None:
+    """The nested parts of a Japan forecast are typed objects of their own classes, not dicts."""
+    model = forecast.model
+    assert isinstance(model.coherence, g.model("CoherenceOut")) and isinstance(model.coherence.suppliers, int)
+    assert model.coherence.factor and all(is_number(f) for f in model.coherence.factor)
+    accuracy = model.accuracy
+    assert isinstance(accuracy, g.model("AccuracyOut"))
+    assert isinstance(accuracy.evaluated_on, g.model("CardEvaluatedOn")) and isinstance(accuracy.evaluated_on.last, int)
+    for versus in (accuracy.this_supplier, accuracy.all_suppliers):  # Japan was evaluated: both are present
+        assert isinstance(versus, g.model("VersusBenchmark")) and isinstance(versus.n, int) and versus.n > 0
+        assert versus.best_simple_benchmark in ("naive", "mean5") and is_number(versus.mase)
+        assert is_number(versus.benchmark_mase) and is_number(versus.ratio) and isinstance(versus.beats_it, bool)
+        assert is_number(versus.mase_by_model.additional_properties["served"])
+        coverage = versus.interval_coverage
+        assert isinstance(coverage, g.model("CoverageOut")) and 0.0 < coverage.measured_80 <= 1.0
+    assert accuracy.interval_note is None  # Japan's 80 % intervals covered 0.78: within 0.70-0.90, no note
+    assert model.drivers.additional_properties, "Japan's model has drivers"
+    for standing in model.drivers.additional_properties.values():
+        assert isinstance(standing, g.model("DriverStanding")) and is_number(standing.coefficient_per_step)
+        assert isinstance(standing.in_baseline, bool) and isinstance(standing.title, str)
+    assert isinstance(forecast.scenario.settings, g.model("ModelSettingsOut"))
+    assert isinstance(forecast.scenario.pipeline, g.model("PipelineRulesOut"))
+
+    pipeline = forecast.pipeline
+    statuses = {"delivering", "ordered", "selected", "prospect"}
+    assert pipeline.deals and all(isinstance(d, g.model("PipelineDealOut")) for d in pipeline.deals)
+    for deal in pipeline.deals:
+        assert isinstance(deal.deal_id, str) and deal.deal_id and text(deal.status) in statuses
+        assert isinstance(deal.tiv_per_unit, g.model("TivPerUnitOut")) and is_number(deal.tiv_per_unit.central)
+        assert all(isinstance(y, int) for y in deal.delivery_years) and is_number(deal.scenario_probability)
+        assert all(is_number(v) for v in deal.expected_tiv.additional_properties.values())
+    assert {text(d.status) for d in pipeline.deals} >= {"delivering", "ordered"}  # the committed deals
+    rows = pipeline.breakdown
+    assert rows and all(isinstance(r, g.model("BreakdownRow")) and isinstance(r.year, int) for r in rows)
+    assert all(is_number(r.total) and all(is_number(v) for v in r.additional_properties.values()) for r in rows)
+    assert any(k.startswith("deal:") for k in rows[0].additional_properties)
+    named = {a.name: a for a in pipeline.assumptions}
+    elasticity = named["world_demand_elasticity"]
+    assert is_number(elasticity.value) and isinstance(elasticity.source, g.model("ElasticityOut"))
+    assert isinstance(elasticity.source.n, int) and is_number(elasticity.source.standard_error)
+    assert isinstance(named["statistical_base"].value, str) and isinstance(named["statistical_base"].source, str)
+    years = next(a for n, a in named.items() if n.endswith(".delivery_years"))
+    assert isinstance(years.value, list) and all(isinstance(y, int) for y in years.value)
+
+    request = forecast.request
+    assert isinstance(request, g.model("RequestOut")) and isinstance(request.seed, int)
+    assert isinstance(request.target, g.model("RequestTargetOut")) and request.target.country == "JPN"
+    assert isinstance(request.history_window, g.model("HistoryWindowOut"))
+    resolved = request.scenario
+    assert isinstance(resolved, g.model("ResolvedScenarioOut"))
+    assert isinstance(resolved.settings, g.model("ModelSettingsOut")) and isinstance(resolved.settings.drivers, list)
+    assert [r.year for r in forecast.forecast] == resolved.years
+    assert isinstance(resolved.pipeline, g.model("ResolvedPipelineOut"))
+    assert [d.deal_id for d in resolved.pipeline.deals] == [d.deal_id for d in pipeline.deals]
+    assert all(isinstance(d, g.model("ResolvedDealOut")) for d in resolved.pipeline.deals)
 
 
 def get_job(g: Generated) -> None:
@@ -340,11 +403,29 @@ def compare(g: Generated) -> None:
     assert comparison.kind == "scenario_set" and set(comparison.forecasts.additional_properties) == {
         "baseline", "restriction"}
     assert all(isinstance(f, g.model("ForecastResult")) for f in comparison.forecasts.additional_properties.values())
+    rows = comparison.comparison
+    assert [r.year for r in rows] == [r.year for r in comparison.forecasts["baseline"].forecast]
+    for row in rows:
+        assert isinstance(row, g.model("ComparisonRow")) and isinstance(row.year, int)
+        assert set(row.additional_properties) == {"baseline", "restriction"}
+        assert all(is_number(v) for v in row.additional_properties.values())
 
 
 def backtests(g: Generated) -> None:
     report = result(g, g.call("GET /v1/backtests", country="JPN"), "BacktestReport")
     assert report.kind == "backtest" and isinstance(report.verdict, str) and report.target.country == "JPN"
+    evaluated = report.evaluated_on
+    assert isinstance(evaluated, g.model("BacktestEvaluatedOn")) and isinstance(evaluated.horizon, int)
+    assert isinstance(evaluated.first_scored, int) and isinstance(evaluated.is_the_data_served, bool)
+    for table in (report.metrics_h1_5, report.all_suppliers_h1_5):
+        assert isinstance(table, g.model("AccuracyTable")) and isinstance(table.n, int) and table.n > 0
+        served = table.models["served"]
+        assert isinstance(served, g.model("ModelMetrics")) and is_number(served.mase) and is_number(served.mae)
+        assert is_number(served.coverage_80) and 0 <= served.coverage_80 <= 1 and is_number(served.winkler_95)
+        naive = table.models["naive"]
+        assert isinstance(naive, g.model("ModelMetrics")) and is_number(naive.mase) and isinstance(naive.n, int)
+        assert isinstance(table.intermittent, g.model("IntermittentMetrics"))  # Japan's history is intermittent
+        assert isinstance(table.intermittent.zero, g.model("ErrorMetrics")) and is_number(table.intermittent.zero.mase)
 
 
 def upload(g: Generated) -> None:

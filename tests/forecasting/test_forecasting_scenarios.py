@@ -213,6 +213,7 @@ class TestCustomScenarios:
          "scenario.settings.drivers", "distinct"),
         ({"known_deliveries": {"2030": -1}}, "scenario.known_deliveries[2030]", "got -1"),
         ({"name": "baseline"}, "scenario.name", "built-in"),
+        ({"name": "year"}, "scenario.name", "comparison table"),  # it would overwrite the comparison's year
         ({"name": "Bad Name!"}, "scenario.name", "slug"),
         ({"base": "utopia"}, "scenario.base", "built-in"),
         ({"chnages": []}, "scenario.chnages", "unknown field"),
