@@ -6,18 +6,27 @@ and generated SDKs, and the schemathesis run checks real responses against
 them. They allow extra fields, so that adding a field is not a breaking change;
 every field a client relies on is typed. Interval bounds are keyed by the
 interval width (``lo-80``/``hi-80`` for 0.8), so they are additional properties
-of a forecast row.
+of a forecast row. A choice that several components share (a deal's status, a
+job's kind) is a named type alias: the document has one schema component for it
+(one enum in a generated client), and it stays a ``Literal``, which validates
+the canonical JSON's strings strictly (a str enum would not, from Python).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from typing_extensions import TypeAliasType
 
 __all__ = ["AnyResult", "BacktestReport", "ForecastResult", "JobDocument", "ScenarioOut", "ScenarioSetResult"]
 
 OPEN = ConfigDict(extra="allow")
+
+DealStatus = TypeAliasType("DealStatus", Literal["delivering", "ordered", "selected", "prospect"])
+JobKind = TypeAliasType("JobKind", Literal["forecast", "scenario_set", "backtest"])
+# An ISO 8601 UTC time as the service writes it (``2026-12-01T15:15:33Z``): a string, typed as a date-time.
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class DriverPathOut(BaseModel):
@@ -70,7 +79,7 @@ class DealOut(BaseModel):
     deal_id: str = Field(description="The deal's id in the japan-export-pipeline dataset (or a custom one)")
     recipient: str = Field(description="ISO3 code of the buyer")
     system: str
-    status: Literal["delivering", "ordered", "selected", "prospect"] = Field(
+    status: DealStatus = Field(
         description="delivering and ordered are committed (probability 1); selected and prospect may not happen"
     )
     order_year: int | None = Field(description="Year of the order (expected, for a prospect); null: not stated")
@@ -166,8 +175,16 @@ class HistoryRow(BaseModel):
 
 
 class Member(BaseModel):
+    """A member of the ensemble: its weight and its own forecast of the first 10 years."""
+
     model_config = OPEN
     weight: float = Field(description="Weight of the member in the ensemble")
+    share_forecast: list[float] | None = Field(
+        default=None, description="The member's share forecast, percent (a TIV target's too); absent for WLD"
+    )
+    tiv_forecast: list[float] | None = Field(
+        default=None, description="The member's world TIV forecast, TIV million; present for WLD only"
+    )
 
 
 class CoherenceOut(BaseModel):
@@ -249,18 +266,23 @@ class DriverStanding(BaseModel):
     held_out_note: str
 
 
-class ModelOut(BaseModel):
-    """The method: members and weights, coherence, calibration, held-out accuracy, drivers."""
+class TransformOut(BaseModel):
+    """The transformed scale a scenario's driver differences act on: logit of a share, log of TIV."""
 
     model_config = OPEN
-    method: str
-    engine: dict[str, str]
-    members: dict[str, Member]
-    coherence: CoherenceOut
-    interval: str
-    accuracy: AccuracyOut
-    evaluated_on_these_data: bool
-    drivers: dict[str, DriverStanding] = Field(description="Drivers of the fitted model, by name")
+    kind: Literal["logit", "log"]
+    offset: float = Field(description="Zero offset of the transform, in offset_unit")
+    offset_unit: str = Field(description="percentage points (logit) or TIV million (log)")
+    used_for: str
+
+
+class FitYearsOut(BaseModel):
+    """The history years the model was fitted on."""
+
+    model_config = OPEN
+    first: int = Field(description="First fitted year")
+    last: int = Field(description="Last fitted year")
+    count: int = Field(description="Years fitted")
 
 
 class ElasticityOut(BaseModel):
@@ -276,6 +298,37 @@ class ElasticityOut(BaseModel):
     estimated_or_assumed: str
 
 
+class WorldDemandOut(ElasticityOut):
+    """The world-demand elasticity of a fit and what it applies to."""
+
+    applies_to: str = Field(description="The forecasts world demand moves")
+
+
+class ModelOut(BaseModel):
+    """The method: members and weights, coherence, calibration, held-out accuracy, drivers."""
+
+    model_config = OPEN
+    method: str
+    engine: dict[str, str]
+    members: dict[str, Member]
+    combination: str = Field(description="How the members are weighted")
+    coherence: CoherenceOut
+    point_forecast: str = Field(description="What the point forecast is")
+    interval: str
+    accuracy: AccuracyOut
+    evaluated_on_these_data: bool
+    transform: TransformOut
+    settings: ModelSettingsOut = Field(description="The settings fitted with; drivers: the drivers actually used")
+    seed: int = Field(description="Seed of the fit")
+    fit_years: FitYearsOut
+    drivers: dict[str, DriverStanding] = Field(description="Drivers of the fitted model, by name")
+    difference_from_baseline: str = Field(description="What a forecast row's difference_from_baseline is")
+    world_demand: WorldDemandOut | None = Field(
+        default=None, description="Present for TIV targets (WLD included) and for Japan's pipeline model; absent "
+        "for other shares"
+    )
+
+
 class Assumption(BaseModel):
     model_config = OPEN
     name: str = Field(description="statistical_base, world_demand_elasticity, or <deal_id>.<figure>")
@@ -285,6 +338,19 @@ class Assumption(BaseModel):
     unit: str
     source: str | ElasticityOut = Field(description="Where the value comes from; the estimate for the elasticity")
     estimated_or_asserted: str
+    standard_error: float | None = Field(
+        default=None, description="world_demand_elasticity only: the estimate's standard error; null when stated"
+    )
+    range: list[float] | None = Field(
+        default=None, description="<deal_id>.tiv_per_unit and <deal_id>.units_remaining only: low and high; null "
+        "for units as stated"
+    )
+    tivcast_own: bool | None = Field(
+        default=None, description="A deal's figures only: the figure is tivcast's own assumption (or unsourced)"
+    )
+    accuracy: AccuracyOut | None = Field(
+        default=None, description="statistical_base only: its held-out accuracy from the model card"
+    )
 
 
 class ResolvedDealOut(DealOut):
@@ -317,10 +383,13 @@ class PipelineOut(BaseModel):
     """Japan's deal pipeline in this scenario: deals, the difference from the baseline by cause, assumptions."""
 
     model_config = OPEN
+    model: str = Field(description="How the forecast is made of the statistical base and the deals")
     deals: list[PipelineDealOut]
-    world_total: dict[str, float]
+    world_total: dict[str, float] = Field(description="The world total in this scenario, TIV million by year")
     breakdown: list[BreakdownRow]
+    breakdown_rule: str = Field(description="What the breakdown's parts are")
     assumptions: list[Assumption]
+    interval: str = Field(description="How the interval is simulated")
 
 
 class RequestTargetOut(BaseModel):
@@ -471,9 +540,16 @@ class BacktestReport(BaseModel):
     kind: Literal["backtest"]
     target: TargetOut
     model_version: str
+    card_model_version: str = Field(description="The model version the stored evaluation was computed with")
+    evaluated_measure: Literal["share"] = Field(
+        description="The scores are for the share, whatever the target's measure"
+    )
     evaluated_on: BacktestEvaluatedOn
     metrics_h1_5: AccuracyTable = Field(description="This supplier's")
     all_suppliers_h1_5: AccuracyTable = Field(description="Over all suppliers")
+    all_suppliers_by_horizon: dict[str, AccuracyTable] = Field(
+        description="Over all suppliers, by horizon in years (1 to the evaluated horizon)"
+    )
     interval_calibration: dict[str, dict[str, float | None]]
     verdict: str
     notes: list[str]
@@ -485,18 +561,39 @@ class JobLinks(BaseModel):
     result: str
 
 
+class JobSummary(BaseModel):
+    """What a job computes, in brief."""
+
+    model_config = OPEN
+    kind: JobKind
+    target: TargetOut
+    scenario: str | None = Field(default=None, description="forecast jobs: the scenario's name")
+    scenarios: list[str] | None = Field(default=None, description="scenario_set jobs: the scenarios' names")
+    horizon: int
+    interval_width: float | None = Field(default=None, description="Absent for backtest jobs")
+    data_version: str
+    model_version: str
+
+
 class JobDocument(BaseModel):
     """A job's state (202 bodies and ``GET /v1/jobs/{key}``)."""
 
     model_config = OPEN
     key: str = Field(pattern=r"^[0-9a-f]{64}$")
-    kind: Literal["forecast", "scenario_set", "backtest"]
+    kind: JobKind
     state: Literal["queued", "running", "succeeded", "failed"]
+    created_at: Timestamp = Field(description="When the job was created (or last resubmitted), UTC")
+    queued_at: Timestamp | None = Field(description="When it was queued, UTC")
+    started_at: Timestamp | None = Field(description="When a worker last started it, UTC; null: not yet")
+    finished_at: Timestamp | None = Field(description="When it finished, UTC; null: not yet")
     attempts: int
     error: str | None
+    summary: JobSummary
     age_seconds: float | None
     links: JobLinks
     status_url: str
+    workers_online: int | None = Field(default=None, description="Queued jobs only: workers online")
+    note: str | None = Field(default=None, description="Queued jobs only: what the job waits for")
 
 
 AnyResult = ForecastResult | ScenarioSetResult | BacktestReport  # what a content key can name

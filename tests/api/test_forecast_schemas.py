@@ -9,9 +9,9 @@ from typing import Any
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from api.forecasts.schemas import BacktestReport, ElasticityOut, ForecastResult, ScenarioSetResult
+from api.forecasts.schemas import BacktestReport, ElasticityOut, ForecastResult, JobDocument, ScenarioSetResult
 from tests.api.test_forecasts import computed, wait_for
 
 OPERATIONS = [("post", "/v1/forecasts"), ("get", "/v1/forecasts/latest"), ("get", "/v1/forecasts/compare"),
@@ -178,6 +178,98 @@ def test_no_field_of_the_forecast_schemas_is_typed_any(forecast_client: TestClie
     assert fields_typed_any(components, names) == []
 
 
+def undeclared(components: dict[str, Any], schema: Any, value: Any, where: str) -> list[str]:
+    """The keys of ``value``, recursively, that ``schema`` does not declare: neither a property nor covered by a
+    typed ``additionalProperties`` (a map such as ``additionalProperties: {type: number}``). A component's own
+    ``additionalProperties: true`` (``extra="allow"``) declares nothing: such a key is an untyped
+    ``additional_properties`` entry of a generated client. Of the branches of an ``anyOf``, the ones ``value``
+    validates against are followed."""
+    if not isinstance(schema, dict):
+        return []
+    if "$ref" in schema:
+        return undeclared(components, components["schemas"][schema["$ref"].rsplit("/", 1)[1]], value, where)
+    if "allOf" in schema:
+        return [f for sub in schema["allOf"] for f in undeclared(components, sub, value, where)]
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if branches:
+        fitting = [b for b in branches if jsonschema.Draft202012Validator({**b, "components": components})
+                   .is_valid(value)] or branches
+        return min((undeclared(components, b, value, where) for b in fitting), key=len)
+    found: list[str] = []
+    if isinstance(value, dict):
+        properties, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in properties:
+                found += undeclared(components, properties[key], item, f"{where}.{key}")
+            elif isinstance(extra, dict) and extra:
+                found += undeclared(components, extra, item, f"{where}[{key}]")
+            else:
+                found.append(f"{where}.{key}")
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            found += undeclared(components, schema["items"], item, f"{where}[]")
+    return found
+
+
+def test_the_undeclared_finder_finds_keys_outside_the_schema() -> None:
+    class Row(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        year: int
+
+    class Body(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        rows: list[Row]
+        by_name: dict[str, Row]
+        values: dict[str, float]
+        maybe: Row | None = None
+
+    components = {"schemas": {"Body": Body.model_json_schema(ref_template="#/components/schemas/{model}")}}
+    components["schemas"] |= components["schemas"]["Body"].pop("$defs")
+    body = {"rows": [{"year": 1, "extra": 2}], "by_name": {"a": {"year": 1}, "b": {"year": 2, "note": ""}},
+            "values": {"x": 1.0}, "maybe": {"year": 3, "more": 1}, "loose": True}
+    found = undeclared(components, {"$ref": "#/components/schemas/Body"}, body, "Body")
+    assert sorted(found) == ["Body.by_name[b].note", "Body.loose", "Body.maybe.more", "Body.rows[].extra"]
+
+
+def followed(client: TestClient, response: Any, seen: list[tuple[str, Any]]) -> Any:
+    """The finished result of ``response``; a 202's job document and the finished job's are added to ``seen``."""
+    if response.status_code == 202:
+        seen.append(("JobDocument", response.json()))
+        key = response.headers["location"].rsplit("/", 1)[1]
+        seen.append(("JobDocument", wait_for(client, key)))
+    return computed(client, response).json()
+
+
+def test_real_responses_carry_no_undeclared_field(forecast_client: TestClient) -> None:
+    """Every key of a real response is declared by its schema component, recursively: a client generated from
+    the document sees each one as a typed attribute, not as an untyped additional property. The targets differ
+    in what they carry: Japan (share and TIV) a pipeline and world demand, other TIV targets world demand, the
+    world total its members' TIV forecasts, a custom scenario stated elasticities and added deals."""
+    client = forecast_client
+    components = client.get("/openapi.json").json()["components"]
+    seen: list[tuple[str, Any]] = []
+    bodies = [
+        {"target": {"country": "JPN"}, "scenario": JAPAN_CUSTOM, "horizon": 8},
+        {"target": {"country": "KOR"}, "scenario": "baseline", "horizon": 4},
+        {"target": {"country": "USA", "measure": "tiv"}, "scenario": "demand-surge", "horizon": 3},
+        {"target": {"country": "WLD", "measure": "tiv"}, "scenario": "demand-surge", "horizon": 3},
+        {"target": {"country": "JPN", "measure": "tiv"}, "scenario": "restriction", "horizon": 3},
+    ]
+    for body in bodies:
+        seen.append(("ForecastResult", followed(client, client.post("/v1/forecasts", json=body), seen)))
+    latest = client.get("/v1/forecasts/latest", params={"country": "JPN"})
+    seen.append(("ForecastResult", followed(client, latest, seen)))
+    params = {"country": "JPN", "scenarios": "baseline,restriction", "horizon": 3}
+    seen.append(("ScenarioSetResult", followed(client, client.get("/v1/forecasts/compare", params=params), seen)))
+    for country in ("JPN", "CHN"):
+        report = client.get("/v1/backtests", params={"country": country})
+        seen.append(("BacktestReport", followed(client, report, seen)))
+    assert {c for c, _ in seen} == {"ForecastResult", "ScenarioSetResult", "BacktestReport", "JobDocument"}
+    found = sorted({f for component, body in seen
+                    for f in undeclared(components, {"$ref": f"#/components/schemas/{component}"}, body, component)})
+    assert found == [], "undeclared in real responses:\n" + "\n".join(found)
+
+
 def result(client: TestClient, response: Any) -> Any:
     return computed(client, response).json()
 
@@ -204,9 +296,19 @@ def test_real_responses_validate_against_the_pydantic_models(forecast_client: Te
     assert stated.value == 1.0 and stated.source == "the scenario's own value"  # stated: no estimate behind it
     assert assumptions["nz-frigates.delivery_years"].value == [2031, 2032]
     assert isinstance(assumptions["statistical_base"].value, str)
+    assert assumptions["statistical_base"].accuracy is not None and stated.standard_error is None
+    assert assumptions["nz-frigates.tiv_per_unit"].range == [300, 300]
+    assert assumptions["nz-frigates.probability"].tivcast_own is True  # added by the scenario: no source
+    assert assumptions["phl-jfps3-radars.units_remaining"].range is None
+    assert japan.pipeline.model.startswith("exports = ") and japan.pipeline.breakdown_rule and japan.pipeline.interval
     accuracy = japan.model.accuracy.this_supplier
     assert accuracy is not None and accuracy.best_simple_benchmark in ("naive", "mean5") and accuracy.n > 0
     assert japan.model.coherence.suppliers > 10 and "japan_defence_spending" in japan.model.drivers
+    fitted = japan.model
+    assert fitted.fit_years.first < fitted.fit_years.last and fitted.fit_years.count > 30 and fitted.seed == 0
+    assert fitted.transform.kind == "logit" and fitted.settings.changepoint_prior_scale == 0.1
+    assert fitted.settings.drivers and fitted.world_demand is not None and fitted.world_demand.n > 10
+    assert all(m.share_forecast and m.tiv_forecast is None for m in fitted.members.values())
     resolved = japan.request.scenario
     assert resolved.pipeline is not None and resolved.pipeline.elasticity == 1.0
     assert resolved.years == [r.year for r in japan.forecast] and japan.request.target.country == "JPN"
@@ -216,6 +318,7 @@ def test_real_responses_validate_against_the_pydantic_models(forecast_client: Te
     assert baseline is not None
     estimated = next(a for a in baseline.assumptions if a.name == "world_demand_elasticity")
     assert isinstance(estimated.source, ElasticityOut) and estimated.value == estimated.source.value
+    assert estimated.standard_error == estimated.source.standard_error
 
     # a non-Japan country has no pipeline (the request of test_real_responses_conform: computed once)
     body = {"target": {"country": "KOR"}, "scenario": "baseline", "horizon": 4}
@@ -224,6 +327,11 @@ def test_real_responses_validate_against_the_pydantic_models(forecast_client: Te
     assert korea.scenario.pipeline is not None and korea.scenario.pipeline.prospects == "baseline"
     assert korea.model.accuracy.this_supplier is not None
     assert "served" in korea.model.accuracy.all_suppliers.mase_by_model
+    assert korea.model.world_demand is None and korea.model.transform.kind == "logit"  # a share: no world demand
+    body = {"target": {"country": "WLD", "measure": "tiv"}, "scenario": "demand-surge", "horizon": 3}
+    world = ForecastResult.model_validate(result(client, client.post("/v1/forecasts", json=body)), strict=True)
+    assert world.model.world_demand is not None and world.model.transform.kind == "log"
+    assert all(m.tiv_forecast and m.share_forecast is None for m in world.model.members.values())
 
     params = {"country": "JPN", "scenarios": "baseline,restriction", "horizon": 3}
     compare = ScenarioSetResult.model_validate(
@@ -241,3 +349,22 @@ def test_real_responses_validate_against_the_pydantic_models(forecast_client: Te
             assert table.n > 0 and served.mase is not None and served.coverage_80 is not None
             assert table.models["naive"].coverage_80 is None  # coverage is given for the served forecast only
         assert report.all_suppliers_h1_5.intermittent is not None
+        assert report.evaluated_measure == "share" and report.card_model_version
+        by_horizon = report.all_suppliers_by_horizon
+        assert sorted(map(int, by_horizon)) == list(range(1, report.evaluated_on.horizon + 1))
+        assert by_horizon["1"].models["served"].mase is not None and by_horizon["1"].n >= by_horizon["5"].n
+
+
+def test_job_documents_validate_against_the_pydantic_model(forecast_client: TestClient) -> None:
+    body = {"target": {"country": "ITA"}, "scenario": "baseline", "horizon": 2, "interval_width": 0.9}
+    first = forecast_client.post("/v1/forecasts", json=body)
+    assert first.status_code == 202  # a request no other test makes: not computed yet
+    queued = JobDocument.model_validate(first.json(), strict=True)
+    assert queued.summary.kind == queued.kind == "forecast" and queued.summary.scenario == "baseline"
+    assert queued.summary.target.country == "ITA" and queued.summary.interval_width == 0.9
+    assert queued.summary.scenarios is None and queued.created_at.endswith("Z")
+    if queued.state == "queued":
+        assert queued.workers_online is not None and queued.note
+    done = JobDocument.model_validate(wait_for(forecast_client, queued.key), strict=True)
+    assert done.state == "succeeded" and done.finished_at is not None and done.started_at is not None
+    assert done.workers_online is None and done.note is None

@@ -346,6 +346,18 @@ def check_typed_nested_fields(g: Generated, forecast: Any) -> None:
         assert isinstance(standing.in_baseline, bool) and isinstance(standing.title, str)
     assert isinstance(forecast.scenario.settings, g.model("ModelSettingsOut"))
     assert isinstance(forecast.scenario.pipeline, g.model("PipelineRulesOut"))
+    years = model.fit_years
+    assert isinstance(years, g.model("FitYearsOut")) and all(isinstance(y, int) for y in (years.first, years.last,
+                                                                                        years.count))
+    assert years.first < years.last and isinstance(model.seed, int) and isinstance(model.combination, str)
+    assert isinstance(model.transform, g.model("TransformOut")) and text(model.transform.kind) == "logit"
+    assert is_number(model.transform.offset) and isinstance(model.settings, g.model("ModelSettingsOut"))
+    assert isinstance(model.settings.drivers, list) and model.settings.drivers  # the drivers actually used
+    assert isinstance(model.world_demand, g.model("WorldDemandOut")) and isinstance(model.world_demand.n, int)
+    assert is_number(model.world_demand.standard_error) and isinstance(model.world_demand.applies_to, str)
+    members = model.members.additional_properties
+    assert members and all(isinstance(m, g.model("Member")) and is_number(m.weight) for m in members.values())
+    assert all(m.share_forecast and all(is_number(v) for v in m.share_forecast) for m in members.values())
 
     pipeline = forecast.pipeline
     statuses = {"delivering", "ordered", "selected", "prospect"}
@@ -356,6 +368,11 @@ def check_typed_nested_fields(g: Generated, forecast: Any) -> None:
         assert all(isinstance(y, int) for y in deal.delivery_years) and is_number(deal.scenario_probability)
         assert all(is_number(v) for v in deal.expected_tiv.additional_properties.values())
     assert {text(d.status) for d in pipeline.deals} >= {"delivering", "ordered"}  # the committed deals
+    status = g.model("DealStatus")  # one enum for DealOut, ResolvedDealOut and PipelineDealOut
+    assert all(isinstance(d.status, status) for d in pipeline.deals)
+    models = importlib.import_module(f"{PACKAGE}.models")
+    assert not [n for n in ("DealOutStatus", "ResolvedDealOutStatus", "PipelineDealOutStatus") if hasattr(models, n)]
+    assert isinstance(pipeline.model, str) and isinstance(pipeline.breakdown_rule, str)
     rows = pipeline.breakdown
     assert rows and all(isinstance(r, g.model("BreakdownRow")) and isinstance(r.year, int) for r in rows)
     assert all(is_number(r.total) and all(is_number(v) for v in r.additional_properties.values()) for r in rows)
@@ -365,6 +382,11 @@ def check_typed_nested_fields(g: Generated, forecast: Any) -> None:
     assert is_number(elasticity.value) and isinstance(elasticity.source, g.model("ElasticityOut"))
     assert isinstance(elasticity.source.n, int) and is_number(elasticity.source.standard_error)
     assert isinstance(named["statistical_base"].value, str) and isinstance(named["statistical_base"].source, str)
+    assert isinstance(named["statistical_base"].accuracy, g.model("AccuracyOut"))
+    assert is_number(elasticity.standard_error) and elasticity.standard_error == elasticity.source.standard_error
+    prices = [a for n, a in named.items() if n.endswith(".tiv_per_unit")]
+    assert prices and all(isinstance(a.tivcast_own, bool) and len(a.range_) == 2 for a in prices)
+    assert all(is_number(v) for a in prices for v in a.range_)  # the generator appends _ to a builtin
     years = next(a for n, a in named.items() if n.endswith(".delivery_years"))
     assert isinstance(years.value, list) and all(isinstance(y, int) for y in years.value)
 
@@ -378,13 +400,19 @@ def check_typed_nested_fields(g: Generated, forecast: Any) -> None:
     assert [r.year for r in forecast.forecast] == resolved.years
     assert isinstance(resolved.pipeline, g.model("ResolvedPipelineOut"))
     assert [d.deal_id for d in resolved.pipeline.deals] == [d.deal_id for d in pipeline.deals]
-    assert all(isinstance(d, g.model("ResolvedDealOut")) for d in resolved.pipeline.deals)
+    assert all(isinstance(d, g.model("ResolvedDealOut")) and isinstance(d.status, status)
+               for d in resolved.pipeline.deals)
 
 
 def get_job(g: Generated) -> None:
     job = parsed(g.call("GET /v1/jobs/{key}", key=g.seen["key"]), 200, "JobDocument", g)
     assert text(job.state) == "succeeded" and isinstance(job.attempts, int)
     assert isinstance(job.links, g.model("JobLinks")) and job.links.result == f"/v1/forecasts/{g.seen['key']}"
+    assert isinstance(job.created_at, datetime.datetime) and isinstance(job.finished_at, datetime.datetime)
+    summary = job.summary
+    assert isinstance(summary, g.model("JobSummary")) and text(summary.kind) == text(job.kind) == "forecast"
+    assert isinstance(summary.target, g.model("TargetOut")) and summary.target.country == "JPN"
+    assert summary.scenario == "baseline" and isinstance(summary.horizon, int) and is_number(summary.interval_width)
 
 
 def get_forecast(g: Generated) -> None:
@@ -426,6 +454,13 @@ def backtests(g: Generated) -> None:
         assert isinstance(naive, g.model("ModelMetrics")) and is_number(naive.mase) and isinstance(naive.n, int)
         assert isinstance(table.intermittent, g.model("IntermittentMetrics"))  # Japan's history is intermittent
         assert isinstance(table.intermittent.zero, g.model("ErrorMetrics")) and is_number(table.intermittent.zero.mase)
+    assert isinstance(report.card_model_version, str) and report.evaluated_measure == "share"
+    by_horizon = report.all_suppliers_by_horizon.additional_properties
+    assert sorted(map(int, by_horizon)) == list(range(1, evaluated.horizon + 1))
+    for table in by_horizon.values():
+        assert isinstance(table, g.model("AccuracyTable")) and isinstance(table.n, int) and table.n > 0
+        served = table.models["served"]
+        assert isinstance(served, g.model("ModelMetrics")) and is_number(served.mase)
 
 
 def upload(g: Generated) -> None:
