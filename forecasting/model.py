@@ -202,8 +202,16 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
                          elasticity=elasticity)
     description = describe_model(d, coefficients, seed, base, card, panel, spec.target)
     if elasticity is not None:
-        description["world_demand"] = {**elasticity.to_dict(), "applies_to": "the world total and every TIV "
-                                       "forecast (and Japan's deals' share of it); never a share"}
+        description["world_demand"] = {**elasticity.to_dict(), "applies_to": "the world total, and through it "
+                                       "every TIV forecast and the share Japan's deals make of it; no supplier's "
+                                       "statistical share"}
+    if japan is not None:  # Japan's forecast is built from its pipeline, on the share's scale for either measure
+        description["point_forecast"] = (
+            "the statistical base (the coherent ensemble on Japan's exports minus the pipeline deals' past "
+            "deliveries, as a share) plus the pipeline's expected deliveries (TIV); a share is that over the world "
+            "forecast, a TIV forecast the base share times the world forecast plus the deliveries")
+        description["transform"] = {**scale_for("share").to_dict(),
+                                    "used_for": "scenario differences of the statistical base (a share)"}
     object.__setattr__(fitted, "description", description)
     return fitted
 

@@ -67,6 +67,13 @@ class TestScenarios:
             assert points["restriction"][year] <= points["baseline"][year] <= points["liberalisation"][year]
         assert any(points["restriction"][y] < points["liberalisation"][y] for y in points["baseline"])
 
+    @pytest.mark.parametrize("measure", ["share", "tiv"])
+    def test_the_model_notes_describe_the_pipeline_forecast(self, japan_inputs: ForecastInputs, measure: str) -> None:
+        model = predict(fit(japan_inputs, ModelSpec(Target("JPN", measure))), "baseline").to_dict()["model"]  # type: ignore[arg-type]
+        assert "pipeline's expected deliveries" in model["point_forecast"]
+        assert model["transform"]["kind"] == "logit"  # the base's scenario shifts are on the share's scale
+        assert "no supplier's statistical share" in model["world_demand"]["applies_to"]
+
     @pytest.mark.parametrize("name", BUILT_IN)
     def test_the_breakdown_sums_to_the_difference_from_the_baseline(self, forecasts: dict[str, Forecast],
                                                                      name: str) -> None:
