@@ -400,7 +400,7 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
     canonical = canonical_request(request, fitted.inputs, resolved)
     return Forecast(
         key=key_of(canonical), request=canonical, scenario=scenario, resolved=resolved, design=d,
-        years=tuple(rows), fitted_history={}, model=fitted.description,
+        years=tuple(rows), model=fitted.description,
         interval_width=interval_width, data_version=fitted.inputs.data_version,
         notes=tuple(resolved.notes) + fitted.inputs.notes, pipeline=extra,
     )

@@ -148,7 +148,6 @@ class Forecast:
     resolved: ResolvedScenario
     design: Design
     years: tuple[ForecastYear, ...]
-    fitted_history: dict[int, float]  # in-sample back-transformed yhat of the fitted years
     model: dict[str, Any]
     interval_width: float
     data_version: str
@@ -163,7 +162,7 @@ class Forecast:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict, floats rounded to 6 significant digits."""
         label = interval_label(self.interval_width)
-        history = [{**p.to_dict(), "fitted": self.fitted_history.get(p.year)} for p in self.design.history.points]
+        history = [p.to_dict() for p in self.design.history.points]
         result: dict[str, Any] = normalise({
             "key": self.key, "target": self.design.target.to_dict(), "scenario": self.scenario.to_dict(),
             "request": self.request, "data_version": self.data_version, "model_version": self.model_version,

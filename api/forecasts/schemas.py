@@ -171,7 +171,6 @@ class HistoryRow(BaseModel):
     used_in_fit: bool
     flags: list[str]
     excluded_because: str | None
-    fitted: float | None = None
 
 
 class Member(BaseModel):
