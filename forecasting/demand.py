@@ -36,7 +36,21 @@ class Elasticity:
     last_year: int
     r_squared: float
 
+    @classmethod
+    def unavailable(cls) -> Elasticity:
+        """No estimate (the data hold no world military expenditure): world demand then moves nothing."""
+        return cls(0.0, 0.0, 0, 0, 0, 0.0)
+
+    @property
+    def estimated(self) -> bool:
+        return self.n > 0
+
     def to_dict(self) -> dict[str, Any]:
+        if not self.estimated:
+            return {"value": 0.0, "standard_error": 0.0, "n": 0, "years": "none", "r_squared": 0.0,
+                    "method": "not estimated: the data hold no world military expenditure, so world demand "
+                    "moves nothing (a custom scenario may state an elasticity)",
+                    "estimated_or_assumed": "assumed: 0, for want of data"}
         return {"value": self.value, "standard_error": self.standard_error, "n": self.n,
                 "years": f"{self.first_year}-{self.last_year}", "r_squared": self.r_squared,
                 "method": "OLS of dlog(world TIV) on dlog(world military expenditure), with intercept",

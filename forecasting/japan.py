@@ -162,7 +162,8 @@ def assumptions(resolved: ResolvedScenario, elasticity: Elasticity, card_summary
         {"name": "world_demand_elasticity",
          "value": elasticity.value if resolved.elasticity is None else resolved.elasticity,
          "unit": "d log world TIV / d log world military expenditure",
-         "estimated_or_asserted": "estimated" if resolved.elasticity is None else "asserted (custom scenario)",
+         "estimated_or_asserted": "asserted (custom scenario)" if resolved.elasticity is not None
+         else "estimated" if elasticity.estimated else "asserted: 0, no world military expenditure in the data",
          "source": elasticity.to_dict() if resolved.elasticity is None else "the scenario's own value",
          "standard_error": elasticity.standard_error if resolved.elasticity is None else None},
     ]

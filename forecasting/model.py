@@ -230,7 +230,7 @@ def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelFor
     world_history = panel.array(WORLD, "tiv")[1]
     milex = inputs.drivers.get(WORLD_MILEX, {})
     elasticity = estimate_elasticity(panel.world, milex, panel.lower_bound_years) if milex else \
-        Elasticity(0.0, 0.0, 0, 0, 0, 0.0)
+        Elasticity.unavailable()
     return JapanParts(target.measure, np.asarray(other_base, dtype=float), interval_scale(other), base.world,
                       interval_scale(world_history), calibration, elasticity)
 

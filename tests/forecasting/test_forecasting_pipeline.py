@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from importlib import resources
 from typing import Any
@@ -73,6 +74,17 @@ class TestScenarios:
         assert "pipeline's expected deliveries" in model["point_forecast"]
         assert model["transform"]["kind"] == "logit"  # the base's scenario shifts are on the share's scale
         assert "no supplier's statistical share" in model["world_demand"]["applies_to"]
+
+    def test_without_world_military_expenditure_the_elasticity_is_said_to_be_assumed(
+        self, japan_inputs: ForecastInputs
+    ) -> None:
+        drivers = {k: v for k, v in japan_inputs.drivers.items() if k != "world_military_expenditure"}
+        inputs = dataclasses.replace(japan_inputs, drivers=drivers)
+        forecast = predict(fit(inputs, ModelSpec(Target("JPN", "tiv"))), "demand-surge").to_dict()
+        assumption = next(a for a in forecast["pipeline"]["assumptions"] if a["name"] == "world_demand_elasticity")
+        assert assumption["value"] == 0.0 and assumption["estimated_or_asserted"].startswith("asserted: 0")
+        assert forecast["model"]["world_demand"]["method"].startswith("not estimated")
+        assert forecast["model"]["world_demand"]["years"] == "none"
 
     @pytest.mark.parametrize("name", BUILT_IN)
     def test_the_breakdown_sums_to_the_difference_from_the_baseline(self, forecasts: dict[str, Forecast],
