@@ -8,6 +8,8 @@ the same cut histories, this prints the MASE (horizons 1-5) of:
 
 * every member alone and equal-weight combinations with extra trend members
   (damped ETS and Theta on the log scale, the dynamic optimised Theta);
+* for intermittent series only (40 %+ zero years), smaller sets made for them:
+  IMAPA alone, last value + IMAPA, and those two with always-zero;
 * per-supplier selection: at each origin, the two members with the lowest
   MASE on that supplier's own forecasts already scored by then (last 15 origins);
 * pooled LAD stacking: per horizon, a median regression (statsmodels
@@ -27,7 +29,7 @@ selection period (origins before 1990, where the served member set was
 chosen) and the scored period (1990 on), with the ratio to the better of last
 value and the 5-year mean on the scored period.
 
-    .venv/bin/python bench/forecast_alternatives.py     # about 5 minutes on 2 cores
+    .venv/bin/python bench/forecast_alternatives.py     # 1-5 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -118,6 +120,19 @@ def equal(names: tuple[str, ...], imapa: bool = True) -> Combiner:
 
     def combine(origin: int, code: str, hist: Array, m: Members) -> Array:
         chosen = [m[n] for n in names if n in m] + ([m["imapa"]] if imapa and "imapa" in m else [])
+        return np.asarray(np.mean(chosen, axis=0), dtype=float)
+
+    return combine
+
+
+def intermittent_set(names: tuple[str, ...]) -> Combiner:
+    """For intermittent series (where IMAPA is a member) equal weights over ``names`` (``zero``: always zero);
+    the served combination elsewhere."""
+
+    def combine(origin: int, code: str, hist: Array, m: Members) -> Array:
+        if "imapa" not in m:
+            return equal(SERVED_MEMBERS)(origin, code, hist, m)
+        chosen = [np.zeros(HORIZONS) if n == "zero" else m[n] for n in names]
         return np.asarray(np.mean(chosen, axis=0), dtype=float)
 
     return combine
@@ -220,6 +235,8 @@ def main() -> None:
     candidates |= {n: equal((n,), imapa=False) for n in (*SERVED_MEMBERS, "x_log_damped_ets", "x_log_theta", "x_dotm")}
     candidates["served + log damped ETS"] = equal((*SERVED_MEMBERS, "x_log_damped_ets"))
     candidates["served + log damped ETS + DOTM"] = equal((*SERVED_MEMBERS, "x_log_damped_ets", "x_dotm"))
+    for names in (("imapa",), ("naive", "imapa"), ("naive", "imapa", "zero")):
+        candidates[f"intermittent series: {' + '.join(names)} only"] = intermittent_set(names)
     candidates["per-supplier selection (best 2)"] = per_supplier_selection(lab)
     candidates["pooled LAD stacking"] = pooled_lad(lab)
     everything = (*SERVED_MEMBERS, "x_log_damped_ets", "x_log_theta", "x_dotm")
