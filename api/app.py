@@ -32,7 +32,7 @@ from api.operations.metrics import router as metrics_router
 from api.operations.routes import admin, dashboard, docs, health, problems
 from api.operations.security import RateLimiter, install
 from api.settings import Settings, get_settings
-from api.web.cache import STATE_KEY, BodyCache, FastPath, UrlCache
+from api.web.cache import BodyCache, FastPath, UrlCache, register_state
 from api.web.deps import AppState
 from api.web.semantics import HeadAndOptions
 from workers.client import make_service
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
     worker_settings = worker_settings or get_worker_settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         await run_in_threadpool(prepare_database, engine, settings.seed_on_start)
         catalog = Catalog(engine, settings.version_ttl)
@@ -126,9 +126,9 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
             if settings.warm_on_start
             else None
         )
+        register_state(app, app.state.tivcast)  # for the fast paths (api.web.cache.app_state)
         try:
-            # also as lifespan state: every request's scope["state"] then holds it (see api.web.cache.app_state)
-            yield {STATE_KEY: app.state.tivcast}
+            yield
         finally:
             if warm is not None:
                 # Stop the loop and let a check running in a thread finish: cancelling does not stop the thread,

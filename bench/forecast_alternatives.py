@@ -20,16 +20,22 @@ the same cut histories, this prints the MASE (horizons 1-5) of:
 Then, as a ceiling rather than a candidate, choices made *with* look-ahead (on
 the scored origins themselves, so not servable and not evidence of skill):
 the best single member per supplier, the best member per supplier and
-horizon, and the best equal-weight subset of all ten members. If even these
-miss the target, no selection or combination of these members reaches it.
+horizon (each chosen on that member's reconciled errors alone), and the best
+equal-weight subset of the ten members above (one subset for every supplier,
+searched on unreconciled errors, then scored reconciled; IMAPA, a served
+member for intermittent series, is not among the ten). If these miss the
+target, no member chosen per supplier or per supplier and horizon, and no
+pooled equal-weight subset, reaches it even with hindsight; weighted or
+per-supplier combinations chosen with hindsight are not searched.
 
 Every candidate goes through the same cap and reconciliation as the served
-forecast, and only uses information known at its origin. Columns: the
+forecast; all but the look-ahead rows use only information known at their
+origin. Columns: the
 selection period (origins before 1990, where the served member set was
 chosen) and the scored period (1990 on), with the ratio to the better of last
 value and the 5-year mean on the scored period.
 
-    .venv/bin/python bench/forecast_alternatives.py     # 1-5 minutes on 2 cores
+    .venv/bin/python bench/forecast_alternatives.py     # 1-8 minutes on 2 cores
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ Printed, each as the median of alternating rounds:
 1. uncached observations: a client cycling through 2,000 distinct valid queries (countries x years) vs a
    bare FastAPI route returning a page of the same size. Target >= 0.3.
 2. a cached read in the default configuration vs a raw ASGI endpoint returning the same bytes. Target >= 0.6.
+   For context, the same read vs a raw app that also sends the cached answer's headers.
 3. the access log's share of a cached read's cost: 1 - rps(log on) / rps(log off). Target <= 0.15.
 
 Usage: python bench/http_reads.py [--seconds 5] [--rounds 3] [--connections 16]

@@ -210,8 +210,10 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
             "the statistical base (the coherent ensemble on Japan's exports minus the pipeline deals' past "
             "deliveries, as a share) plus the pipeline's expected deliveries (TIV); a share is that over the world "
             "forecast, a TIV forecast the base share times the world forecast plus the deliveries")
-        description["transform"] = {**scale_for("share").to_dict(),
-                                    "used_for": "scenario differences of the statistical base (a share)"}
+        description["transform"] = {**d.scale.to_dict(), "used_for": (
+            "fitting the drivers' coefficients; for Japan a scenario's driver differences then shift the "
+            "statistical base's share on its logit scale (offset 0.004 pp), which for a share this small moves "
+            "almost exactly as the log scale does")}
     object.__setattr__(fitted, "description", description)
     return fitted
 

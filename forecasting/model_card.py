@@ -79,8 +79,9 @@ def _coverage_note(code: str, own: dict[str, Any]) -> str | None:
     if measured is None or COVERAGE_BAND[0] <= measured <= COVERAGE_BAND[1]:
         return None
     reading = "narrower" if measured < COVERAGE_BAND[0] else "wider"
-    return (f"In the evaluation {code}'s 80 % intervals covered {measured * 100:.0f} % of outcomes (horizons 1-5; the "
-            f"calibration is pooled over all suppliers): its intervals are {reading} than they claim.")
+    return (f"In the evaluation {code}'s 80 % intervals of its share covered {measured * 100:.0f} % of outcomes "
+            f"(horizons 1-5; the calibration is pooled over all suppliers): read its intervals as {reading} than "
+            "they claim.")
 
 
 def _versus(table: dict[str, Any]) -> dict[str, Any]:

@@ -254,6 +254,11 @@ return {'claimed', attempts}
 
 # KEYS: job, payload, fits. ARGV: now, ttl, fits. The result is already stored (it may live elsewhere).
 SUCCEED = """#!lua flags=allow-oom
+if redis.call('EXISTS', KEYS[1]) == 0 then  -- the job expired while it ran: no half hash without kind or summary
+  redis.call('DEL', KEYS[2])
+  redis.call('INCRBY', KEYS[3], ARGV[3])
+  return 0
+end
 redis.call('HSET', KEYS[1], 'state', 'succeeded', 'finished', ARGV[1], 'error', '')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])

@@ -323,7 +323,8 @@ class ModelOut(BaseModel):
     drivers: dict[str, DriverStanding] = Field(description="Drivers of the fitted model, by name")
     difference_from_baseline: str = Field(description="What a forecast row's difference_from_baseline is")
     world_demand: WorldDemandOut | None = Field(
-        default=None, description="Present for TIV targets (WLD included) and for Japan's pipeline model; absent "
+        default=None, description="Present for TIV targets (WLD included) and for Japan's pipeline model when the "
+        "data hold world military expenditure (for Japan: always, marked as not estimated without it); absent "
         "for other shares"
     )
 

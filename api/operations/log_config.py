@@ -214,18 +214,36 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             pending, self._pending, self._size = self._pending, [], 0
             if pending and self.stream is not None:
                 end = self.terminator
-                self.stream.write(
-                    "".join(entry if type(entry) is str else access_line(*entry) + end for entry in pending)
-                )
+                try:
+                    text = "".join(e if isinstance(e, str) else access_line(*e) + end for e in pending)
+                except Exception:  # a line that cannot be formatted: again, one by one, without it
+                    text = "".join(self._text(entry) for entry in pending)
+                self.stream.write(text)
                 self.stream.flush()
+
+    def _text(self, entry: str | AccessFields) -> str:
+        """A queued line's text; a deferred line that cannot be formatted is reported (``handleError``) and
+        left out, and the rest of its batch is written."""
+        if isinstance(entry, str):
+            return entry
+        try:
+            return access_line(*entry) + self.terminator
+        except Exception:
+            method, path, _, status, *_ = entry
+            self.handleError(logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, "%s %s %s",
+                                               (method, path, status), None))
+            return ""
 
     def _drain(self) -> None:
         while not self._closed:
             self._wake.wait(self._interval)
             try:
                 self.flush()
-            except (OSError, ValueError):  # the stream went away (shutdown): nothing more to write
-                return
+            except (OSError, ValueError):  # the stream went away (shutdown) or is unusable: report, keep going
+                if self._closed:
+                    return
+                self.handleError(logging.LogRecord(ACCESS.name, logging.ERROR, __file__, 0,
+                                                   "access log: writing a batch failed", None, None))
 
     def close(self) -> None:
         self._closed = True

@@ -135,9 +135,11 @@ class Instrument:
                 self._series[(method, route, status)] = series
             series[0].inc()
             series[1].observe(seconds)
-            if self.access_log and route not in QUIET:
-                access(method, scope["path"], route, status, seconds)
-            logs.reset(token)
+            try:
+                if self.access_log and route not in QUIET:
+                    access(method, scope["path"], route, status, seconds)
+            finally:
+                logs.reset(token)
 
 
 def instrument(app: FastAPI, *, access_log: bool, inside: Sequence[Callable[[ASGIApp], ASGIApp]] = ()) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,19 +146,30 @@ def _request_key(scope: Scope) -> RequestKey | None:
     return scope["path"], scope["query_string"], accept, str(scope.get("scheme", "http")), host
 
 
-STATE_KEY = "tivcast"  # the AppState's name in app.state and in the lifespan state
+# id(app) -> (a weak reference to the app, its current AppState): a plain dict lookup per request
+_STATES: dict[int, tuple[weakref.ref[Any], Any]] = {}
+
+
+def register_state(app: Any, state: Any) -> None:
+    """Make ``state`` the AppState :func:`app_state` finds for ``app`` (the lifespan calls it, next to setting
+    ``app.state.tivcast``; a later lifespan of the same app replaces it). The entry goes with the app."""
+    key = id(app)
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        if _STATES.get(key, (None,))[0] is ref:
+            del _STATES[key]
+
+    _STATES[key] = (weakref.ref(app, forget), state)
 
 
 def app_state(scope: Scope) -> Any:
-    """The application's ``AppState`` (None until the lifespan sets it), for pure ASGI middleware.
+    """The application's current ``AppState`` (None until its lifespan registers one), for pure ASGI middleware.
 
-    Read from the request's lifespan state (``scope["state"]``, a plain dict the server copies from what the
-    lifespan yielded): ``app.state.tivcast`` goes through Starlette's ``State.__getattr__``, which raises and
-    catches an ``AttributeError`` on every call, a measurable part of a replayed read. A scope without it (a
-    server without lifespan state) falls back to ``app.state``."""
-    state = scope.get("state")
-    found = state.get(STATE_KEY) if state else None
-    return found if found is not None else getattr(scope["app"].state, STATE_KEY, None)
+    ``app.state.tivcast`` holds the same object, but reading it goes through Starlette's ``State.__getattr__``,
+    which raises and catches an ``AttributeError`` on every call, a measurable part of a replayed read."""
+    app = scope["app"]
+    entry = _STATES.get(id(app))
+    return entry[1] if entry is not None and entry[0]() is app else None
 
 
 class UrlCache:

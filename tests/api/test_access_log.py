@@ -8,6 +8,7 @@ import json
 import logging
 import logging.config
 import random
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -88,6 +89,33 @@ def test_a_full_batch_is_written_without_waiting(
         access("GET", "/v1/countries", "/v1/countries", 200, 0.001)
     written = serve_config.stream.getvalue().splitlines()  # type: ignore[attr-defined]
     assert len(written) == lines and all(json.loads(line)["path"] == "/v1/countries" for line in written)
+
+
+def test_a_line_that_cannot_be_formatted_costs_only_itself(
+    serve_config: BufferedStreamHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+    reported: list[logging.LogRecord] = []
+    monkeypatch.setattr(serve_config, "handleError", reported.append)
+    good = ("GET", "/v1/countries", "/v1/countries", 200, 0.001, 1_764_590_674_875_000_000, {"request_id": "a"})
+    bad = ("GET", "/v1/bad", "/v1/bad", 200, 0.001, 1_764_590_674_875_000_000, {"request_id": Unprintable()})
+    serve_config.defer(good)
+    serve_config.defer(bad)  # type: ignore[arg-type]
+    serve_config.defer((*good[:-1], {"request_id": "b"}))
+    deadline = time.monotonic() + 5
+    while not serve_config.stream.getvalue() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)  # the writer thread's next batch (every 0.25 s)
+    lines = [json.loads(line) for line in serve_config.stream.getvalue().splitlines()]  # type: ignore[attr-defined]
+    assert [line["request_id"] for line in lines] == ["a", "b"]
+    assert [r.args for r in reported] == [("GET", "/v1/bad", 200)]
+    serve_config.defer(good)  # the writer thread lives on
+    deadline = time.monotonic() + 5
+    while len(serve_config.stream.getvalue().splitlines()) < 3 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    assert len(serve_config.stream.getvalue().splitlines()) == 3  # type: ignore[attr-defined]
 
 
 def test_lines_are_batched_and_written_at_close(serve_config: BufferedStreamHandler) -> None:

@@ -14,6 +14,7 @@ from api.datasets import observations
 from api.datasets.ingest import ingest_file
 from api.db import make_engine, transaction
 from api.settings import Settings
+from api.web.cache import app_state
 from tests.conftest import Databases
 
 OBS = "/v1/datasets/arms-exports/observations"
@@ -208,3 +209,17 @@ def test_links_are_built_on_the_url_starlette_gives(
         for _ in range(2):  # built, then from the template
             request = Request(scope)
             assert observations._with_query(request, query) == str(request.url.replace(query=query))
+
+
+def test_the_fast_paths_use_the_state_of_the_app_s_current_lifespan(databases: Databases) -> None:
+    """A second lifespan of the same app (a restarted TestClient) gets new caches and engine: the fast paths
+    find that state, the one the routes see, never the first one's."""
+    app = create_app(Settings(database_url=databases.copy(), warm_on_start=False))
+    with TestClient(app) as first:
+        assert fetch(first, f"{OBS}?country=JPN")[0] == 200
+        before = app.state.tivcast
+        assert app_state({"app": app}) is before
+    with TestClient(app) as second:
+        assert app.state.tivcast is not before and app_state({"app": app}) is app.state.tivcast
+        assert fetch(second, f"{OBS}?country=JPN")[0] == 200
+    assert app_state({"app": create_app(Settings(database_url=databases.copy()))}) is None  # not started yet

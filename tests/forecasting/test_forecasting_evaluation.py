@@ -135,7 +135,7 @@ class TestModelCard:
             assert summary["this_supplier"]["interval_coverage"]["measured_80"] == measured
             told[code] = summary["interval_note"]
             assert (told[code] is not None) == (not 0.7 <= measured <= 0.9), code
-        assert "IRN's 80 % intervals covered 55 % of outcomes" in told["IRN"] and "narrower" in told["IRN"]
+        assert "IRN's 80 % intervals of its share covered 55 % of outcomes" in told["IRN"] and "narrower" in told["IRN"]
         assert "wider" in told["GBR"] and told["KOR"] is None
         assert card.summary("WLD")["interval_note"] is None  # the world total is not a scored supplier
 

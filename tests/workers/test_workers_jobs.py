@@ -69,6 +69,15 @@ class TestSubmit:
         assert submit(store, spec) == "existing"
         assert job(store, spec.key).state == "succeeded"
 
+    def test_a_job_that_expired_while_it_ran_is_not_half_recreated(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.client.delete(store.keys.job(spec.key))  # its TTL ran out during the fit
+        store.succeed(spec.key, b"{}", 1)
+        assert store.client.exists(store.keys.job(spec.key)) == 0  # no hash without kind and summary
+        assert store.client.get(store.keys.result(spec.key)) == b"{}" and store.payload(spec.key) is None
+        assert submit(store, spec) == "existing" and job(store, spec.key).state == "succeeded"
+
     def test_a_succeeded_job_whose_result_is_gone_is_computed_again(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
