@@ -76,6 +76,14 @@ class TestScenarios:
         assert "shift the statistical base's share on its logit scale" in model["transform"]["used_for"]
         assert "no supplier's statistical share" in model["world_demand"]["applies_to"]
 
+    def test_a_stated_zero_offset_is_the_one_the_base_is_shifted_on(self, japan_inputs: ForecastInputs) -> None:
+        scenario = parse_scenario({"name": "budget-up", "base": "baseline", "settings": {"zero_offset": 0.05},
+                                   "changes": [{"driver": "japan_defence_spending", "op": "multiply", "value": 1.3,
+                                                "from_year": 2026}]})
+        fitted = fit(japan_inputs, ModelSpec(Target("JPN", "share"), settings=scenario.settings))
+        model = predict(fitted, scenario).to_dict()["model"]
+        assert model["transform"]["offset"] == 0.05 and "(offset 0.05 pp)" in model["transform"]["used_for"]
+
     def test_without_world_military_expenditure_the_elasticity_is_said_to_be_assumed(
         self, japan_inputs: ForecastInputs
     ) -> None:
