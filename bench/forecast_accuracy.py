@@ -28,6 +28,7 @@ from forecasting.coherent import forecast_panel
 from forecasting.demand import estimate_elasticity
 from forecasting.evaluation import Evaluation, evaluate
 from forecasting.keys import MODEL_VERSION, normalise
+from forecasting.model_card import coverage
 from forecasting.panel import Panel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +82,7 @@ def print_table(title: str, table: dict[str, Any]) -> None:
 def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
     h15 = (1, 2, 3, 4, 5)
     by_h = evaluation.by_horizon()
-    coverage = {str(h): {"nominal_80": 0.8, "measured_80": t["models"]["served"]["coverage_80"],
-                         "nominal_95": 0.95, "measured_95": t["models"]["served"]["coverage_95"]}
-                for h, t in by_h.items()}
+    by_horizon = {str(h): coverage(t) for h, t in by_h.items()}
     return {
         "model_version": MODEL_VERSION,
         "data_digest": panel.digest(),
@@ -94,7 +93,7 @@ def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
         "equal weights fixed a priori; each scored origin's intervals use only errors known at that origin",
         "horizon": evaluation.horizon,
         "calibration": evaluation.calibration.to_dict(),
-        "coverage": coverage,
+        "coverage": by_horizon,
         "accuracy": {"overall_h1_5": evaluation.table(h15), "by_horizon": {str(h): t for h, t in by_h.items()},
                      "by_country": evaluation.by_country(h15)},
     }

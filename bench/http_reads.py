@@ -16,6 +16,7 @@ Printed, each as the median of alternating rounds:
 2. a cached read in the default configuration vs a raw ASGI endpoint returning the same bytes. Target >= 0.6.
    For context, the same read vs a raw app that also sends the cached answer's headers.
 3. the access log's share of a cached read's cost: 1 - rps(log on) / rps(log off). Target <= 0.15.
+4. in process, without a server: microseconds of a cached read through the app (log on, off) and of a raw app.
 
 Usage: python bench/http_reads.py [--seconds 5] [--rounds 3] [--connections 16]
 """
@@ -33,6 +34,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -103,6 +105,62 @@ def serve_raw(port: int, body_file: str, headers_file: str | None = None) -> Non
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
 
 
+def in_process(database_url: str, which: str) -> None:
+    """Print the microseconds one cached read takes through the whole app called in process (no server, no
+    socket): ``which`` is ``log-on``, ``log-off`` or ``raw`` (an ASGI app sending the same kind of answer)."""
+    import asyncio
+    import logging.config
+
+    from api.app import create_app
+    from api.operations.log_config import uvicorn_log_config
+    from api.settings import Settings
+
+    logging.config.dictConfig(uvicorn_log_config("info"))  # as `tivcast serve` (stderr: /dev/null here)
+    app = create_app(Settings(database_url=database_url, warm_on_start=False, access_log=which == "log-on"))
+    path, _, query = CACHED.partition("?")
+    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")]
+
+    async def raw(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def run() -> float:
+        started: list[Any] = []
+        inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+
+        async def to_app(message: Any) -> None:
+            started.append(message)
+
+        lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                                           inbox.get, to_app))
+        await inbox.put({"type": "lifespan.startup"})
+        while not started:
+            await asyncio.sleep(0.01)
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            pass
+
+        target = raw if which == "raw" else app
+        best = float("inf")
+        for _ in range(5):
+            count, began = 20_000, time.perf_counter()
+            for _ in range(count):
+                scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+                         "root_path": "", "headers": headers, "client": ("127.0.0.1", 5000),
+                         "server": ("127.0.0.1", 8000), "state": {}}
+                await target(scope, receive, send)
+            best = min(best, (time.perf_counter() - began) / count)
+        await inbox.put({"type": "lifespan.shutdown"})
+        await lifespan
+        return best * 1e6
+
+    print(f"{asyncio.run(run()):.2f}")
+
+
 def start(kind: str, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
@@ -156,6 +214,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         kind, port, *extra = args.serve
+        if kind == "in-process":
+            in_process(port, *extra)
+            return
         {"tivcast": serve_tivcast, "bare": serve_bare, "raw": serve_raw}[kind](int(port), *extra)  # type: ignore[operator]
         return
     paths = queries()
@@ -216,6 +277,13 @@ def main() -> None:
                 proc.terminate()
             for proc in procs:
                 proc.wait()
+        micros = {
+            which: subprocess.run([sys.executable, __file__, "--serve", "in-process", db, which], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+            for which in ("log-on", "log-off", "raw")
+        }
+        print(f"in process (no server, no socket; best of 5 x 20,000): a cached read {micros['log-on']} us with the "
+              f"access log, {micros['log-off']} us without; a raw ASGI app {micros['raw']} us")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,13 @@ class Design:
     pipeline: tuple[Deal, ...] = ()  # Japan's deal catalogue (empty for other targets)
     world_milex: dict[int, float] = field(default_factory=dict)  # observed, for world demand (TIV, Japan's model)
 
+    @property
+    def base_share_scale(self) -> Scale:
+        """The scale a pipeline model's statistical base share is shifted on by a scenario's drivers: the
+        share's logit, with the scenario's zero offset when the target is the share (for a TIV target the
+        offset is in TIV and belongs to the drivers' fit)."""
+        return self.scale if self.target.measure == "share" else scale_for("share")
+
 
 def _observed(inputs: ForecastInputs, name: str, last_year: int) -> tuple[dict[int, float], float]:
     if name != POLICY:

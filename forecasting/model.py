@@ -65,7 +65,7 @@ from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simula
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
 from forecasting.paths import ResolvedScenario, resolve_scenario
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario
-from forecasting.series import HistoryWindow, Scale, Target, scale_for
+from forecasting.series import HistoryWindow, Target
 
 __all__ = ["FittedModel", "ModelSpec", "clear_panel_cache", "fit", "forecast_scenarios", "panel_forecast", "predict"]
 
@@ -205,16 +205,6 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
         description["world_demand"] = {**elasticity.to_dict(), "applies_to": "the world total, and through it "
                                        "every TIV forecast and the share Japan's deals make of it; no supplier's "
                                        "statistical share"}
-    if japan is not None:  # Japan's forecast is built from its pipeline, on the share's scale for either measure
-        description["point_forecast"] = (
-            "the statistical base (the coherent ensemble on Japan's exports minus the pipeline deals' past "
-            "deliveries, as a share) plus the pipeline's expected deliveries (TIV); a share is that over the world "
-            "forecast, a TIV forecast the base share times the world forecast plus the deliveries")
-        shifted_on = japan_share_scale(d)
-        description["transform"] = {**d.scale.to_dict(), "used_for": (
-            "fitting the drivers' coefficients; for Japan a scenario's driver differences then shift the "
-            f"statistical base's share on its logit scale (offset {shifted_on.offset:g} pp), which for a share this "
-            "small moves almost exactly as the log scale does")}
     object.__setattr__(fitted, "description", description)
     return fitted
 
@@ -409,17 +399,11 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
     )
 
 
-def japan_share_scale(d: Design) -> Scale:
-    """The scale Japan's statistical base is shifted on: the share's logit, with the scenario's zero offset when the
-    target is the share (for a TIV target the offset is in TIV and belongs to the drivers' fit)."""
-    return d.scale if d.target.measure == "share" else scale_for("share")
-
-
 def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,
                 width: float) -> tuple[list[ForecastYear], dict[str, Any]]:
     """Japan's rows from the deal pipeline (:mod:`forecasting.japan`) and the pipeline section of the response."""
     n = len(resolved.years)
-    share_scale = japan_share_scale(fitted.design)
+    share_scale = fitted.design.base_share_scale
     shift, driver_parts = _shift(fitted, resolved)
     base = parts.base[:n]
     shifted = share_scale.inverse(share_scale.forward(base) + shift) if shift.any() else base

@@ -59,23 +59,23 @@ class ModelCard:
             "this_supplier": _versus(own) if own else None,
             "all_suppliers": _versus(overall),
             "interval_calibration": self.data["coverage"],
-            "interval_note": _coverage_note(code, own) if own else None,
+            "interval_note": _coverage_note(code, coverage(own)["measured_80"]) if own else None,
         }
 
 
 COVERAGE_BAND = (0.7, 0.9)  # a supplier's measured 80 % coverage outside it is pointed out
 
 
-def _coverage(table: dict[str, Any]) -> dict[str, float | None]:
+def coverage(table: dict[str, Any]) -> dict[str, float | None]:
+    """Nominal and measured coverage of the served intervals in an accuracy table (the card's rows)."""
     served = table["models"]["served"]
     return {"nominal_80": 0.8, "measured_80": served.get("coverage_80"),
             "nominal_95": 0.95, "measured_95": served.get("coverage_95")}
 
 
-def _coverage_note(code: str, own: dict[str, Any]) -> str | None:
-    """A plain sentence when this supplier's intervals covered clearly more or less than they claim: the
+def _coverage_note(code: str, measured: float | None) -> str | None:
+    """A plain sentence when this supplier's 80 % intervals covered clearly more or less than they claim: the
     calibration is pooled over suppliers, so it holds on average, not for each one."""
-    measured = own["models"]["served"].get("coverage_80")
     if measured is None or COVERAGE_BAND[0] <= measured <= COVERAGE_BAND[1]:
         return None
     reading = "narrower" if measured < COVERAGE_BAND[0] else "wider"
@@ -94,7 +94,7 @@ def _versus(table: dict[str, Any]) -> dict[str, Any]:
             "benchmark_mase": simple.get(best) if best else None, "ratio": ratio,
             "beats_it": ratio is not None and ratio < 1.0,
             "mase_by_model": {m: v["mase"] for m, v in models.items()},
-            "interval_coverage": _coverage(table)}
+            "interval_coverage": coverage(table)}
 
 
 @functools.cache

@@ -92,6 +92,18 @@ def forecast_years(resolved: ResolvedScenario, scale: Scale, scenario: Simulatio
     return tuple(rows)
 
 
+PIPELINE_POINT = (
+    "the statistical base (the coherent ensemble on Japan's exports minus the pipeline deals' past deliveries, as a "
+    "share) plus the pipeline's expected deliveries (TIV); a share is that over the world forecast, a TIV forecast "
+    "the base share times the world forecast plus the deliveries")
+
+
+def _pipeline_shift(d: Design) -> str:
+    return ("fitting the drivers' coefficients; for Japan a scenario's driver differences then shift the statistical "
+            f"base's share on its logit scale (offset {d.base_share_scale.offset:g} pp), which for a share this small "
+            "moves almost exactly as the log scale does")
+
+
 def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: PanelForecast, card: ModelCard,
                    panel: Panel, target: Target) -> dict[str, Any]:
     """Method (members and weights), held-out accuracy, calibration, and the drivers' standing."""
@@ -123,13 +135,13 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
             "suppliers": len(base.share), "factor": [float(v) for v in base.factor][:10],
             "intervals": "each supplier's interval is calibrated on its own; intervals do not add up",
         },
-        "point_forecast": "the coherent ensemble (the scenario's driver differences move it on the "
-        f"{d.scale.kind} scale)",
+        "point_forecast": PIPELINE_POINT if d.pipeline else "the coherent ensemble (the scenario's driver "
+        f"differences move it on the {d.scale.kind} scale)",
         "interval": "split-conformal: quantiles of the served model's past errors per horizon, scaled by the "
         "target's mean absolute one-year change over the last 15 years; beyond 10 years widened by sqrt(h/10)",
         "accuracy": card.summary("WLD" if code == WORLD else code),
         "evaluated_on_these_data": panel.digest() == card.data_digest,
-        "transform": {**d.scale.to_dict(), "used_for": "scenario differences"},
+        "transform": {**d.scale.to_dict(), "used_for": _pipeline_shift(d) if d.pipeline else "scenario differences"},
         "settings": d.settings.to_dict(),
         "seed": seed,
         "fit_years": {"first": fitted[0].year, "last": fitted[-1].year, "count": len(fitted)},

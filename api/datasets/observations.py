@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.datasets.catalog import Snapshot
@@ -28,7 +27,7 @@ from api.datasets.schemas import ObservationListPublic, ObservationPublic
 from api.datasets.tables import Release
 from api.errors import InvalidParameter, TivcastError
 from api.web.cache import ROUTE_KEY, app_state, make_etag
-from api.web.deps import ALL, YEAR_MAX, YEAR_MIN, AppState, check_years, country_list, respond
+from api.web.deps import ALL, YEAR_MAX, YEAR_MIN, AppState, check_years, country_list, get_snapshot, respond
 from api.web.negotiation import CSV_TYPE, Format, choose, csv_bytes
 
 JSON = "application/json"
@@ -267,9 +266,7 @@ class ObservationsFastPath:
         query = read_query(dataset_id, request.query_params.multi_items())
         if query is None:
             return False
-        snapshot = state.catalog.cached()
-        if snapshot is None:
-            snapshot = await run_in_threadpool(state.catalog.get)
+        snapshot = await get_snapshot(state)
         scope[ROUTE_KEY] = ROUTE  # the metrics' route label, and the replay cache's
         try:
             response = await answer(request, state, snapshot, query)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -85,23 +85,25 @@ def policy_events(
 
 
 BULK_BATCH = 5000
+OBSERVATION_COLUMNS = ("country_code", "year", "value", "flag", "source_release")
+
+
+def observation_rows(release: Release) -> Select[Any]:
+    """A series release's observations as plain rows (no ORM objects), in the columns of
+    :data:`OBSERVATION_COLUMNS`, by country and year."""
+    return (
+        sa_select(*(col(getattr(Observation, name)) for name in OBSERVATION_COLUMNS))
+        .where(col(Observation.release_pk) == release.id)
+        .order_by(col(Observation.country_code), col(Observation.year))
+    )
 
 
 def release_rows(session: Session, kind: str, release: Release, columns: Sequence[str]) -> Iterator[list[Any]]:
     """Every row of a release in the dataset's own columns (its Frictionless schema), in a stable order,
     fetched in batches: a bulk download never holds the whole release in memory as ORM objects."""
     if kind == "series":
-        query = (
-            sa_select(
-                col(Observation.country_code), col(Observation.year), col(Observation.value), col(Observation.flag),
-                col(Observation.source_release),
-            )
-            .where(col(Observation.release_pk) == release.id)
-            .order_by(col(Observation.country_code), col(Observation.year))
-        )  # fmt: skip
-        names = ("country_code", "year", "value", "flag", "source_release")
-        for row in session.execute(query.execution_options(yield_per=BULK_BATCH)):
-            values = dict(zip(names, row, strict=True))
+        for row in session.execute(observation_rows(release).execution_options(yield_per=BULK_BATCH)):
+            values = dict(zip(OBSERVATION_COLUMNS, row, strict=True))
             yield [values.get(c) for c in columns]
     elif kind == "events":
         events = (

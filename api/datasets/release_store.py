@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from api.datasets.tables import Observation, Release
+from api.datasets.queries import observation_rows
+from api.datasets.tables import Release
 from api.errors import InvalidParameter
 
 Direction = Literal["next", "prev", "last"]
@@ -178,17 +178,7 @@ class ReleaseStore:
         found = self.get(release, version)
         if found is not None:
             return found
-        query = (
-            sa_select(
-                col(Observation.country_code),
-                col(Observation.year),
-                col(Observation.value),
-                col(Observation.flag),
-                col(Observation.source_release),
-            )
-            .where(col(Observation.release_pk) == release.id)
-            .order_by(col(Observation.country_code), col(Observation.year))
-        )
+        query = observation_rows(release)
         countries: dict[str, tuple[int, list[int]]] = {}
         keys, as_json, as_csv, values = [], [], [], []
         with Session(engine) as session:

@@ -105,13 +105,15 @@ class Instrument:
         echo = (b"x-request-id", request_id.encode("ascii"))
         token = logs.bind(request_id=request_id)
         start = time.perf_counter()
-        status: int | None = None
+        status = 500  # if the app raises before answering, the server answers 500
         try:
-            # a GET the replay cache holds is answered here, with the id among its headers
-            if self.replays is not None and scope["method"] == "GET":
-                status = await self.replays.answer(scope, send, (echo,))
-            if status is None:
-                started: list[int] = []
+            replayed = None
+            if self.replays is not None and scope["method"] == "GET":  # a GET the replay cache holds: answered
+                replayed = await self.replays.answer(scope, send, (echo,))  # here, with the id among its headers
+            if replayed is not None:
+                status = replayed
+            else:
+                started: list[int] = []  # the status the app sent, if it got that far
 
                 async def send_with_id(message: Message) -> None:
                     if message["type"] == "http.response.start":
@@ -123,10 +125,9 @@ class Instrument:
                 try:
                     await self.app(scope, receive, send_with_id)
                 finally:
-                    status = started[0] if started else None
+                    status = started[0] if started else status
         finally:
             seconds = time.perf_counter() - start
-            status = 500 if status is None else status  # raised before answering: the server answers 500
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             route = route_of(scope)
             series = self._series.get((method, route, status))

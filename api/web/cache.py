@@ -55,12 +55,15 @@ def make_etag(*parts: object) -> str:
     return f'"{digest}"'
 
 
+def etag_matches(header: bytes, etag: bytes) -> bool:
+    """An ``If-None-Match`` value names ``etag`` (weak or strong) or is ``*``."""
+    candidates = {tag.strip().removeprefix(b"W/") for tag in header.split(b",")}
+    return etag in candidates or b"*" in candidates
+
+
 def matches(request: Request, etag: str) -> bool:
     header = request.headers.get("if-none-match")
-    if not header:
-        return False
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return etag in candidates or "*" in candidates
+    return header is not None and etag_matches(header.encode("latin-1"), etag.encode())
 
 
 @lru_cache(maxsize=256)  # a release's load time, formatted for every answer from it
@@ -134,7 +137,7 @@ class Replay:
 RequestKey = tuple[str, bytes, bytes, str, bytes]
 
 
-def _request_key(scope: Scope) -> RequestKey | None:
+def _request_key(scope: Scope) -> RequestKey:
     """What a cached answer depends on: path, query and ``Accept``, and the scheme and host its links are
     built from (``next``, ``self`` and ``Link`` name the URL the client used)."""
     accept = host = b""
@@ -187,8 +190,6 @@ class UrlCache:
         if self._max == 0:
             return
         key = _request_key(scope)
-        if key is None:
-            return
         headers = [(k, v) for k, v in response.raw_headers]
         keep = {b"etag", b"cache-control", b"vary", b"last-modified"}
         self._entries[key] = Replay(
@@ -204,8 +205,7 @@ class UrlCache:
             self._entries.popitem(last=False)
 
     def lookup(self, scope: Scope, version: str) -> Replay | None:
-        key = _request_key(scope)
-        replay = self._entries.get(key) if key is not None else None
+        replay = self._entries.get(_request_key(scope))
         return replay if replay is not None and replay.version == version else None
 
 
@@ -246,10 +246,8 @@ class FastPath:
         etag = f'"{key}"'.encode()
         headers = [(b"etag", etag), (b"cache-control", IMMUTABLE)]
         for name, value in scope["headers"]:
-            if name == b"if-none-match" and etag in {t.strip().removeprefix(b"W/") for t in value.split(b",")}:
-                await send({"type": "http.response.start", "status": 304, "headers": [*headers, *extra]})
-                await send({"type": "http.response.body", "body": b""})
-                return 304
+            if name == b"if-none-match" and etag_matches(value, etag):
+                return await _not_modified(send, [*headers, *extra])
         state = app_state(scope)
         body = state.service.peek(key) if state is not None else None
         if body is None:
@@ -276,14 +274,9 @@ class FastPath:
     async def _send(scope: Scope, replay: Replay, send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> int:
         since = None
         for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                tags = {t.strip().removeprefix(b"W/") for t in value.split(b",")}
-                if replay.etag in tags or b"*" in tags:
-                    await send(
-                        {"type": "http.response.start", "status": 304, "headers": [*replay.not_modified, *extra]}
-                    )
-                    await send({"type": "http.response.body", "body": b""})
-                    return 304
+            if name == b"if-none-match":  # it decides alone: If-Modified-Since is then ignored
+                if etag_matches(value, replay.etag):
+                    return await _not_modified(send, [*replay.not_modified, *extra])
                 since = None
                 break
             if name == b"if-modified-since":
@@ -291,9 +284,13 @@ class FastPath:
         if since is not None:
             modified = next((v for k, v in replay.not_modified if k == b"last-modified"), None)
             if not_modified_since(since, modified):
-                await send({"type": "http.response.start", "status": 304, "headers": [*replay.not_modified, *extra]})
-                await send({"type": "http.response.body", "body": b""})
-                return 304
+                return await _not_modified(send, [*replay.not_modified, *extra])
         await send({"type": "http.response.start", "status": 200, "headers": [*replay.headers, *extra]})
         await send({"type": "http.response.body", "body": replay.body})
         return 200
+
+
+async def _not_modified(send: Send, headers: list[tuple[bytes, bytes]]) -> int:
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+    return 304

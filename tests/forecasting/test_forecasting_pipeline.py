@@ -83,6 +83,9 @@ class TestScenarios:
         fitted = fit(japan_inputs, ModelSpec(Target("JPN", "share"), settings=scenario.settings))
         model = predict(fitted, scenario).to_dict()["model"]
         assert model["transform"]["offset"] == 0.05 and "(offset 0.05 pp)" in model["transform"]["used_for"]
+        assert fitted.design.base_share_scale.offset == 0.05  # the scale Japan's rows shift the base on
+        tiv = fit(japan_inputs, ModelSpec(Target("JPN", "tiv"), settings=scenario.settings))
+        assert tiv.design.base_share_scale.offset == 0.004  # a TIV offset is in TIV: the share keeps its own
 
     def test_without_world_military_expenditure_the_elasticity_is_said_to_be_assumed(
         self, japan_inputs: ForecastInputs
