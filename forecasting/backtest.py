@@ -17,6 +17,7 @@ from forecasting.errors import InsufficientData
 from forecasting.inputs import ForecastInputs
 from forecasting.keys import MODEL_VERSION
 from forecasting.model_card import ModelCard, load_card
+from forecasting.panel import WORLD
 from forecasting.series import Target
 
 __all__ = ["backtest_report"]
@@ -36,26 +37,32 @@ def backtest_report(target: Target, inputs: ForecastInputs | None = None, card: 
     """
     card = card or load_card()
     code = target.country
-    own = card.country(code)
+    measure = "tiv" if code == WORLD or target.measure == "tiv" else "share"
+    own = card.country(code, measure)
     if own is None:
         raise InsufficientData(f"{code} was not evaluated: fewer than 15 years of history before the scored "
                                "origins, or not a listed supplier of the shipped data", field="country")
     current = None if inputs is None else inputs.panel().digest() == card.data_digest
     data = card.data
+    accuracy = data["accuracy"]
+    prefix = "" if measure == "share" else "tiv_"
+    overall = accuracy[prefix + "overall_h1_5"]
+    calibration = "coverage_world" if code == WORLD else "coverage" if measure == "share" else "coverage_tiv"
     return {
         "target": target.to_dict(),
         "model_version": MODEL_VERSION,
         "card_model_version": card.model_version,
-        "evaluated_measure": "share",
+        "evaluated_measure": measure,
         "evaluated_on": {"data_digest": card.data_digest, "is_the_data_served": current, **data["origins"],
                          "decided_on": data["decided_on"], "horizon": data["horizon"]},
         "metrics_h1_5": own,
-        "all_suppliers_h1_5": data["accuracy"]["overall_h1_5"],
-        "all_suppliers_by_horizon": data["accuracy"]["by_horizon"],
-        "interval_calibration": data["coverage"],
-        "verdict": verdict(code, own, data["accuracy"]["overall_h1_5"]),
-        "notes": ([] if target.measure == "share" else
-                  ["Scores are for the share; a TIV forecast is the share times the world forecast."])
+        "all_suppliers_h1_5": overall,
+        "all_suppliers_by_horizon": accuracy[prefix + "by_horizon"],
+        "interval_calibration": data[calibration],
+        "verdict": verdict(code, own, overall),
+        "notes": ([] if measure == "share" else
+                  ["Scores are in TIV million: a supplier's TIV forecast is its share times the world forecast; "
+                   "all_suppliers_* pool the suppliers' TIV forecasts (the world total not among them)."])
         + (["The stored evaluation was computed on other data than the data now served."] if current is False
            else []),
     }

@@ -18,6 +18,14 @@ divided by the in-sample mean absolute one-year change at the origin), and for
 the served model the coverage of its 80 % and 95 % intervals and their
 Winkler (interval) score; by horizon, by supplier and overall.
 
+The same forecasts are scored in TIV million too (``Evaluation.tiv``), as
+``POST /v1/forecasts`` serves them for ``measure=tiv``: each supplier's (share
+times the world forecast; benchmarks last value, 5-year mean and drift of its
+TIV) and the world total's (``WLD``; also damped ETS and Theta on the world
+series), with the intervals the served model gives them (calibration measures
+``tiv`` and ``world``, from the errors known at each origin; a horizon with
+too few known errors gets no interval and is left out of the coverage only).
+
 Which origins decide what: origins before ``first_scored`` only feed the
 calibration (its burn-in) and are the period on which the member set was
 chosen; scores are computed on origins from ``first_scored`` on. Weights are
@@ -60,6 +68,7 @@ class Scored:
     points: dict[str, float]  # model -> point (served and benchmarks)
     intervals: dict[float, tuple[float, float]] = field(default_factory=dict)  # width -> served bounds
     intermittent: bool = False
+    measure: str = "share"  # "share" (percent), "tiv" (a supplier's TIV million) or "world" (the world total's)
 
 
 def _benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Array]:
@@ -73,8 +82,20 @@ def _benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Array]
     return out
 
 
+def _tiv_benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Array]:
+    """Benchmarks of a TIV series from the same cut data: last value, 5-year mean and drift (TIV million);
+    the world total's also damped ETS and Theta (its own members, fitted on the world series)."""
+    h = np.arange(1, pf.horizon + 1)
+    drift = np.maximum(values[-1] + (values[-1] - values[0]) / max(len(values) - 1, 1) * h, 0.0)
+    out = {"naive": np.full(pf.horizon, values[-1]), "mean5": np.full(pf.horizon, float(np.mean(values[-5:]))),
+           "drift": drift}
+    if code == WORLD:
+        out |= {"damped_ets": pf.world_members["damped_ets"], "theta": pf.world_members["theta"]}
+    return out
+
+
 Row = tuple[str, int, float, float, float, float]
-WorldRow = tuple[int, int, float, float, float]  # (origin, h, point, actual, MASE scale)
+TivRow = tuple[str, int, float, float, float, float, dict[str, float]]  # + the benchmarks' points
 
 
 def served_records(panel: Panel, origin: int, horizon: int) -> tuple[PanelForecast, list[Row]]:
@@ -100,17 +121,26 @@ def _calibration_records(rows: Iterable[tuple[str, int, int, float, float, float
     return [ErrorRecord("share", c, o, h, (a - f) / s) for c, o, h, f, a, s in rows if s > 0]
 
 
-def _tiv_records(panel: Panel, pf: PanelForecast, origin: int) -> list[ErrorRecord]:
-    """Scaled errors of the served TIV forecasts (suppliers: ``tiv``; the world total: ``world``)."""
+def _tiv_rows(panel: Panel, pf: PanelForecast, origin: int) -> list[TivRow]:
+    """The served TIV forecasts from ``origin`` (suppliers' and the world total's) with their benchmarks:
+    (code, h, point, actual, MASE scale, interval scale, benchmark points) per scorable year."""
     cut, out = panel.cut(origin), []
     for code in [*(c for c in pf.share if c != REST), WORLD]:
         history = cut.array(code, "tiv")[1]
-        spread, actual, measure = interval_scale(history), panel.tiv(code), "world" if code == WORLD else "tiv"
+        scale, spread, actual = naive_scale(history), interval_scale(history), panel.tiv(code)
+        bench = _tiv_benchmarks(pf, code, history)
         for h in range(1, pf.horizon + 1):
             year = origin + h
-            if spread > 0 and year in actual and year not in panel.lower_bound_years:
-                out.append(ErrorRecord(measure, code, origin, h, (actual[year] - float(pf.tiv(code)[h - 1])) / spread))
+            if year in actual and year not in panel.lower_bound_years:
+                out.append((code, h, float(pf.tiv(code)[h - 1]), actual[year], scale, spread,
+                            {m: float(v[h - 1]) for m, v in bench.items()}))
     return out
+
+
+def _tiv_records(origin: int, rows: Iterable[TivRow]) -> list[ErrorRecord]:
+    """Scaled errors of the served TIV forecasts (suppliers: ``tiv``; the world total: ``world``)."""
+    return [ErrorRecord("world" if c == WORLD else "tiv", c, origin, h, (a - f) / spread)
+            for c, h, f, a, _, spread, _ in rows if spread > 0]
 
 
 @dataclass(frozen=True)
@@ -122,19 +152,25 @@ class Evaluation:
     first_scored: int
     scored: tuple[Scored, ...]
     calibration: Calibration
-    world: tuple[WorldRow, ...]  # world TIV
+    tiv: tuple[Scored, ...] = ()  # the same forecasts in TIV million: suppliers' (measure "tiv") and WLD's ("world")
 
-    def table(self, horizons: Sequence[int] | None = None, codes: Sequence[str] | None = None) -> dict[str, Any]:
-        """Metrics of every model over the chosen horizons and suppliers."""
-        rows = [s for s in self.scored if (horizons is None or s.horizon in horizons)
-                and (codes is None or s.code in codes)]
+    def table(self, horizons: Sequence[int] | None = None, codes: Sequence[str] | None = None,
+              measure: str = "share") -> dict[str, Any]:
+        """Metrics of every model over the chosen horizons and suppliers; ``measure="tiv"``: the TIV forecasts
+        of the suppliers (``codes=["WLD"]``: of the world total), in TIV million."""
+        pool = self.scored if measure == "share" else self.tiv
+        wanted = codes if codes is not None else [c for c in {s.code for s in pool} if c != WORLD]
+        rows = [s for s in pool if (horizons is None or s.horizon in horizons) and s.code in wanted]
         return metrics(rows)
 
-    def by_horizon(self) -> dict[int, dict[str, Any]]:
-        return {h: self.table([h]) for h in range(1, self.horizon + 1)}
+    def by_horizon(self, measure: str = "share", codes: Sequence[str] | None = None) -> dict[int, dict[str, Any]]:
+        return {h: self.table([h], codes, measure) for h in range(1, self.horizon + 1)}
 
-    def by_country(self, horizons: Sequence[int] = (1, 2, 3, 4, 5)) -> dict[str, dict[str, Any]]:
-        return {c: self.table(horizons, [c]) for c in sorted({s.code for s in self.scored})}
+    def by_country(self, horizons: Sequence[int] = (1, 2, 3, 4, 5), measure: str = "share"
+                   ) -> dict[str, dict[str, Any]]:
+        """Per supplier (and, for ``measure="tiv"``, the world total as ``WLD``)."""
+        pool = self.scored if measure == "share" else self.tiv
+        return {c: self.table(horizons, [c], measure) for c in sorted({s.code for s in pool})}
 
 
 def metrics(rows: Sequence[Scored]) -> dict[str, Any]:
@@ -198,19 +234,22 @@ def evaluate(panel: Panel, *, first_origin: int = 1970, first_scored: int = 1990
                                field="origins")
     origins = tuple(range(first_origin, last + 1))
     errors: list[tuple[str, int, int, float, float, float]] = []
-    pending: list[tuple[int, PanelForecast, list[Row]]] = []
-    world_rows: list[WorldRow] = []
+    pending: list[tuple[int, PanelForecast, list[Row], list[TivRow]]] = []
     tiv_records: list[ErrorRecord] = []
     for origin in origins:
         pf, rows = served_records(panel, origin, horizon)
+        tiv_rows = _tiv_rows(panel, pf, origin)
         errors += [(c, origin, h, f, a, spread) for c, h, f, a, _, spread in rows]
         if origin >= first_scored:
-            pending.append((origin, pf, rows))
-        world_rows += _world_rows(panel, pf, origin, horizon)
-        tiv_records += _tiv_records(panel, pf, origin)
+            pending.append((origin, pf, rows, tiv_rows))
+        tiv_records += _tiv_records(origin, tiv_rows)
     scored: list[Scored] = []
+    tiv_scored: list[Scored] = []
     records = _calibration_records(errors)
-    for origin, pf, rows in pending:
+    by_measure_and_horizon: dict[tuple[str, int], list[ErrorRecord]] = {}
+    for record in tiv_records:
+        by_measure_and_horizon.setdefault((record.measure, record.horizon), []).append(record)
+    for origin, pf, rows, tiv_rows in pending:
         calibration = calibrate(records, known_by=origin, measures=["share"])
         cut = panel.cut(origin)
         for code, h, point, actual, scale, spread in rows:
@@ -219,20 +258,32 @@ def evaluate(panel: Panel, *, first_origin: int = 1970, first_scored: int = 1990
             points = {SERVED: point, **{m: float(v[h - 1]) for m, v in bench.items()}}
             intervals = {w: interval(point, spread, calibration, "share", h, w) for w in WIDTHS}
             scored.append(Scored(code, origin, h, actual, scale, points, intervals, "zero" in bench))
+        tiv_scored += _scored_tiv(by_measure_and_horizon, origin, tiv_rows)
     final = calibrate(records + tiv_records, known_by=panel.last_year, measures=["share", "tiv", "world"],
                       optional=("tiv", "world"))
-    return Evaluation(horizon, origins, first_scored, tuple(scored), final, tuple(world_rows))
+    return Evaluation(horizon, origins, first_scored, tuple(scored), final, tuple(tiv_scored))
 
 
-def _world_rows(panel: Panel, pf: PanelForecast, origin: int, horizon: int) -> list[WorldRow]:
-    history = panel.cut(origin).array(WORLD, "tiv")[1]
-    scale = naive_scale(history)
-    rows = []
-    for h in range(1, horizon + 1):
-        year = origin + h
-        if year in panel.world and year not in panel.lower_bound_years:
-            rows.append((origin, h, float(pf.world[h - 1]), panel.world[year], scale))
-    return rows
+def _scored_tiv(records: dict[tuple[str, int], list[ErrorRecord]], origin: int, rows: Sequence[TivRow]
+                ) -> list[Scored]:
+    """The TIV forecasts from ``origin``, with intervals calibrated as served (measure ``tiv`` or ``world``)
+    from the errors known at the origin; a horizon with too few known errors gets no interval (and is left out
+    of the coverage, not of the point scores)."""
+    calibrations: dict[tuple[str, int], Calibration | None] = {}
+    out = []
+    for code, h, point, actual, scale, spread, bench in rows:
+        measure = "world" if code == WORLD else "tiv"
+        if (measure, h) not in calibrations:
+            try:
+                calibrations[(measure, h)] = calibrate(records.get((measure, h), []), known_by=origin,
+                                                       measures=[measure])
+            except InsufficientData:
+                calibrations[(measure, h)] = None
+        calibration = calibrations[(measure, h)]
+        intervals = {} if calibration is None else \
+            {w: interval(point, spread, calibration, measure, h, w) for w in WIDTHS}
+        out.append(Scored(code, origin, h, actual, scale, {SERVED: point, **bench}, intervals, measure=measure))
+    return out
 
 
 def interval(point: float, scale: float, calibration: Calibration, measure: str, horizon: int,

@@ -8,7 +8,9 @@ the same code path that serves forecasts. It holds
   that the served intervals use, computed from every origin whose outcome was
   known at the end of the data;
 * the held-out accuracy of the served model and of every benchmark, overall,
-  by horizon and by supplier, with the origins that decided and were scored;
+  by horizon and by supplier, for the share and for the same forecasts in TIV
+  million (every supplier's, and the world total's), with the origins that
+  decided and were scored;
 * the digest of the data it was computed on, so that a forecast on other data
   (a new release) can say that its accuracy figures describe the shipped data.
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from forecasting.calibration import Calibration
 from forecasting.errors import InsufficientData
+from forecasting.panel import WORLD
 
 __all__ = ["CARD_FILE", "ModelCard", "load_card"]
 
@@ -45,21 +48,30 @@ class ModelCard:
     def data_digest(self) -> str:
         return str(self.data["data_digest"])
 
-    def country(self, code: str) -> dict[str, Any] | None:
-        found = self.data["accuracy"]["by_country"].get(code)
+    def country(self, code: str, measure: str = "share") -> dict[str, Any] | None:
+        """``code``'s accuracy table (horizons 1-5) for ``measure``: ``share``, or ``tiv`` (TIV million; the
+        world total ``WLD`` is evaluated in TIV only)."""
+        tables = self.data["accuracy"]["by_country" if measure == "share" and code != WORLD else "tiv_by_country"]
+        found = tables.get(code)
         return found if isinstance(found, dict) else None
 
-    def summary(self, code: str) -> dict[str, Any]:
-        """This supplier's held-out accuracy against the best simple benchmark, and the interval calibration."""
-        overall = self.data["accuracy"]["overall_h1_5"]
-        own = self.country(code)
+    def summary(self, code: str, measure: str = "share") -> dict[str, Any]:
+        """This target's held-out accuracy against the best simple benchmark, in the target's own measure (the
+        world total's in TIV), and the interval calibration: pooled over the suppliers for that measure,
+        by horizon (the world total's own, by horizon)."""
+        measure = "tiv" if code == WORLD else measure
+        accuracy = self.data["accuracy"]
+        overall = accuracy["overall_h1_5" if measure == "share" else "tiv_overall_h1_5"]
+        own = self.country(code, measure)
+        calibration = "coverage_world" if code == WORLD else "coverage" if measure == "share" else "coverage_tiv"
         return {
             "evaluated_on": {"data_digest": self.data_digest, **self.data["origins"],
                              "horizons": "1-5", "scored_by": "bench/forecast_accuracy.py"},
+            "measure": measure,
             "this_supplier": _versus(own) if own else None,
             "all_suppliers": _versus(overall),
-            "interval_calibration": self.data["coverage"],
-            "interval_note": _coverage_note(code, coverage(own)["measured_80"]) if own else None,
+            "interval_calibration": self.data[calibration],
+            "interval_note": _coverage_note(code, coverage(own)["measured_80"], measure) if own else None,
         }
 
 
@@ -73,15 +85,17 @@ def coverage(table: dict[str, Any]) -> dict[str, float | None]:
             "nominal_95": 0.95, "measured_95": served.get("coverage_95")}
 
 
-def _coverage_note(code: str, measured: float | None) -> str | None:
-    """A plain sentence when this supplier's 80 % intervals covered clearly more or less than they claim: the
-    calibration is pooled over suppliers, so it holds on average, not for each one."""
+def _coverage_note(code: str, measured: float | None, measure: str = "share") -> str | None:
+    """A plain sentence when this target's 80 % intervals covered clearly more or less than they claim: the
+    calibration is pooled over suppliers, so it holds on average, not for each one (the world total's is its
+    own, from about 30 origins per horizon)."""
     if measured is None or COVERAGE_BAND[0] <= measured <= COVERAGE_BAND[1]:
         return None
     reading = "narrower" if measured < COVERAGE_BAND[0] else "wider"
-    return (f"In the evaluation {code}'s 80 % intervals of its share covered {measured * 100:.0f} % of outcomes "
-            f"(horizons 1-5; the calibration is pooled over all suppliers): read its intervals as {reading} than "
-            "they claim.")
+    what = "of the world total" if code == WORLD else "of its share" if measure == "share" else "of its TIV"
+    pooled = "its own past errors" if code == WORLD else "pooled over all suppliers"
+    return (f"In the evaluation {code}'s 80 % intervals {what} covered {measured * 100:.0f} % of outcomes "
+            f"(horizons 1-5; the calibration is {pooled}): read its intervals as {reading} than they claim.")
 
 
 def _versus(table: dict[str, Any]) -> dict[str, Any]:

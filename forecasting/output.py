@@ -139,7 +139,7 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
         f"differences move it on the {d.scale.kind} scale)",
         "interval": "split-conformal: quantiles of the served model's past errors per horizon, scaled by the "
         "target's mean absolute one-year change over the last 15 years; beyond 10 years widened by sqrt(h/10)",
-        "accuracy": card.summary("WLD" if code == WORLD else code),
+        "accuracy": card.summary(code, target.measure),
         "evaluated_on_these_data": panel.digest() == card.data_digest,
         "transform": {**d.scale.to_dict(), "used_for": _pipeline_shift(d) if d.pipeline else "scenario differences"},
         "settings": d.settings.to_dict(),

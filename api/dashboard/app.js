@@ -1423,22 +1423,26 @@
           ". " + ((m.coherence && m.coherence.rule) || "")));
       }
       const acc = m.accuracy && m.accuracy.this_supplier;
+      const inTiv = m.accuracy && m.accuracy.measure === "tiv";
+      const world = body.target.country === "WLD";
       if (acc) {
         const verb = acc.beats_it ? "beats" : "does not beat";
         add("Held-out accuracy", h("span", { id: "model-accuracy" },
           `MASE ${acc.mase.toFixed(2)} against ${acc.benchmark_mase.toFixed(2)} for ${acc.best_simple_benchmark} ` +
           `(ratio ${acc.ratio.toFixed(2)}): the served forecast ${verb} the better of last value and the 5-year ` +
-          `mean for this country, horizons 1-5, origins ${m.accuracy.evaluated_on.first_scored}-` +
-          `${m.accuracy.evaluated_on.last}. `), h("a", { href: `/v1/backtests?country=${body.target.country}` },
-          "backtest (JSON)"));
+          `mean for ${world ? "the world total" : "this country"}${inTiv ? " in TIV" : ""}, horizons 1-5, origins ` +
+          `${m.accuracy.evaluated_on.first_scored}-${m.accuracy.evaluated_on.last}. `),
+          h("a", { href: `/v1/backtests?country=${body.target.country}&measure=${inTiv ? "tiv" : "share"}` },
+            "backtest (JSON)"));
       }
       const cal = m.accuracy && m.accuracy.interval_calibration;
       if (cal) {
         const rows = Object.values(cal);
         const lo = Math.min(...rows.map((r) => r.measured_80)), hi = Math.max(...rows.map((r) => r.measured_80));
         add("Interval", h("span", { id: "model-calibration" }, `${m.interval || ""}. Nominal 80 %: measured ` +
-          `${Math.round(lo * 100)}-${Math.round(hi * 100)} % across horizons 1-10 (all suppliers pooled)` +
-          (acc && acc.interval_coverage && acc.interval_coverage.measured_80 != null
+          `${Math.round(lo * 100)}-${Math.round(hi * 100)} % across horizons 1-10 ` +
+          (world ? "(the world total's own forecasts)" : `(all suppliers pooled${inTiv ? ", in TIV" : ""})`) +
+          (!world && acc && acc.interval_coverage && acc.interval_coverage.measured_80 != null
             ? `; for this country ${Math.round(acc.interval_coverage.measured_80 * 100)} % (horizons 1-5)` : "") +
           ". " + (m.accuracy.interval_note ? m.accuracy.interval_note + " " : "") +
           "Intervals do not include uncertainty about the scenario's own driver paths."));

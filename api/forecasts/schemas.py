@@ -237,13 +237,20 @@ class AccuracyOut(BaseModel):
 
     model_config = OPEN
     evaluated_on: CardEvaluatedOn
-    this_supplier: VersusBenchmark | None = Field(description="null: this target was not evaluated (e.g. WLD)")
-    all_suppliers: VersusBenchmark
+    measure: Literal["share", "tiv"] = Field(
+        description="What the tables score: the share (percent), or TIV million (a TIV target's, and WLD's)"
+    )
+    this_supplier: VersusBenchmark | None = Field(
+        description="This target's own held-out accuracy in that measure (WLD: the world total's); null: this "
+        "supplier was not evaluated (too little history, or not in the shipped panel)"
+    )
+    all_suppliers: VersusBenchmark = Field(description="Pooled over every scored supplier, in the same measure")
     interval_calibration: dict[str, dict[str, float | None]] = Field(
-        description="Nominal and measured coverage of the 80 % and 95 % intervals, by horizon"
+        description="Nominal and measured coverage of the 80 % and 95 % intervals, by horizon: pooled over the "
+        "suppliers in that measure (WLD: the world total's own)"
     )
     interval_note: str | None = Field(
-        description="A sentence when this supplier's measured 80 % coverage lies outside 0.70-0.90 (the "
+        description="A sentence when this target's measured 80 % coverage lies outside 0.70-0.90 (the "
         "calibration is pooled over suppliers); null otherwise"
     )
 
@@ -494,7 +501,8 @@ class BacktestEvaluatedOn(BaseModel):
 
 
 class ErrorMetrics(BaseModel):
-    """Held-out errors of one model on the share, in percentage points (MASE: scaled by the one-year change)."""
+    """Held-out errors of one model: in percentage points of the share, or in TIV million (see
+    ``evaluated_measure``); MASE is scaled by the in-sample one-year change."""
 
     model_config = OPEN
     n: int = Field(description="Forecasts scored")
@@ -541,8 +549,8 @@ class BacktestReport(BaseModel):
     target: TargetOut
     model_version: str
     card_model_version: str = Field(description="The model version the stored evaluation was computed with")
-    evaluated_measure: Literal["share"] = Field(
-        description="The scores are for the share, whatever the target's measure"
+    evaluated_measure: Literal["share", "tiv"] = Field(
+        description="share: scores in percentage points of the share; tiv: in TIV million (measure=tiv, and WLD)"
     )
     evaluated_on: BacktestEvaluatedOn
     metrics_h1_5: AccuracyTable = Field(description="This supplier's")

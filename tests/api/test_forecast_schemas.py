@@ -261,8 +261,8 @@ def test_real_responses_carry_no_undeclared_field(forecast_client: TestClient) -
     seen.append(("ForecastResult", followed(client, latest, seen)))
     params = {"country": "JPN", "scenarios": "baseline,restriction", "horizon": 3}
     seen.append(("ScenarioSetResult", followed(client, client.get("/v1/forecasts/compare", params=params), seen)))
-    for country in ("JPN", "CHN"):
-        report = client.get("/v1/backtests", params={"country": country})
+    for params in ({"country": "JPN"}, {"country": "CHN"}, {"country": "WLD", "measure": "tiv"}):
+        report = client.get("/v1/backtests", params=params)
         seen.append(("BacktestReport", followed(client, report, seen)))
     assert {c for c, _ in seen} == {"ForecastResult", "ScenarioSetResult", "BacktestReport", "JobDocument"}
     found = sorted({f for component, body in seen
@@ -340,16 +340,17 @@ def test_real_responses_validate_against_the_pydantic_models(forecast_client: Te
     assert [r.year for r in compare.comparison] == [r.year for r in compare.forecasts["baseline"].forecast]
     assert all(set(r.model_extra or {}) == {"baseline", "restriction"} for r in compare.comparison)
 
-    for country in ("JPN", "CHN"):
-        response = client.get("/v1/backtests", params={"country": country})
+    for params in ({"country": "JPN"}, {"country": "CHN"}, {"country": "KOR", "measure": "tiv"}):
+        response = client.get("/v1/backtests", params=params)
         report = BacktestReport.model_validate(result(client, response), strict=True)
         assert report.evaluated_on.is_the_data_served is not None and report.evaluated_on.horizon >= 5
         for table in (report.metrics_h1_5, report.all_suppliers_h1_5):
             served = table.models["served"]
             assert table.n > 0 and served.mase is not None and served.coverage_80 is not None
             assert table.models["naive"].coverage_80 is None  # coverage is given for the served forecast only
-        assert report.all_suppliers_h1_5.intermittent is not None
-        assert report.evaluated_measure == "share" and report.card_model_version
+        share = "measure" not in params
+        assert (report.all_suppliers_h1_5.intermittent is not None) == share  # always-zero: scored on shares
+        assert report.evaluated_measure == ("share" if share else "tiv") and report.card_model_version
         by_horizon = report.all_suppliers_by_horizon
         assert sorted(map(int, by_horizon)) == list(range(1, report.evaluated_on.horizon + 1))
         assert by_horizon["1"].models["served"].mase is not None and by_horizon["1"].n >= by_horizon["5"].n

@@ -139,6 +139,22 @@ class TestBacktests:
         assert body["evaluated_on"]["is_the_data_served"] is True  # the shipped data is what was evaluated
         assert all(0.75 <= h["measured_80"] <= 0.85 for h in body["interval_calibration"].values())
 
+    def test_the_world_total_and_tiv_targets_are_scored_in_tiv(self, forecast_client: TestClient) -> None:
+        world = computed(forecast_client, forecast_client.get(
+            "/v1/backtests", params={"country": "WLD", "measure": "tiv"})).json()
+        assert world["evaluated_measure"] == "tiv" and world["verdict"].startswith("WLD: over")
+        assert {"served", "naive", "mean5", "drift", "damped_ets", "theta"} <= set(world["metrics_h1_5"]["models"])
+        korea = computed(forecast_client, forecast_client.get(
+            "/v1/backtests", params={"country": "KOR", "measure": "tiv"})).json()
+        assert korea["evaluated_measure"] == "tiv"
+        assert korea["metrics_h1_5"]["models"]["served"]["mae"] > 1  # TIV million, not percentage points
+        forecast = computed(forecast_client, forecast_client.get(
+            "/v1/forecasts/latest", params={"country": "WLD", "measure": "tiv"})).json()
+        accuracy = forecast["model"]["accuracy"]
+        assert accuracy["measure"] == "tiv"
+        assert accuracy["this_supplier"]["mase"] == world["metrics_h1_5"]["models"]["served"]["mase"]
+        assert accuracy["interval_calibration"] == world["interval_calibration"]
+
     def test_a_forecast_names_its_members_accuracy_and_calibration(self, forecast_client: TestClient) -> None:
         response = computed(forecast_client, forecast_client.get(
             "/v1/forecasts/latest", params={"country": "JPN", "scenario": "baseline"}))

@@ -39,10 +39,11 @@ class TestNoLookAhead:
         self, shipped_panel: Panel, small: Evaluation
     ) -> None:
         other = evaluate(perturbed_after(shipped_panel, SMALL["last_origin"]), **SMALL)
-        ours = [(s.code, s.origin, s.horizon, s.points, s.intervals) for s in small.scored]
-        theirs = [(s.code, s.origin, s.horizon, s.points, s.intervals) for s in other.scored]
-        assert ours == theirs
-        assert [s.actual for s in small.scored] != [s.actual for s in other.scored]  # the perturbation bit
+        for pool in ("scored", "tiv"):  # the share forecasts, and the same in TIV (suppliers and the world)
+            ours = [(s.code, s.origin, s.horizon, s.points, s.intervals) for s in getattr(small, pool)]
+            theirs = [(s.code, s.origin, s.horizon, s.points, s.intervals) for s in getattr(other, pool)]
+            assert ours and ours == theirs, pool
+            assert [s.actual for s in getattr(small, pool)] != [s.actual for s in getattr(other, pool)]
 
     def test_a_cut_panel_knows_nothing_after_its_origin(self, shipped_panel: Panel) -> None:
         cut = shipped_panel.cut(2000)
@@ -137,7 +138,41 @@ class TestModelCard:
             assert (told[code] is not None) == (not 0.7 <= measured <= 0.9), code
         assert "IRN's 80 % intervals of its share covered 55 % of outcomes" in told["IRN"] and "narrower" in told["IRN"]
         assert "wider" in told["GBR"] and told["KOR"] is None
-        assert card.summary("WLD")["interval_note"] is None  # the world total is not a scored supplier
+
+    def test_the_world_total_and_tiv_targets_quote_their_own_accuracy(self) -> None:
+        card = load_card()
+        world = card.summary("WLD")
+        table = card.data["accuracy"]["tiv_by_country"]["WLD"]
+        assert world["measure"] == "tiv" and world["this_supplier"]["n"] == table["n"] > 100
+        assert world["this_supplier"]["mase"] == table["models"]["served"]["mase"]
+        assert world["this_supplier"]["best_simple_benchmark"] in ("naive", "mean5")
+        assert world["interval_calibration"] == card.data["coverage_world"]
+        korea = card.summary("KOR", "tiv")
+        assert korea["measure"] == "tiv"
+        assert korea["this_supplier"]["mase"] == card.data["accuracy"]["tiv_by_country"]["KOR"]["models"]["served"][
+            "mase"] != card.summary("KOR")["this_supplier"]["mase"]
+        assert korea["all_suppliers"]["n"] == card.data["accuracy"]["tiv_overall_h1_5"]["n"]
+        for h, row in card.data["coverage_tiv"].items():  # TIV intervals are calibrated as the shares' are
+            assert 0.75 <= row["measured_80"] <= 0.85, h
+            assert 0.90 <= row["measured_95"] <= 0.98, h
+
+    def test_a_tiv_forecast_is_scored_as_share_times_the_world(self, small: Evaluation) -> None:
+        share = {(s.code, s.origin, s.horizon): s.points["served"] for s in small.scored}
+        world = {(s.origin, s.horizon): s.points["served"] for s in small.tiv if s.code == WORLD}
+        tiv = [s for s in small.tiv if s.code != WORLD]
+        assert tiv and world
+        for s in tiv:
+            assert s.measure == "tiv"
+            assert s.points["served"] == pytest.approx(share[(s.code, s.origin, s.horizon)] *
+                                                       world[(s.origin, s.horizon)] / 100)
+        assert {"naive", "mean5", "drift", "damped_ets", "theta"} <= set(small.table(codes=[WORLD], measure="tiv")[
+            "models"])
+
+    def test_the_world_total_has_a_report_in_tiv(self) -> None:
+        report = backtest_report(Target(WORLD, "tiv"))
+        assert report["evaluated_measure"] == "tiv"
+        assert report["metrics_h1_5"] == load_card().data["accuracy"]["tiv_by_country"]["WLD"]
+        assert report["verdict"].startswith(f"WLD: over {report['metrics_h1_5']['n']} held-out forecasts")
 
     def test_the_report_names_the_best_benchmark_and_says_who_wins(self) -> None:
         report = backtest_report(Target("JPN"))
