@@ -79,6 +79,35 @@ def print_table(title: str, table: dict[str, Any], unit: str = "pp") -> None:
               f"{_fmt(inter['zero']['mae'], 4)} pp")
 
 
+def largest(panel: Panel, first: int, last: int, count: int) -> list[str]:
+    """The ``count`` scored suppliers with the most TIV delivered from ``first`` to ``last``."""
+    codes = [c for c in panel.codes() if c in panel.suppliers]
+    return sorted(codes, key=lambda c: -sum(v for y, v in panel.tiv(c).items() if first <= y <= last))[:count]
+
+
+def print_cuts(evaluation: Evaluation, panel: Panel) -> None:
+    """The same scored forecasts cut by period and by supplier size (no choice is made on any cut)."""
+    big = largest(panel, 2004, 2016, 13)
+    last = evaluation.origins[-1]
+    cuts = [(f"all suppliers, origins {evaluation.first_scored}-2005", None, (evaluation.first_scored, 2005)),
+            (f"all suppliers, origins 2006-{last}", None, (2006, last)),
+            ("the 13 largest suppliers of 2004-2016, origins 2004-2016 (the issue's setting, as we read it)", big,
+             (2004, 2016)),
+            (f"the same 13 suppliers, origins {evaluation.first_scored}-{last}", big, None),
+            ("the other suppliers, all scored origins", [c for c in panel.suppliers if c not in big], None)]
+    print("\nCuts of the same evaluation, horizons 1-5 (MASE; ratio to the better of naive and mean5; nothing "
+          f"was chosen on them). The 13 largest of 2004-2016: {', '.join(big)}")
+    print("| cut | n | served | naive | mean5 | damped_ets | theta | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, codes, origins in cuts:
+        t = evaluation.table([1, 2, 3, 4, 5], codes, origins=origins)
+        m = t["models"]
+        best = min(m["naive"]["mase"], m["mean5"]["mase"])
+        print(f"| {name} | {t['n']} | " + " | ".join(_fmt(m[k]["mase"]) for k in
+                                                   ("served", "naive", "mean5", "damped_ets", "theta"))
+              + f" | {_fmt(m['served']['mase'] / best, 2)} |")
+
+
 def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
     h15 = (1, 2, 3, 4, 5)
     by_h = evaluation.by_horizon()
@@ -174,6 +203,7 @@ def main() -> None:
         print(f"{code}  {_fmt(m['served']['mase'], 2)} / {_fmt(m['naive']['mase'], 2)} / {_fmt(m['mean5']['mase'], 2)}"
               f"  ratio {_fmt(m['served']['mase'] / best, 2)}  cover80 {_fmt(m['served']['coverage_80'], 2)}")
     h15 = [1, 2, 3, 4, 5]
+    print_cuts(evaluation, panel)
     print_table("The same forecasts in TIV million (measure=tiv): all suppliers, horizons 1-5",
                 evaluation.table(h15, measure="tiv"), unit="TIV m")
     print_table("The world total (WLD, TIV million), horizons 1-5", evaluation.table(h15, [WORLD], "tiv"),

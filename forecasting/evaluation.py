@@ -155,12 +155,15 @@ class Evaluation:
     tiv: tuple[Scored, ...] = ()  # the same forecasts in TIV million: suppliers' (measure "tiv") and WLD's ("world")
 
     def table(self, horizons: Sequence[int] | None = None, codes: Sequence[str] | None = None,
-              measure: str = "share") -> dict[str, Any]:
-        """Metrics of every model over the chosen horizons and suppliers; ``measure="tiv"``: the TIV forecasts
-        of the suppliers (``codes=["WLD"]``: of the world total), in TIV million."""
+              measure: str = "share", origins: tuple[int, int] | None = None) -> dict[str, Any]:
+        """Metrics of every model over the chosen horizons, suppliers and (first, last) origins;
+        ``measure="tiv"``: the TIV forecasts of the suppliers (``codes=["WLD"]``: of the world total), in TIV
+        million."""
         pool = self.scored if measure == "share" else self.tiv
         wanted = codes if codes is not None else [c for c in {s.code for s in pool} if c != WORLD]
-        rows = [s for s in pool if (horizons is None or s.horizon in horizons) and s.code in wanted]
+        first, last = origins if origins is not None else (self.first_scored, self.origins[-1])
+        rows = [s for s in pool if (horizons is None or s.horizon in horizons) and s.code in wanted
+                and first <= s.origin <= last]
         return metrics(rows)
 
     def by_horizon(self, measure: str = "share", codes: Sequence[str] | None = None) -> dict[int, dict[str, Any]]:
