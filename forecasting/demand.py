@@ -50,11 +50,11 @@ class Elasticity:
             return {"value": 0.0, "standard_error": 0.0, "n": 0, "years": "none", "r_squared": 0.0,
                     "method": "not estimated: the data hold no world military expenditure, so world demand "
                     "moves nothing (a custom scenario may state an elasticity)",
-                    "estimated_or_assumed": "assumed: 0, for want of data"}
+                    "estimated_or_asserted": "asserted: 0, for want of data"}
         return {"value": self.value, "standard_error": self.standard_error, "n": self.n,
                 "years": f"{self.first_year}-{self.last_year}", "r_squared": self.r_squared,
                 "method": "OLS of dlog(world TIV) on dlog(world military expenditure), with intercept",
-                "estimated_or_assumed": "estimated"}
+                "estimated_or_asserted": "estimated"}
 
 
 def estimate_elasticity(world_tiv: Mapping[int, float], world_milex: Mapping[int, float],

@@ -116,7 +116,7 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
         drivers[name] = {
             "title": info.title, "meaning": info.meaning, "unit": info.unit, "source": info.source,
             "step": info.step[1], "coefficient_per_step": coef, "multiplier_per_step": math.exp(coef),
-            "estimated_or_assumed": "assumed: a Prophet regression coefficient on the history, used only to move "
+            "estimated_or_asserted": "asserted: a Prophet regression coefficient on the history, used only to move "
             "scenarios away from the baseline; not part of the scored baseline",
             "in_baseline": False, "improved_held_out": None,
             "held_out_note": "not scored: the served baseline uses no driver (the previous model version, which "

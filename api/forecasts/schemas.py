@@ -266,7 +266,9 @@ class DriverStanding(BaseModel):
     step: str = Field(description="The step the coefficient refers to (e.g. +10 %)")
     coefficient_per_step: float = Field(description="On the transformed scale")
     multiplier_per_step: float = Field(description="exp(coefficient): the odds (or TIV) multiplier per step")
-    estimated_or_assumed: str
+    estimated_or_asserted: str = Field(
+        description="estimated (from the history), or asserted (tivcast's or the scenario's assumption) with why"
+    )
     in_baseline: bool
     improved_held_out: bool | None = Field(description="null: not scored")
     held_out_note: str
@@ -301,7 +303,9 @@ class ElasticityOut(BaseModel):
     years: str = Field(description="First and last year, e.g. 1989-2023")
     r_squared: float
     method: str
-    estimated_or_assumed: str
+    estimated_or_asserted: str = Field(
+        description="estimated (from the history), or asserted (tivcast's or the scenario's assumption) with why"
+    )
 
 
 class WorldDemandOut(ElasticityOut):

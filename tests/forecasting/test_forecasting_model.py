@@ -223,7 +223,7 @@ class TestOtherCountries:
         result = forecast_scenarios(world_inputs, ["baseline", "demand-surge"], Target("WLD", "tiv"), horizon=10)
         surge, base = result.forecasts["demand-surge"], result.forecasts["baseline"]
         elasticity = surge.model["world_demand"]
-        assert elasticity["estimated_or_assumed"] == "estimated" and elasticity["standard_error"] > 0
+        assert elasticity["estimated_or_asserted"] == "estimated" and elasticity["standard_error"] > 0
         assert all(np.sign(surge.points[y] - base.points[y]) == np.sign(elasticity["value"]) for y in range(2026, 2035))
         for s, b in zip(surge.years, base.years, strict=True):  # the elasticity's uncertainty widens the interval
             assert s.upper - s.lower >= b.upper - b.lower

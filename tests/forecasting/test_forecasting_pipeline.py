@@ -96,6 +96,7 @@ class TestScenarios:
         assumption = next(a for a in forecast["pipeline"]["assumptions"] if a["name"] == "world_demand_elasticity")
         assert assumption["value"] == 0.0 and assumption["estimated_or_asserted"].startswith("asserted: 0")
         assert forecast["model"]["world_demand"]["method"].startswith("not estimated")
+        assert forecast["model"]["world_demand"]["estimated_or_asserted"].startswith("asserted: 0")  # one word
         assert forecast["model"]["world_demand"]["years"] == "none"
 
     @pytest.mark.parametrize("name", BUILT_IN)
