@@ -98,6 +98,11 @@ PIPELINE_POINT = (
     "the base share times the world forecast plus the deliveries")
 
 
+PIPELINE_SCORED = (
+    "the coherent ensemble on Japan's whole export history, without the pipeline: the pipeline records today's "
+    "deals, not what was known at past origins, so the deal-by-deal part of this forecast has no held-out score")
+
+
 def _pipeline_shift(d: Design) -> str:
     return ("fitting the drivers' coefficients; for Japan a scenario's driver differences then shift the statistical "
             f"base's share on its logit scale (offset {d.base_share_scale.offset:g} pp), which for a share this small "
@@ -139,7 +144,8 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
         f"differences move it on the {d.scale.kind} scale)",
         "interval": "split-conformal: quantiles of the served model's past errors per horizon, scaled by the "
         "target's mean absolute one-year change over the last 15 years; beyond 10 years widened by sqrt(h/10)",
-        "accuracy": card.summary(code, target.measure),
+        "accuracy": card.summary(code, target.measure) | {"what_was_scored": PIPELINE_SCORED if d.pipeline else
+                                                         "this forecast's statistical base, made as served"},
         "evaluated_on_these_data": panel.digest() == card.data_digest,
         "transform": {**d.scale.to_dict(), "used_for": _pipeline_shift(d) if d.pipeline else "scenario differences"},
         "settings": d.settings.to_dict(),

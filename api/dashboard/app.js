@@ -1431,7 +1431,8 @@
           `MASE ${acc.mase.toFixed(2)} against ${acc.benchmark_mase.toFixed(2)} for ${acc.best_simple_benchmark} ` +
           `(ratio ${acc.ratio.toFixed(2)}): the served forecast ${verb} the better of last value and the 5-year ` +
           `mean for ${world ? "the world total" : "this country"}${inTiv ? " in TIV" : ""}, horizons 1-5, origins ` +
-          `${m.accuracy.evaluated_on.first_scored}-${m.accuracy.evaluated_on.last}. `),
+          `${m.accuracy.evaluated_on.first_scored}-${m.accuracy.evaluated_on.last}. ` +
+          (body.pipeline && m.accuracy.what_was_scored ? `Scored: ${m.accuracy.what_was_scored}. ` : "")),
           h("a", { href: `/v1/backtests?country=${body.target.country}&measure=${inTiv ? "tiv" : "share"}` },
             "backtest (JSON)"));
       }

@@ -253,6 +253,10 @@ class AccuracyOut(BaseModel):
         description="A sentence when this target's measured 80 % coverage lies outside 0.70-0.90 (the "
         "calibration is pooled over suppliers); null otherwise"
     )
+    what_was_scored: str = Field(
+        description="What the held-out scores measure: the forecast's statistical base as served, or for Japan's "
+        "pipeline forecast the ensemble without the pipeline (whose deals cannot be cut at past origins)"
+    )
 
 
 class DriverStanding(BaseModel):

@@ -163,6 +163,10 @@ class TestBacktests:
         assert model["evaluated_on_these_data"] is True
         assert model["accuracy"]["this_supplier"]["best_simple_benchmark"] in ("naive", "mean5")
         assert model["accuracy"]["interval_calibration"]["1"]["nominal_80"] == 0.8
+        assert "without the pipeline" in model["accuracy"]["what_was_scored"]  # Japan's deals have no held-out score
+        korea = computed(forecast_client, forecast_client.get(
+            "/v1/forecasts/latest", params={"country": "KOR", "scenario": "baseline"})).json()["model"]["accuracy"]
+        assert korea["what_was_scored"] == "this forecast's statistical base, made as served"
 
 
 class TestCoherentForecasts:

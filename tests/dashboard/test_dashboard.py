@@ -193,6 +193,8 @@ def test_loads_computes_draws_switches_and_polls_with_304s(
     expect(page.locator("#model-method")).to_contain_text("prophet 12.5 %")
     accuracy = result["model"]["accuracy"]["this_supplier"]
     expect(page.locator("#model-accuracy")).to_contain_text(f"for {accuracy['best_simple_benchmark']}")
+    expect(page.locator("#model-accuracy")).to_contain_text("Scored: the coherent ensemble on Japan's whole export "
+                                                            "history, without the pipeline")
     expect(page.locator("#model-calibration")).to_contain_text("Nominal 80 %: measured")
     own = round(accuracy["interval_coverage"]["measured_80"] * 100)
     expect(page.locator("#model-calibration")).to_contain_text(f"for this country {own} % (horizons 1-5)")
