@@ -3,8 +3,11 @@
 Runs :func:`forecasting.evaluation.evaluate` (the served code path, the data cut
 at every origin) on the curated arms-export data shipped in ``api/data``, and
 prints MAE / RMSE (percentage points), MASE, interval coverage and Winkler
-scores by horizon, by supplier and overall, then the CPU time of one served
-forecast and of a coherent all-supplier set, side by side with one Prophet fit.
+scores by horizon, by supplier and overall; the same scores cut by period and
+by supplier size (no choice is made on a cut); the same forecasts in TIV
+million (the suppliers' and the world total's, as ``measure=tiv`` serves
+them); then the CPU time of one served forecast and of a coherent
+all-supplier set, side by side with one Prophet fit.
 
     .venv/bin/python bench/forecast_accuracy.py            # print
     .venv/bin/python bench/forecast_accuracy.py --write    # also write forecasting/model_card.json
