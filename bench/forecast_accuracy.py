@@ -37,6 +37,7 @@ from forecasting.panel import WORLD, Panel
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "api" / "data" / "arms-exports.csv"
 CARD = ROOT / "forecasting" / "model_card.json"
+ERRORS = ROOT / "forecasting" / "model_errors.json"
 FIRST_ORIGIN, FIRST_SCORED = 1970, 1990
 
 
@@ -138,6 +139,16 @@ def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
     }
 
 
+def errors(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
+    """Every past scaled error the calibration is made of, by measure, horizon and origin: what a forecast with
+    an earlier history end calibrates its intervals on (the errors known by that year)."""
+    table: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for r in evaluation.records:
+        table.setdefault(r.measure, {}).setdefault(str(r.horizon), {}).setdefault(str(r.origin), []).append(
+            r.scaled_error)
+    return {"model_version": MODEL_VERSION, "data_digest": panel.digest(), "errors": table}
+
+
 def cpu_costs(panel: Panel) -> None:
     from forecasting.members import member_forecasts
 
@@ -229,7 +240,9 @@ def main() -> None:
     if args.write:
         CARD.write_text(json.dumps(normalise(card(evaluation, panel), 6), indent=1, sort_keys=True) + "\n",
                         encoding="utf-8")
-        print(f"\nwrote {CARD.relative_to(ROOT)}")
+        ERRORS.write_text(json.dumps(normalise(errors(evaluation, panel), 6), separators=(",", ":"),
+                                     sort_keys=True) + "\n", encoding="utf-8")
+        print(f"\nwrote {CARD.relative_to(ROOT)} and {ERRORS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

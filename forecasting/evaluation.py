@@ -153,6 +153,7 @@ class Evaluation:
     scored: tuple[Scored, ...]
     calibration: Calibration
     tiv: tuple[Scored, ...] = ()  # the same forecasts in TIV million: suppliers' (measure "tiv") and WLD's ("world")
+    records: tuple[ErrorRecord, ...] = ()  # every past error the calibrations are made of (share, tiv, world)
 
     def table(self, horizons: Sequence[int] | None = None, codes: Sequence[str] | None = None,
               measure: str = "share", origins: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -264,7 +265,8 @@ def evaluate(panel: Panel, *, first_origin: int = 1970, first_scored: int = 1990
         tiv_scored += _scored_tiv(by_measure_and_horizon, origin, tiv_rows)
     final = calibrate(records + tiv_records, known_by=panel.last_year, measures=["share", "tiv", "world"],
                       optional=("tiv", "world"))
-    return Evaluation(horizon, origins, first_scored, tuple(scored), final, tuple(tiv_scored))
+    return Evaluation(horizon, origins, first_scored, tuple(scored), final, tuple(tiv_scored),
+                      tuple(records + tiv_records))
 
 
 def _scored_tiv(records: dict[tuple[str, int], list[ErrorRecord]], origin: int, rows: Sequence[TivRow]

@@ -24,13 +24,14 @@ import json
 from importlib import resources
 from typing import Any
 
-from forecasting.calibration import Calibration
+from forecasting.calibration import Calibration, ErrorRecord, calibrate
 from forecasting.errors import InsufficientData
 from forecasting.panel import WORLD
 
-__all__ = ["CARD_FILE", "ModelCard", "load_card"]
+__all__ = ["CARD_FILE", "ERRORS_FILE", "ModelCard", "load_card"]
 
 CARD_FILE = "model_card.json"
+ERRORS_FILE = "model_errors.json"  # the past scaled errors behind the calibration, by measure, horizon and origin
 
 
 class ModelCard:
@@ -39,6 +40,7 @@ class ModelCard:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
         self.calibration = Calibration.from_dict(data["calibration"])
+        self._as_of: dict[int, Calibration | None] = {}
 
     @property
     def model_version(self) -> str:
@@ -47,6 +49,26 @@ class ModelCard:
     @property
     def data_digest(self) -> str:
         return str(self.data["data_digest"])
+
+    @property
+    def errors_known_by(self) -> int:
+        """The last year whose outcomes the shipped calibration has seen."""
+        return int(self.data["origins"]["last"]) + 1
+
+    def calibration_as_of(self, year: int) -> Calibration | None:
+        """The calibration a forecast made at the end of ``year`` would have had: the quantiles of the past errors
+        whose outcome was known by then (:data:`ERRORS_FILE`), as the evaluation calibrates each origin's
+        intervals. ``None`` when the shares have too few such errors at some horizon (before about 1983); a
+        TIV or world-total measure with too few is left out (its forecasts then say so)."""
+        if year >= self.errors_known_by:
+            return self.calibration
+        if year not in self._as_of:
+            try:
+                self._as_of[year] = calibrate(_error_records(), known_by=year, measures=["share", "tiv", "world"],
+                                              optional=("tiv", "world"))
+            except InsufficientData:
+                self._as_of[year] = None
+        return self._as_of[year]
 
     def country(self, code: str, measure: str = "share") -> dict[str, Any] | None:
         """``code``'s accuracy table (horizons 1-5) for ``measure``: ``share``, or ``tiv`` (TIV million; the
@@ -120,3 +142,17 @@ def load_card() -> ModelCard:
         raise InsufficientData("the model card is missing; run bench/forecast_accuracy.py --write",
                                field="model") from None
     return ModelCard(json.loads(text))
+
+
+@functools.cache
+def _error_records() -> tuple[ErrorRecord, ...]:
+    """The shipped past errors (read once per process, when a forecast with an earlier history end needs them)."""
+    try:
+        text = resources.files("forecasting").joinpath(ERRORS_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InsufficientData(f"{ERRORS_FILE} is missing; run bench/forecast_accuracy.py --write",
+                               field="model") from None
+    table = json.loads(text)["errors"]
+    return tuple(ErrorRecord(measure, "", int(origin), int(h), float(e))
+                 for measure, by_h in table.items() for h, by_origin in by_h.items()
+                 for origin, errors in by_origin.items() for e in errors)

@@ -318,6 +318,18 @@ class WorldDemandOut(ElasticityOut):
     applies_to: str = Field(description="The forecasts world demand moves")
 
 
+class IntervalErrorsOut(BaseModel):
+    """The past errors behind the intervals: those known by the history's end (an as-of forecast) or all."""
+
+    model_config = OPEN
+    known_by: int = Field(description="The last year whose outcomes the calibration has seen")
+    as_of_history_end: bool = Field(
+        description="true: a history_window.end before the card's last outcome, and the intervals use only the "
+        "errors known by it, as the evaluation does for that origin"
+    )
+    note: str | None = Field(description="How an earlier history end was handled; null for a full history")
+
+
 class ModelOut(BaseModel):
     """The method: members and weights, coherence, calibration, held-out accuracy, drivers."""
 
@@ -329,6 +341,7 @@ class ModelOut(BaseModel):
     coherence: CoherenceOut
     point_forecast: str = Field(description="What the point forecast is")
     interval: str
+    interval_errors: IntervalErrorsOut = Field(description="Which past errors the intervals are calibrated on")
     accuracy: AccuracyOut
     evaluated_on_these_data: bool
     transform: TransformOut

@@ -13,9 +13,11 @@ from forecasting.calibration import ErrorRecord, calibrate
 from forecasting.coherent import PanelForecast, forecast_panel, plausible_ceiling
 from forecasting.errors import InsufficientData
 from forecasting.evaluation import BENCHMARKS, Evaluation, evaluate
+from forecasting.inputs import ForecastInputs
+from forecasting.model import ModelSpec, fit, predict
 from forecasting.model_card import load_card
 from forecasting.panel import REST, WORLD, Panel
-from forecasting.series import Target
+from forecasting.series import HistoryWindow, Target
 
 SMALL = {"first_origin": 1986, "first_scored": 1989, "last_origin": 1989, "horizon": 1}
 
@@ -54,6 +56,55 @@ class TestNoLookAhead:
         known = [ErrorRecord("share", "AAA", 1990 + i % 5, 1, float(i)) for i in range(60)]
         late = [ErrorRecord("share", "BBB", 1995, 1, 1e6)]  # its outcome (1996) is not known in 1995
         assert calibrate(known + late, known_by=1995) == calibrate(known, known_by=1995)
+
+
+AS_OF = 2000
+
+
+@pytest.fixture(scope="module")
+def as_of(shipped_panel: Panel) -> Evaluation:
+    """The evaluation's forecasts from one origin, with the shipped card's burn-in (origins from 1970)."""
+    return evaluate(shipped_panel, first_origin=1970, first_scored=AS_OF, last_origin=AS_OF, horizon=5)
+
+
+def served_inputs(panel: Panel, code: str) -> ForecastInputs:
+    """What a worker builds from the shipped release for ``code`` (the baseline uses no driver)."""
+    return ForecastInputs(country=code, target_tiv=panel.world if code == WORLD else panel.suppliers[code],
+                          world_tiv=panel.world, drivers={}, policy_events=(), data_version="shipped",
+                          world_tiv_lower_bound_years=panel.lower_bound_years, panel_tiv=panel.suppliers)
+
+
+class TestTheServedPathIsWhatIsScored:
+    @pytest.mark.parametrize(("code", "measure"), [("KOR", "share"), ("USA", "share"), ("KOR", "tiv"), (WORLD, "tiv")])
+    def test_a_forecast_with_an_earlier_history_end_is_the_evaluation_s_forecast_from_that_origin(
+        self, as_of: Evaluation, shipped_panel: Panel, code: str, measure: str
+    ) -> None:
+        """POST /v1/forecasts with history_window.end = 2000 gives the very point and intervals that the
+        evaluation scores for that origin: the panel cut there, and intervals from the errors known by then."""
+        fitted = fit(served_inputs(shipped_panel, code), ModelSpec(Target(code, measure), HistoryWindow(end=AS_OF)))
+        pool = as_of.scored if measure == "share" else as_of.tiv
+        scored = {s.horizon: s for s in pool if s.code == code and s.origin == AS_OF}
+        assert set(scored) == {1, 2, 3, 4, 5}
+        for width in (0.8, 0.95):
+            forecast = predict(fitted, "baseline", 5, interval_width=width)
+            assert forecast.model["interval_errors"] == {"known_by": AS_OF, "as_of_history_end": True, "note": (
+                f"calibrated on the errors known by {AS_OF}, the end of this history, as the evaluation does")}
+            for h, row in enumerate(forecast.years, start=1):
+                assert row.year == AS_OF + h
+                assert row.point == pytest.approx(scored[h].points["served"], rel=1e-9)
+                assert (row.lower, row.upper) == pytest.approx(scored[h].intervals[width], rel=1e-4, abs=1e-6)
+
+    def test_a_full_history_uses_every_known_error_and_an_early_end_says_what_it_could_not_do(
+        self, shipped_panel: Panel
+    ) -> None:
+        full = predict(fit(served_inputs(shipped_panel, "KOR"), ModelSpec(Target("KOR"))), "baseline", 3)
+        assert full.model["interval_errors"] == {"known_by": load_card().errors_known_by, "as_of_history_end": False,
+                                                 "note": None}
+        early = predict(fit(served_inputs(shipped_panel, "USA"), ModelSpec(Target("USA"), HistoryWindow(end=1975))),
+                        "baseline", 3)
+        errors = early.model["interval_errors"]
+        assert errors["known_by"] == load_card().errors_known_by and not errors["as_of_history_end"]
+        assert "too few past errors were known by 1975" in errors["note"]
 
 
 class TestScoring:
