@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from forecasting.errors import InsufficientData
 from forecasting.evaluation import BENCHMARKS, Evaluation, evaluate
 from forecasting.inputs import ForecastInputs
 from forecasting.model import ModelSpec, fit, predict
-from forecasting.model_card import load_card
+from forecasting.model_card import ERRORS_FILE, load_card
 from forecasting.panel import REST, WORLD, Panel
 from forecasting.series import HistoryWindow, Target
 
@@ -172,6 +173,8 @@ class TestModelCard:
         shipped = resources.files("api").joinpath("data/arms-exports.csv").read_bytes()
         assert (Path(__file__).parent / "data" / "arms_exports_panel.csv").read_bytes() == shipped
         assert load_card().data_digest == shipped_panel.digest()
+        errors = json.loads(resources.files("forecasting").joinpath(ERRORS_FILE).read_text(encoding="utf-8"))
+        assert (errors["data_digest"], errors["model_version"]) == (load_card().data_digest, load_card().model_version)
 
     def test_stored_intervals_cover_what_they_claim_at_every_horizon(self) -> None:
         for h, row in load_card().data["coverage"].items():
