@@ -155,6 +155,19 @@ class TestBacktests:
         assert accuracy["this_supplier"]["mase"] == world["metrics_h1_5"]["models"]["served"]["mase"]
         assert accuracy["interval_calibration"] == world["interval_calibration"]
 
+    def test_an_as_of_forecast_is_calibrated_on_the_errors_known_by_its_history_end(
+        self, forecast_client: TestClient
+    ) -> None:
+        body = {"target": {"country": "KOR", "measure": "share"}, "scenario": "baseline", "horizon": 5}
+        as_of = computed(forecast_client, forecast_client.post(
+            "/v1/forecasts", json={**body, "history_window": {"end": 2000}})).json()
+        assert [r["year"] for r in as_of["forecast"]] == [2001, 2002, 2003, 2004, 2005]
+        errors = as_of["model"]["interval_errors"]
+        assert errors["known_by"] == 2000 and errors["as_of_history_end"] is True and "2000" in errors["note"]
+        full = computed(forecast_client, forecast_client.post("/v1/forecasts", json=body)).json()
+        assert full["model"]["interval_errors"]["as_of_history_end"] is False
+        assert full["model"]["interval_errors"]["known_by"] > 2000 and full["model"]["interval_errors"]["note"] is None
+
     def test_a_forecast_names_its_members_accuracy_and_calibration(self, forecast_client: TestClient) -> None:
         response = computed(forecast_client, forecast_client.get(
             "/v1/forecasts/latest", params={"country": "JPN", "scenario": "baseline"}))

@@ -16,7 +16,7 @@ from forecasting.keys import ForecastRequest, resolve_request
 from forecasting.model import FittedModel, ModelSpec, fit, predict
 from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
-from forecasting.series import Target
+from forecasting.series import HistoryWindow, Target
 
 BUILT_IN = ["baseline", "liberalisation", "restriction", "demand-surge"]
 
@@ -86,6 +86,12 @@ class TestScenarios:
         assert fitted.design.base_share_scale.offset == 0.05  # the scale Japan's rows shift the base on
         tiv = fit(japan_inputs, ModelSpec(Target("JPN", "tiv"), settings=scenario.settings))
         assert tiv.design.base_share_scale.offset == 0.004  # a TIV offset is in TIV: the share keeps its own
+
+    def test_an_as_of_forecast_says_the_pipeline_is_today_s(self, japan_inputs: ForecastInputs) -> None:
+        early = predict(fit(japan_inputs, ModelSpec(Target("JPN"), HistoryWindow(end=2015))), "baseline", 5)
+        assert any("the deal pipeline is today's" in n and "(2015)" in n for n in early.to_dict()["notes"])
+        full = predict(fit(japan_inputs, ModelSpec(Target("JPN"))), "baseline", 5)
+        assert not any("the deal pipeline is today's" in n for n in full.to_dict()["notes"])
 
     def test_without_world_military_expenditure_the_elasticity_is_said_to_be_assumed(
         self, japan_inputs: ForecastInputs
