@@ -205,6 +205,9 @@ def design(inputs: ForecastInputs, target: Target, window: HistoryWindow, settin
             break
         notes += [f"{n} is constant over the fitted years and was left out" for n in constant]
         names = [n for n in names if n not in constant]
+    if window.start is not None and window.start > min(span, default=window.start):
+        notes.append(f"every supplier's and the world's history starts in {window.start} here; the evaluation behind "
+                     "the accuracy figures used whole histories, so they describe the whole-history model")
     if target.country == "JPN" and inputs.pipeline and window.end is not None and window.end < max(span, default=0):
         notes.append(f"the deal pipeline is today's (orders, deliveries and prospects as known now), not what was "
                      f"known at the end of this history ({window.end}); the statistical base is cut there")

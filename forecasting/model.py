@@ -188,6 +188,8 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     panel = inputs.panel()
     if spec.window.end is not None and spec.window.end < panel.last_year:
         panel = panel.cut(spec.window.end)
+    if spec.window.start is not None and spec.window.start > min(panel.world):
+        panel = panel.since(spec.window.start)  # every supplier's, and the world's, history starts there
     base = panel_forecast(panel)
     target_points(base, spec.target)  # raises for a supplier with too little history
     code = spec.target.country

@@ -98,6 +98,19 @@ class Panel:
                      {y: v for y, v in self.world.items() if y <= origin},
                      tuple(y for y in self.lower_bound_years if y <= origin))
 
+    def since(self, start: int) -> Panel:
+        """The panel from ``start`` on (a history window's start): a supplier that reported before ``start``
+        keeps its zero years from ``start`` on, as :meth:`tiv` reads them; one that first reports later starts
+        then."""
+        suppliers = {}
+        for code, series in self.suppliers.items():
+            if min(series) < start:
+                suppliers[code] = {y: series.get(y, 0.0) for y in range(start, self.last_year + 1)}
+            elif series:
+                suppliers[code] = dict(series)
+        return Panel(suppliers, {y: v for y, v in self.world.items() if y >= start},
+                     tuple(y for y in self.lower_bound_years if y >= start))
+
     def digest(self) -> str:
         """SHA-256 of the canonical content (a cache key for the coherent forecast)."""
         body = {"s": {c: {str(y): v for y, v in s.items()} for c, s in self.suppliers.items()},

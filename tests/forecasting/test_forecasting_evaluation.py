@@ -95,6 +95,20 @@ class TestTheServedPathIsWhatIsScored:
                 assert row.point == pytest.approx(scored[h].points["served"], rel=1e-9)
                 assert (row.lower, row.upper) == pytest.approx(scored[h].intervals[width], rel=1e-4, abs=1e-6)
 
+    def test_a_history_start_is_where_every_supplier_s_history_starts(self, shipped_panel: Panel) -> None:
+        fitted = fit(served_inputs(shipped_panel, "KOR"), ModelSpec(Target("KOR"), HistoryWindow(start=1995)))
+        forecast = predict(fitted, "baseline", 5)
+        later = shipped_panel.since(1995)
+        expected = forecast_panel(later, 5).share["KOR"]
+        assert [r.point for r in forecast.years] == pytest.approx(list(expected), rel=1e-9)
+        whole = predict(fit(served_inputs(shipped_panel, "KOR"), ModelSpec(Target("KOR"))), "baseline", 5)
+        assert [r.point for r in forecast.years] != [r.point for r in whole.years]
+        assert any("starts in 1995" in n for n in forecast.to_dict()["notes"])
+        assert not any("starts in" in n for n in whole.to_dict()["notes"])
+        # a supplier that reported before the start keeps its zero years; one that starts later keeps its start
+        assert min(later.suppliers["USA"]) == 1995 and shipped_panel.since(1990).first_year("RUS") == 1992
+        assert set(later.tiv("JPN")) == set(range(1995, shipped_panel.last_year + 1))
+
     def test_a_full_history_uses_every_known_error_and_an_early_end_says_what_it_could_not_do(
         self, shipped_panel: Panel
     ) -> None:
