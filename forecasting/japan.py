@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,11 +34,12 @@ from forecasting.calibration import Calibration
 from forecasting.demand import Elasticity
 from forecasting.paths import ResolvedScenario
 from forecasting.pipeline import expected_tiv, simulate_tiv
+from forecasting.scenarios import ModelSettings
 
-__all__ = ["DRAWS", "JapanParts", "pipeline_forecast"]
+__all__ = ["DRAWS", "JapanParts", "breakdown", "capped", "pipeline_forecast"]
 
 Array = npt.NDArray[np.float64]
-DRAWS = 4000
+DRAWS = ModelSettings().uncertainty_samples  # simulated paths by default
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def _world(parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScen
 
 def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,
                       shifted_base: Array, shift: Array, inverse: Any, forward: Any, width: float,
-                      seed: int) -> PipelineResult:
+                      seed: int, draws: int = DRAWS) -> PipelineResult:
     """One scenario's point and interval (see the module docstring).
 
     ``shifted_base`` is the base after the scenario's driver what-ifs
@@ -97,12 +98,12 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
     point = _combine(parts.measure, shifted_base, total, world)
     # Simulation (common random numbers across scenarios: same seed, same draw order).
     rng = np.random.Generator(np.random.PCG64(seed))
-    base_levels, world_levels = rng.random(DRAWS), rng.random(DRAWS)
+    base_levels, world_levels = rng.random(draws), rng.random(draws)
     if resolved.elasticity is None:
-        betas = rng.normal(parts.elasticity.value, parts.elasticity.standard_error, DRAWS)
+        betas = rng.normal(parts.elasticity.value, parts.elasticity.standard_error, draws)
     else:
-        rng.normal(size=DRAWS)  # keep the draw order of every scenario aligned
-        betas = np.full(DRAWS, resolved.elasticity)
+        rng.normal(size=draws)  # keep the draw order of every scenario aligned
+        betas = np.full(draws, resolved.elasticity)
     base_draws = np.column_stack([
         parts.base[h] + parts.calibration.draw("share", h + 1, base_levels) * parts.base_spread for h in range(n)])
     base_draws = np.clip(base_draws, 0.0, 100.0)
@@ -112,7 +113,7 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
         np.maximum(parts.world[h] + parts.calibration.draw("world", h + 1, world_levels) * parts.world_spread,
                    parts.world[h] * 0.2) for h in range(n)])
     world_draws = world_draws * (_world(parts, resolved, baseline, n, betas) / parts.world[:n])
-    deal_draws = sum((simulate_tiv(d, years, p, rng, DRAWS) for d, p in resolved.deals), np.zeros((DRAWS, n)))
+    deal_draws = sum((simulate_tiv(d, years, p, rng, draws) for d, p in resolved.deals), np.zeros((draws, n)))
     paths = _combine(parts.measure, base_draws, deal_draws + known[None, :], world_draws)
     q = ((1.0 - width) / 2.0, (1.0 + width) / 2.0)
     lower, upper = np.quantile(paths, q, axis=0)
@@ -126,14 +127,24 @@ def _combine(measure: str, base_share: Array, deals_tiv: Array, world: Array) ->
     return np.asarray(np.maximum(base_share * world / 100.0 + deals_tiv, 0.0), dtype=float)
 
 
+def capped(result: PipelineResult, ceiling: float) -> PipelineResult:
+    """``result`` with its point and bounds at most ``ceiling`` (a scenario's stated cap)."""
+    if not math.isfinite(ceiling):
+        return result
+    return replace(result, point=np.minimum(result.point, ceiling), lower=np.minimum(result.lower, ceiling),
+                   upper=np.minimum(result.upper, ceiling))
+
+
 def breakdown(measure: str, scenario: PipelineResult, baseline: PipelineResult, base_share: Array,
-              ) -> list[dict[str, float]]:
-    """Per year: each cause's part of (scenario - baseline) at the point; the parts sum to the total."""
+              ceiling: float = math.inf) -> list[dict[str, float]]:
+    """Per year: each cause's part of (scenario - baseline) at the point; the parts sum to the total. With a
+    stated cap (``ceiling``) the total is between the capped points, and what the cap takes is the part
+    ``cap`` (present only when the cap binds in some year)."""
     w0, ws = baseline.world, scenario.world
     ids = list(dict.fromkeys([*baseline.deals, *scenario.deals]))
     zero = np.zeros(len(w0))
     d_s = sum(scenario.deals.values(), zero) + scenario.known
-    rows = []
+    rows: list[tuple[dict[str, float], float]] = []
     for i in range(len(w0)):
         per_deal = {f"deal:{d}": float(scenario.deals.get(d, zero)[i] - baseline.deals.get(d, zero)[i]) for d in ids}
         known = float(scenario.known[i] - baseline.known[i])
@@ -147,9 +158,11 @@ def breakdown(measure: str, scenario: PipelineResult, baseline: PipelineResult, 
                      "known_deliveries": known,
                      "world_demand": float(scenario.base[i] * (ws[i] - w0[i]) / 100.0)}
         parts["statistical_base"] = 0.0
-        parts["total"] = float(scenario.point[i] - baseline.point[i])
-        rows.append(parts)
-    return rows
+        uncapped = float(scenario.point[i] - baseline.point[i])
+        parts["total"] = float(min(scenario.point[i], ceiling) - min(baseline.point[i], ceiling))
+        rows.append((parts, parts["total"] - uncapped))
+    binds = any(cut != 0.0 for _, cut in rows)
+    return [{**parts, **({"cap": cut} if binds else {})} for parts, cut in rows]
 
 
 def assumptions(resolved: ResolvedScenario, elasticity: Elasticity, card_summary: Mapping[str, Any]

@@ -48,7 +48,7 @@ from forecasting.drivers import WORLD_MILEX, regressor_values
 from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
 from forecasting.evaluation import interval
 from forecasting.inputs import ForecastInputs
-from forecasting.japan import DRAWS, JapanParts, assumptions, breakdown, pipeline_forecast
+from forecasting.japan import JapanParts, assumptions, breakdown, capped, pipeline_forecast
 from forecasting.keys import (
     MAX_HORIZON,
     Design,
@@ -325,7 +325,7 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, baseline: Resol
     shift, parts = _shift(fitted, resolved)
     scale = fitted.design.scale
     delivery = _delivery_units(fitted, resolved.known_deliveries, resolved.years)
-    limit = 100.0 if fitted.spec.target.measure == "share" else np.inf
+    limit = _ceiling(fitted)
     demand, low_demand, high_demand = _world_demand(fitted, resolved, baseline, width)
 
     def moved(values: Array, factor: Array) -> Array:
@@ -337,6 +337,14 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, baseline: Resol
         parts = {**parts, "world_demand": demand}
     return Simulation(z, {"statistical_base": scale.forward(point), **parts}, moved(point, np.exp(demand)),
                       np.vstack([moved(lower, np.exp(low_demand)), moved(upper, np.exp(high_demand))]).T, delivery)
+
+
+def _ceiling(fitted: FittedModel) -> float:
+    """The highest value a forecast may take, point and bounds: 100 for a share, none for TIV, or the
+    scenario's stated ``cap`` (``settings.cap``, the target's unit) when it is lower."""
+    limit = 100.0 if fitted.spec.target.measure == "share" else math.inf
+    cap = fitted.spec.settings.cap
+    return min(limit, cap) if cap is not None else limit
 
 
 def _world_demand(fitted: FittedModel, resolved: ResolvedScenario, baseline: ResolvedScenario,
@@ -436,11 +444,14 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
     shift, driver_parts = _shift(fitted, resolved)
     base = parts.base[:n]
     shifted = share_scale.inverse(share_scale.forward(base) + shift) if shift.any() else base
+    draws = fitted.spec.settings.uncertainty_samples
     ours = pipeline_forecast(parts, resolved, baseline, shifted, shift, share_scale.inverse, share_scale.forward,
-                             width, fitted.seed)
+                             width, fitted.seed, draws)
     theirs = pipeline_forecast(parts, baseline, baseline, base, np.zeros(n), share_scale.inverse,
-                               share_scale.forward, width, fitted.seed)
-    causes = breakdown(parts.measure, ours, theirs, base)
+                               share_scale.forward, width, fitted.seed, draws)
+    ceiling = _ceiling(fitted)
+    causes = breakdown(parts.measure, ours, theirs, base, ceiling)
+    ours, theirs = capped(ours, ceiling), capped(theirs, ceiling)
     unit = 1.0 if parts.measure == "share" else 0.0
     rows = []
     for i, year in enumerate(resolved.years):
@@ -467,8 +478,8 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
         "breakdown": [{"year": y, **row} for y, row in zip(resolved.years, causes, strict=True)],
         "breakdown_rule": "parts of (this scenario - baseline) at the point forecast; they sum to 'total'",
         "assumptions": assumptions(resolved, parts.elasticity, fitted.description.get("accuracy", {})),
-        "interval": f"quantiles of {DRAWS} simulated paths: the base's and the world total's calibrated errors, "
-        "the world-demand elasticity's uncertainty, each prospect happening or not, slips and TIV per unit",
+        "interval": f"quantiles of {draws} simulated paths: the base's and the world total's calibrated "
+        "errors, the world-demand elasticity's uncertainty, each prospect happening or not, slips and TIV per unit",
     }
     return rows, section
 

@@ -109,6 +109,21 @@ def _pipeline_shift(d: Design) -> str:
             "moves almost exactly as the log scale does")
 
 
+def settings_effect(d: Design) -> dict[str, str]:
+    """What each of the scenario's model settings changes in this forecast (so that none is taken for more)."""
+    regression = ("the Prophet regression whose driver coefficients move a scenario away from the baseline"
+                  + ("" if d.settings.drivers else " (this target has no driver: no effect)") + "; not the baseline")
+    return {
+        "growth": regression, "changepoint_prior_scale": regression, "driver_prior_scale": regression,
+        "drivers": "the drivers of that regression",
+        "cap": "a ceiling on the point and both bounds, in the target's unit; also the logistic trend's saturation "
+        "in that regression" if d.settings.cap is not None else "none given: shares stay within 0-100, TIV >= 0",
+        "zero_offset": "the transform the scenario's driver differences act on",
+        "uncertainty_samples": "the simulated paths behind the pipeline's intervals" if d.pipeline else
+        "no effect: this forecast's interval is conformal (read from past errors), not simulated",
+    }
+
+
 def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: PanelForecast, card: ModelCard,
                    panel: Panel, target: Target) -> dict[str, Any]:
     """Method (members and weights), held-out accuracy, calibration, and the drivers' standing."""
@@ -149,6 +164,7 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
         "evaluated_on_these_data": panel.digest() == card.data_digest,
         "transform": {**d.scale.to_dict(), "used_for": _pipeline_shift(d) if d.pipeline else "scenario differences"},
         "settings": d.settings.to_dict(),
+        "settings_effect": settings_effect(d),
         "seed": seed,
         "fit_years": {"first": fitted[0].year, "last": fitted[-1].year, "count": len(fitted)},
         "drivers": drivers,

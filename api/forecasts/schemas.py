@@ -54,13 +54,22 @@ class ModelSettingsOut(BaseModel):
     """Settings the model is fitted with; scenarios sharing them share one fit."""
 
     model_config = OPEN
-    growth: Literal["linear", "flat", "logistic"] = Field(description="Prophet trend on the transformed scale")
-    cap: float | None = Field(description="Saturation level of a logistic trend, in the target's unit; null: none")
-    changepoint_prior_scale: float = Field(description="Flexibility of the trend (Prophet's default 0.05)")
+    growth: Literal["linear", "flat", "logistic"] = Field(
+        description="Trend of the driver regression behind scenario differences (the baseline is the ensemble)"
+    )
+    cap: float | None = Field(
+        description="A ceiling on point and bounds, in the target's unit (also the driver regression's logistic "
+        "saturation); null: none"
+    )
+    changepoint_prior_scale: float = Field(
+        description="Flexibility of the driver regression's trend (Prophet's default 0.05)"
+    )
     driver_prior_scale: float = Field(description="Prior standard deviation of a driver's effect per step")
     drivers: list[str] | None = Field(description="Drivers used; null: every applicable driver with data")
     zero_offset: float | None = Field(description="Offset of the transform; null: the documented default")
-    uncertainty_samples: int = Field(description="Simulated paths behind each interval")
+    uncertainty_samples: int = Field(
+        description="Simulated paths behind Japan's pipeline intervals; no effect on the conformal intervals of others"
+    )
 
 
 class TivPerUnitOut(BaseModel):
@@ -346,6 +355,10 @@ class ModelOut(BaseModel):
     evaluated_on_these_data: bool
     transform: TransformOut
     settings: ModelSettingsOut = Field(description="The settings fitted with; drivers: the drivers actually used")
+    settings_effect: dict[str, str] = Field(
+        description="What each setting changes in this forecast (growth and the priors: only the driver regression "
+        "behind scenario differences; cap: a ceiling on point and bounds; uncertainty_samples: Japan's simulation)"
+    )
     seed: int = Field(description="Seed of the fit")
     fit_years: FitYearsOut
     drivers: dict[str, DriverStanding] = Field(description="Drivers of the fitted model, by name")
@@ -404,6 +417,9 @@ class BreakdownRow(BaseModel):
     known_deliveries: float
     world_demand: float
     statistical_base: float
+    cap: float | None = Field(
+        default=None, description="What a stated cap (settings.cap) takes off the difference; absent if it never binds"
+    )
     total: float
 
 

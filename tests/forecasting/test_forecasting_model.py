@@ -9,6 +9,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,6 +26,13 @@ from forecasting.series import HistoryWindow, Target
 JAPAN_SCENARIOS = ["baseline", "liberalisation", "restriction", "demand-surge"]
 POLICY_WHAT_IF = parse_scenario({"name": "open-up", "changes": [
     {"driver": "export_policy_openness", "op": "set", "value": 1.0, "from_year": 2026}]})
+
+
+def pipeline(forecast: Forecast) -> dict[str, Any]:
+    """Japan's pipeline section of a forecast's response."""
+    section = forecast.to_dict()["pipeline"]
+    assert isinstance(section, dict)
+    return section
 
 
 def bounded_values(forecast: Forecast) -> list[float]:
@@ -60,12 +68,34 @@ class TestBounds:
         assert min(bounded_values(forecast)) >= 0.0
         assert forecast.to_dict()["target"]["unit"] == "TIV million"
 
-    def test_logistic_growth_with_a_cap_fits_and_stays_bounded(self, japan_inputs: ForecastInputs) -> None:
-        scenario = with_settings(get_scenario("baseline"), growth="logistic", cap=2.0)
-        fitted = fit(japan_inputs, ModelSpec(Target("JPN"), settings=scenario.settings))
-        values = bounded_values(predict(fitted, scenario, horizon=20))
-        assert 0.0 <= min(values)
-        assert max(values) <= 100.0
+    def test_a_stated_cap_bounds_the_point_and_both_bounds(self, japan_inputs: ForecastInputs,
+                                                          korea_inputs: ForecastInputs) -> None:
+        korea = with_settings(get_scenario("baseline"), growth="logistic", cap=2.0)  # KOR's base is about 2.7 %
+        uncapped = predict(fit(korea_inputs, ModelSpec(Target("KOR"))), "baseline", 10)
+        capped = predict(fit(korea_inputs, ModelSpec(Target("KOR"), settings=korea.settings)), korea, 10)
+        assert max(r.point for r in uncapped.years) > 2.0 and max(r.upper for r in uncapped.years) > 2.0
+        assert 0.0 <= min(bounded_values(capped)) and max(bounded_values(capped)) <= 2.0
+        assert "ceiling" in capped.model["settings_effect"]["cap"]
+        japan = with_settings(get_scenario("liberalisation"), growth="logistic", cap=0.05)
+        forecast = predict(fit(japan_inputs, ModelSpec(Target("JPN"), settings=japan.settings)), japan, 10)
+        assert max(bounded_values(forecast)) <= 0.05
+        assert min(row["cap"] for row in pipeline(forecast)["breakdown"]) < 0  # what the cap took: parts still sum
+        for row in pipeline(forecast)["breakdown"]:
+            assert sum(v for k, v in row.items() if k not in ("year", "total")) == pytest.approx(row["total"], abs=1e-5)
+
+    def test_uncertainty_samples_set_japan_s_simulation_and_say_they_change_nothing_else(
+        self, japan_inputs: ForecastInputs, korea_inputs: ForecastInputs
+    ) -> None:
+        few = with_settings(get_scenario("baseline"), uncertainty_samples=200)
+        japan = predict(fit(japan_inputs, ModelSpec(Target("JPN"), settings=few.settings)), few, 5)
+        default = predict(fit(japan_inputs, ModelSpec(Target("JPN"))), "baseline", 5)
+        assert [r.point for r in japan.years] == [r.point for r in default.years]  # expected values, not draws
+        assert [r.upper for r in japan.years] != [r.upper for r in default.years]
+        assert "200 simulated paths" in japan.to_dict()["pipeline"]["interval"]
+        korea = predict(fit(korea_inputs, ModelSpec(Target("KOR"), settings=few.settings)), few, 5)
+        korea_default = predict(fit(korea_inputs, ModelSpec(Target("KOR"))), "baseline", 5)
+        assert [(r.lower, r.upper) for r in korea.years] == [(r.lower, r.upper) for r in korea_default.years]
+        assert korea.model["settings_effect"]["uncertainty_samples"].startswith("no effect")
 
 
 class TestDeterminism:
