@@ -451,6 +451,7 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
                                share_scale.forward, width, fitted.seed, draws)
     ceiling = _ceiling(fitted)
     causes = breakdown(parts.measure, ours, theirs, base, ceiling)
+    uncapped = ours.point
     ours, theirs = capped(ours, ceiling), capped(theirs, ceiling)
     unit = 1.0 if parts.measure == "share" else 0.0
     rows = []
@@ -459,7 +460,8 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
         base_part = float(shifted[i] if unit else shifted[i] * ours.world[i] / 100.0)
         components = {"statistical_base": base_part,
                       "deals": 100.0 * deal_part / ours.world[i] if unit else deal_part,
-                      **{f"driver:{k}": float(v[i]) for k, v in driver_parts.items()}}
+                      **{f"driver:{k}": float(v[i]) for k, v in driver_parts.items()},
+                      **({"cap": float(ours.point[i] - uncapped[i])} if "cap" in causes[i] else {})}
         rows.append(ForecastYear(
             year, float(ours.point[i]), float(ours.lower[i]), float(ours.upper[i]), components,
             {k: v for k, v in causes[i].items() if k not in ("total", "statistical_base")},

@@ -80,6 +80,7 @@ class TestBounds:
         forecast = predict(fit(japan_inputs, ModelSpec(Target("JPN"), settings=japan.settings)), japan, 10)
         assert max(bounded_values(forecast)) <= 0.05
         assert min(row["cap"] for row in pipeline(forecast)["breakdown"]) < 0  # what the cap took: parts still sum
+        assert min(r.components["cap"] for r in forecast.years) < 0
         for row in pipeline(forecast)["breakdown"]:
             assert sum(v for k, v in row.items() if k not in ("year", "total")) == pytest.approx(row["total"], abs=1e-5)
 
