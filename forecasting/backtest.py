@@ -17,7 +17,6 @@ from forecasting.errors import InsufficientData
 from forecasting.inputs import ForecastInputs
 from forecasting.keys import MODEL_VERSION
 from forecasting.model_card import ModelCard, load_card
-from forecasting.panel import WORLD
 from forecasting.series import Target
 
 __all__ = ["backtest_report"]
@@ -37,17 +36,13 @@ def backtest_report(target: Target, inputs: ForecastInputs | None = None, card: 
     """
     card = card or load_card()
     code = target.country
-    measure = "tiv" if code == WORLD or target.measure == "tiv" else "share"
-    own = card.country(code, measure)
+    t = card.tables(code, target.measure)
+    own = t.own
     if own is None:
         raise InsufficientData(f"{code} was not evaluated: fewer than 15 years of history before the scored "
                                "origins, or not a listed supplier of the shipped data", field="country")
     current = None if inputs is None else inputs.panel().digest() == card.data_digest
-    data = card.data
-    accuracy = data["accuracy"]
-    prefix = "" if measure == "share" else "tiv_"
-    overall = accuracy[prefix + "overall_h1_5"]
-    calibration = "coverage_world" if code == WORLD else "coverage" if measure == "share" else "coverage_tiv"
+    data, measure, overall = card.data, t.measure, t.overall
     return {
         "target": target.to_dict(),
         "model_version": MODEL_VERSION,
@@ -57,8 +52,8 @@ def backtest_report(target: Target, inputs: ForecastInputs | None = None, card: 
                          "decided_on": data["decided_on"], "horizon": data["horizon"]},
         "metrics_h1_5": own,
         "all_suppliers_h1_5": overall,
-        "all_suppliers_by_horizon": accuracy[prefix + "by_horizon"],
-        "interval_calibration": data[calibration],
+        "all_suppliers_by_horizon": t.by_horizon,
+        "interval_calibration": t.coverage,
         "verdict": verdict(code, own, overall),
         "notes": ([] if measure == "share" else
                   ["Scores are in TIV million: a supplier's TIV forecast is its share times the world forecast; "

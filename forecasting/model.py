@@ -198,14 +198,14 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     coefficients = _driver_coefficients(d, seed) if d.settings.drivers else {}
     card = load_card()
     needed = ("share", "tiv", "world") if d.pipeline else ("world" if code == WORLD else spec.target.measure,)
-    calibration, known_by = _calibration_for(card, spec, needed)
+    calibration, interval_errors = _calibration_for(card, spec, needed)
     japan = _japan_parts(inputs, d, panel, base, calibration, spec.target) if d.pipeline else None
     elasticity = estimate_elasticity(panel.world, d.world_milex, panel.lower_bound_years) \
         if d.world_milex and japan is None else (japan.elasticity if japan else None)
     fitted = FittedModel(spec, inputs, d, seed, coefficients, base, calibration, spread, japan=japan,
                          elasticity=elasticity)
     description = describe_model(d, coefficients, seed, base, card, panel, spec.target)
-    description["interval_errors"] = _interval_errors(card, spec, known_by)
+    description["interval_errors"] = interval_errors
     if elasticity is not None:
         description["world_demand"] = {**elasticity.to_dict(), "applies_to": "the world total, and through it "
                                        "every TIV forecast and the share Japan's deals make of it; no supplier's "
@@ -214,28 +214,23 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     return fitted
 
 
-def _calibration_for(card: ModelCard, spec: ModelSpec, measures: Sequence[str]) -> tuple[Calibration, int]:
-    """The calibration of a fit and the year whose errors it knows: with a history that ends before the card's
-    errors do, the errors known by that end (as the evaluation calibrates that origin), so an as-of forecast
-    sees no error from its future; the whole card where that end has too few errors for ``measures``."""
+def _calibration_for(card: ModelCard, spec: ModelSpec, measures: Sequence[str]
+                     ) -> tuple[Calibration, dict[str, Any]]:
+    """The calibration of a fit, and which past errors it holds (``model.interval_errors``): with a history that
+    ends before the card's errors do, the errors known by that end (as the evaluation calibrates that origin), so
+    an as-of forecast sees no error from its future; the whole card where that end has too few for ``measures``."""
     end = spec.window.end
-    if end is not None and end < card.errors_known_by:
-        as_of = card.calibration_as_of(end)
-        if as_of is not None and all(m in as_of.quantiles for m in measures):
-            return as_of, end
-    return card.calibration, card.errors_known_by
-
-
-def _interval_errors(card: ModelCard, spec: ModelSpec, known_by: int) -> dict[str, Any]:
-    end = spec.window.end
-    early = end is not None and end < card.errors_known_by
-    note = None
-    if early and known_by != end:
-        note = (f"too few past errors were known by {end} to calibrate these intervals, so they use the errors "
-                f"known by {known_by}: they have seen outcomes after this history's end")
-    elif early:
-        note = f"calibrated on the errors known by {end}, the end of this history, as the evaluation does"
-    return {"known_by": known_by, "as_of_history_end": early and known_by == end, "note": note}
+    if end is None or end >= card.errors_known_by:
+        return card.calibration, {"known_by": card.errors_known_by, "as_of_history_end": False, "note": None}
+    as_of = card.calibration_as_of(end)
+    if as_of is not None and all(m in as_of.quantiles for m in measures):
+        return as_of, {"known_by": end, "as_of_history_end": True,
+                       "note": f"calibrated on the errors known by {end}, the end of this history, as the "
+                       "evaluation does"}
+    return card.calibration, {
+        "known_by": card.errors_known_by, "as_of_history_end": False,
+        "note": f"too few past errors were known by {end} to calibrate these intervals, so they use the errors "
+        f"known by {card.errors_known_by}: they have seen outcomes after this history's end"}
 
 
 def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelForecast, calibration: Calibration,

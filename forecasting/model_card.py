@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -28,7 +29,7 @@ from forecasting.calibration import Calibration, ErrorRecord, calibrate
 from forecasting.errors import InsufficientData
 from forecasting.panel import WORLD
 
-__all__ = ["CARD_FILE", "ERRORS_FILE", "ModelCard", "load_card"]
+__all__ = ["CARD_FILE", "ERRORS_FILE", "ModelCard", "Tables", "load_card"]
 
 CARD_FILE = "model_card.json"
 ERRORS_FILE = "model_errors.json"  # the past scaled errors behind the calibration, by measure, horizon and origin
@@ -70,31 +71,41 @@ class ModelCard:
                 self._as_of[year] = None
         return self._as_of[year]
 
-    def country(self, code: str, measure: str = "share") -> dict[str, Any] | None:
-        """``code``'s accuracy table (horizons 1-5) for ``measure``: ``share``, or ``tiv`` (TIV million; the
-        world total ``WLD`` is evaluated in TIV only)."""
-        tables = self.data["accuracy"]["by_country" if measure == "share" and code != WORLD else "tiv_by_country"]
-        found = tables.get(code)
-        return found if isinstance(found, dict) else None
+    def tables(self, code: str, measure: str = "share") -> Tables:
+        """The card's tables that describe a forecast of ``code`` in ``measure`` (the world total is evaluated
+        in TIV only): its own, the pooled ones of that measure, and the interval coverage by horizon."""
+        measure = "tiv" if code == WORLD else measure
+        accuracy, prefix = self.data["accuracy"], "" if measure == "share" else "tiv_"
+        own = accuracy[prefix + "by_country"].get(code)
+        coverage_key = "coverage_world" if code == WORLD else "coverage" if measure == "share" else "coverage_tiv"
+        return Tables(measure, own if isinstance(own, dict) else None, accuracy[prefix + "overall_h1_5"],
+                      accuracy[prefix + "by_horizon"], self.data[coverage_key])
 
     def summary(self, code: str, measure: str = "share") -> dict[str, Any]:
         """This target's held-out accuracy against the best simple benchmark, in the target's own measure (the
         world total's in TIV), and the interval calibration: pooled over the suppliers for that measure,
         by horizon (the world total's own, by horizon)."""
-        measure = "tiv" if code == WORLD else measure
-        accuracy = self.data["accuracy"]
-        overall = accuracy["overall_h1_5" if measure == "share" else "tiv_overall_h1_5"]
-        own = self.country(code, measure)
-        calibration = "coverage_world" if code == WORLD else "coverage" if measure == "share" else "coverage_tiv"
+        t = self.tables(code, measure)
         return {
             "evaluated_on": {"data_digest": self.data_digest, **self.data["origins"],
                              "horizons": "1-5", "scored_by": "bench/forecast_accuracy.py"},
-            "measure": measure,
-            "this_supplier": _versus(own) if own else None,
-            "all_suppliers": _versus(overall),
-            "interval_calibration": self.data[calibration],
-            "interval_note": _coverage_note(code, coverage(own)["measured_80"], measure) if own else None,
+            "measure": t.measure,
+            "this_supplier": _versus(t.own) if t.own else None,
+            "all_suppliers": _versus(t.overall),
+            "interval_calibration": t.coverage,
+            "interval_note": _coverage_note(code, coverage(t.own)["measured_80"], t.measure) if t.own else None,
         }
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The accuracy tables of one target in the card (see :meth:`ModelCard.tables`)."""
+
+    measure: str  # "share" or "tiv"
+    own: dict[str, Any] | None  # horizons 1-5; None: not evaluated
+    overall: dict[str, Any]  # pooled over the suppliers, horizons 1-5
+    by_horizon: dict[str, Any]  # pooled, per horizon
+    coverage: dict[str, Any]  # measured coverage by horizon (WLD: its own)
 
 
 COVERAGE_BAND = (0.7, 0.9)  # a supplier's measured 80 % coverage outside it is pointed out

@@ -104,9 +104,11 @@ class Panel:
         then."""
         suppliers = {}
         for code, series in self.suppliers.items():
+            if not series:
+                continue
             if min(series) < start:
                 suppliers[code] = {y: series.get(y, 0.0) for y in range(start, self.last_year + 1)}
-            elif series:
+            else:
                 suppliers[code] = dict(series)
         return Panel(suppliers, {y: v for y, v in self.world.items() if y >= start},
                      tuple(y for y in self.lower_bound_years if y >= start))
