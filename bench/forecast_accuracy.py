@@ -6,8 +6,9 @@ prints MAE / RMSE (percentage points), MASE, interval coverage and Winkler
 scores by horizon, by supplier and overall; the same scores cut by period and
 by supplier size (no choice is made on a cut); the same forecasts in TIV
 million (the suppliers' and the world total's, as ``measure=tiv`` serves
-them); then the CPU time of one served forecast and of a coherent
-all-supplier set, side by side with one Prophet fit.
+them) and the world total's points on the origins before the scored ones;
+then the CPU time of one served forecast and of a coherent all-supplier set,
+side by side with one Prophet fit.
 
     .venv/bin/python bench/forecast_accuracy.py            # print
     .venv/bin/python bench/forecast_accuracy.py --write    # also write forecasting/model_card.json
@@ -27,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from forecasting.coherent import forecast_panel
+import numpy as np
+
+from forecasting.coherent import forecast_panel, naive_scale
 from forecasting.demand import estimate_elasticity
 from forecasting.evaluation import Evaluation, evaluate
 from forecasting.keys import MODEL_VERSION, normalise
@@ -110,6 +113,22 @@ def print_cuts(evaluation: Evaluation, panel: Panel) -> None:
         print(f"| {name} | {t['n']} | " + " | ".join(_fmt(m[k]["mase"]) for k in
                                                    ("served", "naive", "mean5", "damped_ets", "theta"))
               + f" | {_fmt(m['served']['mase'] / best, 2)} |")
+
+
+def world_before(panel: Panel, first: int, last: int) -> None:
+    """The world total's point forecasts on origins before the scored ones (``first``-``last``), served and
+    last value, MASE over horizons 1-5: the period a rule for the world total could have been chosen on."""
+    served, naive = [], []
+    for origin in range(first, last + 1):
+        history = panel.cut(origin).array(WORLD, "tiv")[1]
+        scale, world = naive_scale(history), forecast_panel(panel.cut(origin), 5).world
+        for h in range(1, 6):
+            year = origin + h
+            if year in panel.world and year not in panel.lower_bound_years and scale > 0:
+                served.append(abs(world[h - 1] - panel.world[year]) / scale)
+                naive.append(abs(history[-1] - panel.world[year]) / scale)
+    print(f"World total on origins {first}-{last} (before the scored ones), horizons 1-5, n = {len(served)}: "
+          f"MASE served {np.mean(served):.3f}, last value {np.mean(naive):.3f}")
 
 
 def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
@@ -228,6 +247,7 @@ def main() -> None:
         print(f"h={h:2d}  {_fmt(m['served']['mase'], 2)} / {_fmt(m['naive']['mase'], 2)} / "
               f"{_fmt(m['mean5']['mase'], 2)} / {_fmt(m['damped_ets']['mase'], 2)}  n={t['n']}  cover80 "
               f"{_fmt(m['served']['coverage_80'], 3)}  cover95 {_fmt(m['served']['coverage_95'], 3)}")
+    world_before(panel, 1975, evaluation.first_scored - 1)
     today = forecast_panel(panel, 30)
     print(f"Reconciliation factor on today's data (100 / sum of base shares), 2025-2054: "
           f"{today.factor.min():.3f}-{today.factor.max():.3f}")
