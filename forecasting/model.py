@@ -60,7 +60,7 @@ from forecasting.keys import (
     key_of,
 )
 from forecasting.members import member_forecasts, prophet_class
-from forecasting.model_card import ModelCard, load_card
+from forecasting.model_card import ModelCard, driver_standing, load_card
 from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simulation, describe_model, forecast_years
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
 from forecasting.paths import ResolvedScenario, resolve_scenario
@@ -209,7 +209,7 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     if elasticity is not None:
         description["world_demand"] = {**elasticity.to_dict(), "applies_to": "the world total, and through it "
                                        "every TIV forecast and the share Japan's deals make of it; no supplier's "
-                                       "statistical share"}
+                                       "statistical share", **driver_standing(WORLD_MILEX, WORLD)}
     object.__setattr__(fitted, "description", description)
     return fitted
 

@@ -29,10 +29,11 @@ from forecasting.calibration import Calibration, ErrorRecord, calibrate
 from forecasting.errors import InsufficientData
 from forecasting.panel import WORLD
 
-__all__ = ["CARD_FILE", "ERRORS_FILE", "ModelCard", "Tables", "load_card"]
+__all__ = ["CARD_FILE", "DRIVER_FILE", "ERRORS_FILE", "ModelCard", "Tables", "driver_standing", "load_card"]
 
 CARD_FILE = "model_card.json"
 ERRORS_FILE = "model_errors.json"  # the past scaled errors behind the calibration, by measure, horizon and origin
+DRIVER_FILE = "driver_evaluation.json"  # the perfect-foresight test of every driver (bench/forecast_drivers.py)
 
 
 class ModelCard:
@@ -167,3 +168,47 @@ def _error_records() -> tuple[ErrorRecord, ...]:
     return tuple(ErrorRecord(measure, "", int(origin), int(h), float(e))
                  for measure, by_h in table.items() for h, by_origin in by_h.items()
                  for origin, errors in by_origin.items() for e in errors)
+
+
+@functools.cache
+def _driver_evaluation() -> dict[str, Any]:
+    try:
+        text = resources.files("forecasting").joinpath(DRIVER_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InsufficientData(f"{DRIVER_FILE} is missing; run bench/forecast_drivers.py --write",
+                               field="model") from None
+    return dict(json.loads(text))
+
+
+def driver_standing(driver: str, code: str) -> dict[str, Any]:
+    """What the shipped perfect-foresight test (:mod:`forecasting.driver_check`) found for ``driver``: its
+    verdict (``improved_held_out``), the pooled scores and this target's own, and a sentence saying what a
+    scenario difference through it is worth."""
+    evaluation = _driver_evaluation()
+    found = evaluation["drivers"].get(driver)
+    if found is None:
+        return {"improved_held_out": None, "held_out": None,
+                "held_out_note": "not tested: the shipped driver evaluation has no result for this driver"}
+    own = found["by_target"].get(code)
+    held_out = {
+        "test": evaluation["method"], "scored_by": evaluation["bench"], "data_digest": evaluation["data_digest"],
+        "targets": len(found["targets"]), "forecasts": found["forecasts"], "origins": found["origins"],
+        "horizons": found["horizons"], "mase_baseline": found["mase_baseline"],
+        "mase_perfect_foresight": found["mase_perfect_foresight"], "ratio": found["ratio"],
+        "targets_improved": found["targets_improved"], "targets_worse": found["targets_worse"],
+        "this_target": own,
+    }
+    targets = found["targets"]
+    who = ", ".join(targets) if len(targets) <= 3 else f"{len(targets)} suppliers"
+    pooled = (f"with its actual future values (perfect foresight) the held-out MASE was "
+              f"{found['mase_perfect_foresight']:.3f} against {found['mase_baseline']:.3f} for the baseline "
+              f"({who}; {found['forecasts']} forecasts, origins {found['origins'][0]}-{found['origins'][1]}, "
+              f"horizons {found['horizons'][0]}-{found['horizons'][1]})")
+    if found["improved_held_out"]:
+        note = (f"tested: {pooled}, so the driver carries information; it is still not in the baseline, whose "
+                "driver paths are assumptions, but a scenario's difference through it points the way the history "
+                "supports")
+    else:
+        note = (f"tested: {pooled}, so even its true path does not improve the forecast: treat a scenario's "
+                "difference through it as a what-if, not as a measured effect")
+    return {"improved_held_out": bool(found["improved_held_out"]), "held_out": held_out, "held_out_note": note}

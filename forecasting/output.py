@@ -19,7 +19,7 @@ import numpy.typing as npt
 from forecasting.coherent import PanelForecast
 from forecasting.drivers import DRIVERS
 from forecasting.keys import MODEL_VERSION, Design, canonical_json, interval_label, normalise
-from forecasting.model_card import ModelCard
+from forecasting.model_card import ModelCard, driver_standing
 from forecasting.panel import WORLD, Panel
 from forecasting.paths import ResolvedScenario
 from forecasting.scenarios import Scenario
@@ -138,9 +138,7 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
             "step": info.step[1], "coefficient_per_step": coef, "multiplier_per_step": math.exp(coef),
             "estimated_or_asserted": "asserted: a Prophet regression coefficient on the history, used only to move "
             "scenarios away from the baseline; not part of the scored baseline",
-            "in_baseline": False, "improved_held_out": None,
-            "held_out_note": "not scored: the served baseline uses no driver (the previous model version, which "
-            "did, scored far worse than the last value); treat scenario differences as what-ifs",
+            "in_baseline": False, **driver_standing(name, code),
         }
     fitted = d.history.fit_points
     return {

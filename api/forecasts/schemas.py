@@ -268,6 +268,33 @@ class AccuracyOut(BaseModel):
     )
 
 
+class TargetHeldOut(BaseModel):
+    """One target's scores in the perfect-foresight test of a driver."""
+
+    model_config = OPEN
+    mase_baseline: float
+    mase_perfect_foresight: float
+
+
+class DriverHeldOut(BaseModel):
+    """The perfect-foresight test of a driver: the baseline against a scenario with the driver's actual path."""
+
+    model_config = OPEN
+    test: str = Field(description="How the test was made")
+    scored_by: str = Field(description="The bench script that wrote the shipped result")
+    data_digest: str = Field(description="Digest of the data the test ran on")
+    targets: int = Field(description="Targets the driver was tried on")
+    forecasts: int = Field(description="Held-out forecasts scored (target x origin x horizon)")
+    origins: list[int] = Field(description="First and last origin")
+    horizons: list[int] = Field(description="First and last horizon")
+    mase_baseline: float
+    mase_perfect_foresight: float
+    ratio: float | None = Field(description="mase_perfect_foresight / mase_baseline")
+    targets_improved: int
+    targets_worse: int
+    this_target: TargetHeldOut | None = Field(description="This forecast's target's own scores; null: not tried")
+
+
 class DriverStanding(BaseModel):
     """A driver of the fitted model: what it means, its coefficient, and whether it is scored."""
 
@@ -283,7 +310,11 @@ class DriverStanding(BaseModel):
         description="estimated (from the history), or asserted (tivcast's or the scenario's assumption) with why"
     )
     in_baseline: bool
-    improved_held_out: bool | None = Field(description="null: not scored")
+    improved_held_out: bool | None = Field(
+        description="Whether the driver's actual future path (perfect foresight) lowered the held-out MASE by at "
+        "least 1 % (bench/forecast_drivers.py); null: not tested"
+    )
+    held_out: DriverHeldOut | None = Field(description="The perfect-foresight test's scores; null: not tested")
     held_out_note: str
 
 
@@ -325,6 +356,12 @@ class WorldDemandOut(ElasticityOut):
     """The world-demand elasticity of a fit and what it applies to."""
 
     applies_to: str = Field(description="The forecasts world demand moves")
+    improved_held_out: bool | None = Field(
+        description="Whether world military expenditure's actual future path (perfect foresight) lowered the world "
+        "total's held-out MASE by at least 1 % through this elasticity; null: not tested"
+    )
+    held_out: DriverHeldOut | None = Field(description="The perfect-foresight test's scores; null: not tested")
+    held_out_note: str
 
 
 class IntervalErrorsOut(BaseModel):
