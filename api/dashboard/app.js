@@ -1450,8 +1450,12 @@
       }
       const own = Object.entries(m.drivers || {});
       if (own.length) {
-        add("Drivers", "not in the baseline; scenario differences only, as assumptions: " +
-          own.map(([k, v]) => `${k} (coefficient ${v.coefficient_per_step.toFixed(3)} per step)`).join(", ") + ".");
+        const test = (v) => !v.held_out ? "not tested" :
+          `perfect-foresight test: ${v.improved_held_out ? "its true path lowered" : "even its true path did not lower"}` +
+          ` the held-out MASE, ${v.held_out.mase_perfect_foresight.toFixed(3)} against ${v.held_out.mase_baseline.toFixed(3)}`;
+        add("Drivers", h("span", { id: "model-drivers" }, "not in the baseline; scenario differences only, as " +
+          "assumptions: " + own.map(([k, v]) => `${k} (coefficient ${v.coefficient_per_step.toFixed(3)} per step; ` +
+          `${test(v)})`).join(", ") + "."));
       }
     } else {
       add("Forecast", "data and model versions appear with the first forecast.");

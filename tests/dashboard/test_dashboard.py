@@ -198,6 +198,12 @@ def test_loads_computes_draws_switches_and_polls_with_304s(
     expect(page.locator("#model-calibration")).to_contain_text("Nominal 80 %: measured")
     own = round(accuracy["interval_coverage"]["measured_80"] * 100)
     expect(page.locator("#model-calibration")).to_contain_text(f"for this country {own} % (horizons 1-5)")
+    # Drivers: each with its perfect-foresight verdict from the held-out test.
+    spending = result["model"]["drivers"]["japan_defence_spending"]
+    verdict = "its true path lowered" if spending["improved_held_out"] else "even its true path did not lower"
+    expect(page.locator("#model-drivers")).to_contain_text(
+        f"japan_defence_spending (coefficient {spending['coefficient_per_step']:.3f} per step; perfect-foresight "
+        f"test: {verdict} the held-out MASE, {spending['held_out']['mase_perfect_foresight']:.3f}")
     expect(page.locator("#provenance")).to_contain_text("Information from the SIPRI Arms Transfers Database")
     expect(page.locator("#main-caveat")).to_contain_text("lower bound")
 
