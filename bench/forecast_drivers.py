@@ -29,6 +29,7 @@ import argparse
 import csv
 import json
 import sys
+import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -124,13 +125,20 @@ def trials_at(origin: int) -> list[Trial]:
     return out
 
 
+def _temporary_files_in(path: str) -> None:
+    tempfile.tempdir = path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"write {OUT.relative_to(ROOT)}")
     args = parser.parse_args()
     panel = load_panel()
     last = max(y for y in panel.years() if y not in panel.lower_bound_years) - 1
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # A pool's workers end without running atexit, so cmdstanpy's per-process temporary directory would stay
+    # behind: the workers put every temporary file under one directory that this process removes.
+    with tempfile.TemporaryDirectory(prefix="tivcast-bench-drivers-") as scratch, \
+            ProcessPoolExecutor(max_workers=2, initializer=_temporary_files_in, initargs=(scratch,)) as pool:
         rows = [r for part in pool.map(trials_at, range(FIRST_ORIGIN, last + 1)) for r in part]
     table = summarise(rows)
     print(f"Perfect-foresight driver test: origins {FIRST_ORIGIN}-{last} (world total from {FIRST_WORLD_ORIGIN}), "
