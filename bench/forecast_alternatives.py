@@ -32,6 +32,9 @@ histories, this prints the MASE (horizons 1-5) of:
   history (distances to recent means, last change, 10-year slope, zero
   share), fitted on every supplier's past years whose outcome was known at
   the origin; alone and as one more equal-weight member;
+* per-horizon subsets: for each horizon, the equal-weight subset of the
+  served members (up to four of them, or all) best at that horizon on the
+  selection origins;
 * pooled LAD stacking: per horizon, a median regression (statsmodels
   ``QuantReg``, installed with statsforecast) of the scaled change
   ``(actual - last) / scale`` on the members' scaled forecasts, fitted on all
@@ -210,6 +213,33 @@ def performance_weights(lab: Lab, sharpness: float = 8.0, window: int = 10) -> C
         return np.asarray(np.average([m[n] for n in SERVED_MEMBERS], axis=0, weights=weights), dtype=float)
 
     return combine
+
+
+def by_horizon(chosen: dict[int, tuple[str, ...]]) -> Combiner:
+    """Horizon ``h``'s forecast from the equal-weight subset ``chosen[h]`` (plus IMAPA for intermittent series)."""
+
+    def combine(origin: int, code: str, hist: Array, m: Members) -> Array:
+        return np.array([equal(chosen[h])(origin, code, hist, m)[h - 1] for h in range(1, HORIZONS + 1)])
+
+    return combine
+
+
+def horizon_subsets(lab: Lab) -> tuple[str, Combiner]:
+    """Per horizon, the equal-weight subset of the served members (up to four, or all seven) with the lowest
+    MASE at that horizon on the selection origins (reconciliation works year by year, so each horizon's choice
+    stands alone)."""
+    from itertools import combinations
+
+    subsets = [*(c for k in range(1, 5) for c in combinations(SERVED_MEMBERS, k)), SERVED_MEMBERS]
+    scores: dict[tuple[str, ...], dict[int, list[float]]] = {}
+    for subset in subsets:
+        by_h: dict[int, list[float]] = {}
+        for (_, _, h), e in lab.scaled_errors(equal(subset), before=FIRST_SCORED).items():
+            by_h.setdefault(h, []).append(e)
+        scores[subset] = by_h
+    chosen = {h: min(subsets, key=lambda sub: float(np.mean(scores[sub][h]))) for h in range(1, HORIZONS + 1)}
+    text = "; ".join(f"h{h}: {' + '.join(chosen[h])}" for h in chosen)
+    return f"per-horizon subsets chosen on the selection origins ({text})", by_horizon(chosen)
 
 
 def by_size(threshold: float, large: tuple[str, ...], small: tuple[str, ...]) -> Combiner:
@@ -424,6 +454,8 @@ def main() -> None:
     candidates["per-supplier selection (best 2)"] = per_supplier_selection(lab)
     candidates["per-supplier performance weights"] = performance_weights(lab)
     name, combiner = size_classes(lab)
+    candidates[name] = combiner
+    name, combiner = horizon_subsets(lab)
     candidates[name] = combiner
     candidates["pooled LAD stacking"] = pooled_lad(lab)
     candidates["global LAD on history features"] = cross_learned = global_lad(lab)
