@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 import tempfile
@@ -48,7 +49,6 @@ from forecasting.series import MIN_FIT_YEARS
 
 OUT = ROOT / "forecasting" / "driver_evaluation.json"
 HORIZON = 5
-MIN_DRIVER_YEARS = MIN_FIT_YEARS
 FIRST_ORIGIN, FIRST_WORLD_ORIGIN = 1990, 2000
 METHOD = ("At each origin the data, the driver's included, are cut at the origin; the served model forecasts the "
           "baseline and a scenario with the driver's actual values after the origin (perfect foresight); both "
@@ -74,13 +74,19 @@ def _cut(series: Mapping[int, float], origin: int) -> dict[int, float]:
     return {y: v for y, v in series.items() if y <= origin}
 
 
-def _trial(panel: Panel, inputs: ForecastInputs, target: Target, driver: str, future: Mapping[int, float],
-           origin: int) -> list[Trial]:
-    """Baseline and perfect-foresight points from ``origin`` (:func:`forecasting.driver_check.foresight_points`),
-    scored against the outcomes."""
+@functools.cache
+def _data() -> tuple[Panel, dict[int, float], dict[str, dict[int, float]], tuple[tuple[str, str], ...]]:
+    """The curated files, read once per process: the panel, world and own military expenditure, the timeline."""
+    return load_panel(), load_world_milex(), load_own_milex(), load_policy_events()
+
+
+def _trial(panel: Panel, cut: Panel, inputs: ForecastInputs, target: Target, driver: str,
+           future: Mapping[int, float]) -> list[Trial]:
+    """Baseline and perfect-foresight points from the origin ``cut`` ends in
+    (:func:`forecasting.driver_check.foresight_points`), scored against the outcomes in ``panel``."""
     base, ahead = foresight_points(inputs, target, driver, future, HORIZON)
-    code = target.country
-    history = panel.cut(origin).array(code, "tiv" if code == WORLD else "share")[1]
+    code, origin = target.country, cut.last_year
+    history = cut.array(code, "tiv" if code == WORLD else "share")[1]
     actual = panel.world if code == WORLD else panel.share(code)
     scale = naive_scale(history)
     return [Trial(driver, code, origin, h, abs(base[h - 1] - actual[origin + h]) / scale,
@@ -91,7 +97,7 @@ def _trial(panel: Panel, inputs: ForecastInputs, target: Target, driver: str, fu
 
 def trials_at(origin: int) -> list[Trial]:
     """Every driver on every target it applies to, from one origin."""
-    panel, world_milex, own, timeline = load_panel(), load_world_milex(), load_own_milex(), load_policy_events()
+    panel, world_milex, own, timeline = _data()
     cut = panel.cut(origin)
     tiv = {c: cut.tiv(c) for c in cut.suppliers}
 
@@ -110,18 +116,18 @@ def trials_at(origin: int) -> list[Trial]:
         driver = JAPAN_SPENDING if code == "JPN" else OWN_MILEX
         spending = own.get(code, {})
         future = {y: spending[y] for y in future_years if y in spending}
-        if origin not in spending or len(_cut(spending, origin)) < MIN_DRIVER_YEARS or not scored <= set(future):
+        if origin not in spending or len(_cut(spending, origin)) < MIN_FIT_YEARS or not scored <= set(future):
             continue  # a fit needs 10 years with the driver (MIN_FIT_YEARS); foresight, every scored year's value
-        out += _trial(panel, inputs(code, {driver: _cut(spending, origin)}), Target(code), driver, future, origin)
+        out += _trial(panel, cut, inputs(code, {driver: _cut(spending, origin)}), Target(code), driver, future)
     if "JPN" in tiv:
         known = tuple(e for e in timeline if int(e[0][:4]) <= origin)
         path = openness_by_year(timeline, future_years)
-        out += _trial(panel, inputs("JPN", {}, known), Target("JPN"), POLICY, path, origin)
+        out += _trial(panel, cut, inputs("JPN", {}, known), Target("JPN"), POLICY, path)
     if origin >= FIRST_WORLD_ORIGIN:
         future = {y: world_milex[y] for y in future_years if y in world_milex}
         assert scored <= set(future), f"world military expenditure is missing in {sorted(scored - set(future))}"
-        out += _trial(panel, inputs(WORLD, {WORLD_MILEX: _cut(world_milex, origin)}), Target(WORLD, "tiv"),
-                      WORLD_MILEX, future, origin)
+        out += _trial(panel, cut, inputs(WORLD, {WORLD_MILEX: _cut(world_milex, origin)}), Target(WORLD, "tiv"),
+                      WORLD_MILEX, future)
     return out
 
 

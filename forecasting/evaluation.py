@@ -71,12 +71,17 @@ class Scored:
     measure: str = "share"  # "share" (percent), "tiv" (a supplier's TIV million) or "world" (the world total's)
 
 
+def _drift(values: Array, horizon: int) -> Array:
+    """The last value plus the history's mean yearly change, for horizons 1..``horizon`` (unbounded)."""
+    return np.asarray(values[-1] + (values[-1] - values[0]) / max(len(values) - 1, 1) * np.arange(1, horizon + 1),
+                      dtype=float)
+
+
 def _benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Array]:
     members = pf.members[code]
-    h = np.arange(1, pf.horizon + 1)
-    drift = values[-1] + (values[-1] - values[0]) / max(len(values) - 1, 1) * h
-    out = {"naive": members["naive"], "mean5": members["mean5"], "drift": np.clip(drift, 0.0, 100.0),
-           "damped_ets": members["damped_ets"], "theta": members["theta"]}
+    out = {"naive": members["naive"], "mean5": members["mean5"],
+           "drift": np.clip(_drift(values, pf.horizon), 0.0, 100.0), "damped_ets": members["damped_ets"],
+           "theta": members["theta"]}
     if is_intermittent(values):
         out["zero"] = np.zeros(pf.horizon)
     return out
@@ -85,10 +90,8 @@ def _benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Array]
 def _tiv_benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Array]:
     """Benchmarks of a TIV series from the same cut data: last value, 5-year mean and drift (TIV million);
     the world total's also damped ETS and Theta (its own members, fitted on the world series)."""
-    h = np.arange(1, pf.horizon + 1)
-    drift = np.maximum(values[-1] + (values[-1] - values[0]) / max(len(values) - 1, 1) * h, 0.0)
     out = {"naive": np.full(pf.horizon, values[-1]), "mean5": np.full(pf.horizon, float(np.mean(values[-5:]))),
-           "drift": drift}
+           "drift": np.maximum(_drift(values, pf.horizon), 0.0)}
     if code == WORLD:
         out |= {"damped_ets": pf.world_members["damped_ets"], "theta": pf.world_members["theta"]}
     return out

@@ -145,26 +145,25 @@ def _versus(table: dict[str, Any]) -> dict[str, Any]:
             "interval_coverage": coverage(table)}
 
 
+def _shipped(name: str, bench: str) -> dict[str, Any]:
+    """A JSON file shipped in this package and written by ``bench``; :class:`InsufficientData` if it is missing."""
+    try:
+        text = resources.files("forecasting").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InsufficientData(f"{name} is missing; run {bench} --write", field="model") from None
+    return dict(json.loads(text))
+
+
 @functools.cache
 def load_card() -> ModelCard:
     """The shipped card (cached); :class:`InsufficientData` if it is missing."""
-    try:
-        text = resources.files("forecasting").joinpath(CARD_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InsufficientData("the model card is missing; run bench/forecast_accuracy.py --write",
-                               field="model") from None
-    return ModelCard(json.loads(text))
+    return ModelCard(_shipped(CARD_FILE, "bench/forecast_accuracy.py"))
 
 
 @functools.cache
 def _error_records() -> tuple[ErrorRecord, ...]:
     """The shipped past errors (read once per process, when a forecast with an earlier history end needs them)."""
-    try:
-        text = resources.files("forecasting").joinpath(ERRORS_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InsufficientData(f"{ERRORS_FILE} is missing; run bench/forecast_accuracy.py --write",
-                               field="model") from None
-    table = json.loads(text)["errors"]
+    table = _shipped(ERRORS_FILE, "bench/forecast_accuracy.py")["errors"]
     return tuple(ErrorRecord(measure, "", int(origin), int(h), float(e))
                  for measure, by_h in table.items() for h, by_origin in by_h.items()
                  for origin, errors in by_origin.items() for e in errors)
@@ -172,12 +171,7 @@ def _error_records() -> tuple[ErrorRecord, ...]:
 
 @functools.cache
 def _driver_evaluation() -> dict[str, Any]:
-    try:
-        text = resources.files("forecasting").joinpath(DRIVER_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InsufficientData(f"{DRIVER_FILE} is missing; run bench/forecast_drivers.py --write",
-                               field="model") from None
-    return dict(json.loads(text))
+    return _shipped(DRIVER_FILE, "bench/forecast_drivers.py")
 
 
 def driver_standing(driver: str, code: str) -> dict[str, Any]:
@@ -189,16 +183,12 @@ def driver_standing(driver: str, code: str) -> dict[str, Any]:
     if found is None:
         return {"improved_held_out": None, "held_out": None,
                 "held_out_note": "not tested: the shipped driver evaluation has no result for this driver"}
-    own = found["by_target"].get(code)
-    held_out = {
-        "test": evaluation["method"], "scored_by": evaluation["bench"], "data_digest": evaluation["data_digest"],
-        "targets": len(found["targets"]), "forecasts": found["forecasts"], "origins": found["origins"],
-        "horizons": found["horizons"], "mase_baseline": found["mase_baseline"],
-        "mase_perfect_foresight": found["mase_perfect_foresight"], "ratio": found["ratio"],
-        "targets_improved": found["targets_improved"], "targets_worse": found["targets_worse"],
-        "this_target": own,
-    }
+    own = found["by_target"].get(code)  # this target's own scores; None: not tried on it
     targets = found["targets"]
+    held_out = {"test": evaluation["method"], "scored_by": evaluation["bench"],
+                "data_digest": evaluation["data_digest"], "targets": len(targets), "this_target": own,
+                **{k: found[k] for k in ("forecasts", "origins", "horizons", "mase_baseline", "mase_perfect_foresight",
+                                         "ratio", "targets_improved", "targets_worse")}}
     who = ", ".join(targets) if len(targets) <= 3 else f"{len(targets)} suppliers"
     pooled = (f"with its actual future values (perfect foresight) the held-out MASE was "
               f"{found['mase_perfect_foresight']:.3f} against {found['mase_baseline']:.3f} for the baseline "
