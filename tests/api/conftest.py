@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from tests.conftest import Databases
-from tests.services import SHARED_REDIS_URL, CeleryWorker, delete_prefix, unique_prefix, wait_for
+from tests.services import SHARED_REDIS_URL, CeleryWorker, delete_prefix, redis_settings, unique_prefix, wait_for
 from workers.settings import WorkerSettings
 
 
@@ -39,7 +39,7 @@ def forecast_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
             yield client
         return
     prefix = unique_prefix("api")
-    worker_settings = WorkerSettings(redis_url=SHARED_REDIS_URL, key_prefix=prefix, queue=prefix)
+    worker_settings = redis_settings(prefix)
     worker = CliWorker(SHARED_REDIS_URL, prefix)
     try:
         with worker, TestClient(create_app(settings, worker_settings)) as client:

@@ -14,8 +14,7 @@ from api.settings import Settings
 from tests.api.conftest import CliWorker
 from tests.api.test_forecasts import JAPAN, computed, wait_for
 from tests.conftest import Databases
-from tests.services import RedisServer, unique_prefix
-from workers.settings import WorkerSettings
+from tests.services import PRODUCTION_DEADLINES, RedisServer, redis_settings, unique_prefix
 
 FORECAST_READS = ["/v1/forecasts/latest?country=JPN&scenario=baseline", "/v1/backtests?country=JPN",
                   "/v1/forecasts/compare?country=JPN"]
@@ -26,7 +25,7 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     dbs = Databases("sqlite", tmp_path_factory.mktemp("outage"))
     prefix = unique_prefix("outage")
     with RedisServer() as server:
-        settings = WorkerSettings(redis_url=server.url(), key_prefix=prefix, queue=prefix, breaker_reset_seconds=1)
+        settings = redis_settings(prefix, server.url(), deadlines=PRODUCTION_DEADLINES, breaker_reset_seconds=1)
         app = create_app(Settings(database_url=dbs.copy(), warm_on_start=False), settings)
         with TestClient(app) as client:
             yield client, server, prefix

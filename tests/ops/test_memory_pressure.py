@@ -21,9 +21,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from tests.conftest import Databases
-from tests.services import CeleryWorker, RedisServer, unique_prefix
+from tests.services import CeleryWorker, RedisServer, redis_settings, unique_prefix
 from tests.test_compose import redis_option
-from workers.settings import WorkerSettings
 
 ROOM_JOBS = 40  # the state instance's admission mark leaves room for about this many more waiting jobs
 JOB_BYTES = 9_000  # what one waiting job holds in Redis: its payload (the inputs), hash and broker message
@@ -86,7 +85,7 @@ def test_every_accepted_job_finishes_under_memory_pressure(tmp_path: Path) -> No
         RedisServer("--maxmemory", "64mb", "--maxmemory-policy", cache_policy) as cache,
     ):
         prefix = unique_prefix("oom")
-        settings = WorkerSettings(redis_url=state.url(), cache_redis_url=cache.url(), key_prefix=prefix, queue=prefix)
+        settings = redis_settings(prefix, state.url(), cache_redis_url=cache.url())
         app = create_app(Settings(database_url=dbs.copy(), warm_on_start=False, rate_limit=""), settings)
         env = {"TIVCAST_CACHE_REDIS_URL": cache.url()}
         with TestClient(app) as client, CeleryWorker(state.url(), prefix, env=env, log_dir=tmp_path):

@@ -20,7 +20,15 @@ from tests.api.test_forecasts import JAPAN, wait_for
 from tests.conftest import Databases
 from tests.ops.conftest import JsonLog, capture_log
 from tests.ops.test_embedded import delta, scrape, value
-from tests.services import SHARED_REDIS_URL, CeleryWorker, RedisServer, delete_prefix, unique_prefix
+from tests.services import (
+    PRODUCTION_DEADLINES,
+    SHARED_REDIS_URL,
+    CeleryWorker,
+    RedisServer,
+    delete_prefix,
+    redis_settings,
+    unique_prefix,
+)
 from workers.runtime import is_online
 from workers.settings import WorkerSettings
 
@@ -32,10 +40,6 @@ def dbs(tmp_path_factory: pytest.TempPathFactory) -> Databases:
 
 def app_for(dbs: Databases, settings: WorkerSettings) -> TestClient:
     return TestClient(create_app(Settings(database_url=dbs.copy(), warm_on_start=False), settings))
-
-
-def redis_settings(prefix: str, url: str = SHARED_REDIS_URL, **overrides: Any) -> WorkerSettings:
-    return WorkerSettings(redis_url=url, key_prefix=prefix, queue=prefix, **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +113,7 @@ class TestReadyz:
 
     def test_with_redis_down_each_component_says_what_failed(self, dbs: Databases) -> None:
         with RedisServer() as server:
-            settings = redis_settings(unique_prefix("ops-down"), server.url())
+            settings = redis_settings(unique_prefix("ops-down"), server.url(), deadlines=PRODUCTION_DEADLINES)
             with app_for(dbs, settings) as client:
                 server.stop()
                 for _ in range(2):  # the second goes through the open breaker (latency: bench/redis_outage.py)

@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import Databases
 from tests.security.conftest import assert_problem, serve
-from tests.services import SHARED_REDIS_URL, RedisServer, delete_prefix, free_port, unique_prefix
-from workers.settings import WorkerSettings
+from tests.services import SHARED_REDIS_URL, RedisServer, delete_prefix, free_port, redis_settings, unique_prefix
 
 # Schema-valid but refused by the model (an unknown scenario): counted like any request, computes nothing.
 BODY = {"target": {"country": "JPN"}, "scenario": "no-such-scenario"}
@@ -62,7 +61,7 @@ class TestInMemory:
 class TestRedis:
     def test_two_api_processes_share_one_budget(self, sqlite: Databases) -> None:
         prefix = unique_prefix("rate")
-        worker = WorkerSettings(redis_url=SHARED_REDIS_URL, key_prefix=prefix, queue=prefix)
+        worker = redis_settings(prefix)
         try:
             with ExitStack() as stack:
                 a = stack.enter_context(serve(sqlite.copy(), worker, rate_limit="3/minute"))

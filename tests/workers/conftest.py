@@ -15,21 +15,18 @@ import pytest
 
 from forecasting import ForecastInputs
 from tests.forecasting.conftest import build_inputs
-from tests.services import SHARED_REDIS_URL, delete_prefix, unique_prefix
+from tests.services import SHARED_REDIS_URL, delete_prefix, redis_settings, unique_prefix
 from workers.requests import JobSpec, forecast_job
-from workers.settings import WorkerSettings
 
 T = TypeVar("T")
+
+# Settings of one worker test: its own prefix and queue, deadlines for a busy machine unless told otherwise.
+settings_for = redis_settings
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run one async scenario on a fresh event loop (clients are created inside it)."""
     return asyncio.run(coro)
-
-
-def settings_for(prefix: str, redis_url: str | None = SHARED_REDIS_URL, **overrides: Any) -> WorkerSettings:
-    """Settings of one test: its own prefix and queue, nothing read from the environment."""
-    return WorkerSettings(redis_url=redis_url, key_prefix=prefix, queue=prefix, **overrides)
 
 
 def japan_forecast(inputs: ForecastInputs, scenario: Any = "baseline", horizon: int = 5, **extra: Any) -> JobSpec:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from forecasting import ForecastInputs
-from tests.services import SHARED_REDIS_URL, CeleryWorker, RedisServer, wait_for
+from tests.services import PRODUCTION_DEADLINES, SHARED_REDIS_URL, CeleryWorker, RedisServer, wait_for
 from tests.workers.conftest import japan_forecast, run, settings_for, with_hook
 from workers.client import RedisService, Unavailable
 from workers.jobs import Job
@@ -46,7 +46,7 @@ def job_in(settings: WorkerSettings, key: str, states: tuple[str, ...], timeout:
     def reached() -> Job | None:
         try:
             job = job_now(settings, key)
-        except Unavailable:  # a call past the client's 0.25 s deadline on a busy machine: poll again
+        except Unavailable:  # Redis out of reach for a moment (a test may have stopped it): poll again
             return None
         return job if job is not None and job.state in states else None
 
@@ -170,7 +170,8 @@ class TestRedisDown:
         spec, later = japan_forecast(japan_inputs), japan_forecast(japan_inputs, "restriction")
         with RedisServer() as server:
             prefix = "tivcast-test-down"
-            settings = settings_for(prefix, redis_url=server.url(), breaker_reset_seconds=1.0)
+            settings = settings_for(prefix, redis_url=server.url(), deadlines=PRODUCTION_DEADLINES,
+                                    breaker_reset_seconds=1.0)
             with CeleryWorker(server.url(), prefix, log_dir=tmp_path):
 
                 async def scenario() -> None:
@@ -201,7 +202,8 @@ class TestRedisDown:
     def test_stalled_redis_times_out_fast_then_recovers_with_its_data(self, japan_inputs: ForecastInputs) -> None:
         spec = japan_forecast(japan_inputs)
         with RedisServer() as server:
-            settings = settings_for("tivcast-test-stall", redis_url=server.url(), breaker_reset_seconds=1.0)
+            settings = settings_for("tivcast-test-stall", redis_url=server.url(), deadlines=PRODUCTION_DEADLINES,
+                                    breaker_reset_seconds=1.0)
 
             async def scenario() -> None:
                 service = RedisService(settings)
