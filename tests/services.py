@@ -38,6 +38,9 @@ SHARED_REDIS_URL = os.environ.get("TIVCAST_TEST_REDIS_URL", "redis://127.0.0.1:6
 # when Redis stops or stalls keep the production values (PRODUCTION_DEADLINES); latency is bench/redis_outage.py.
 BUSY_MACHINE_DEADLINES: Mapping[str, float] = {
     "redis_operation_timeout": 2.0, "redis_socket_timeout": 1.0, "redis_connect_timeout": 1.0}
+# The same for an API started as a process (``tivcast serve``), through its environment.
+BUSY_MACHINE_ENV: Mapping[str, str] = {f"TIVCAST_{name.upper()}": str(value)
+                                       for name, value in BUSY_MACHINE_DEADLINES.items()}
 PRODUCTION_DEADLINES: Mapping[str, float] = {
     name: WorkerSettings.model_fields[name].default for name in BUSY_MACHINE_DEADLINES}
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from tests.services import ROOT, wait_for
+from tests.services import BUSY_MACHINE_ENV, ROOT, wait_for
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
 JAPAN = {"target": {"country": "JPN", "measure": "share"}, "scenario": "baseline", "horizon": 3}
@@ -209,7 +209,7 @@ def test_the_stack_across_hosts(net: Network, workdir: Path) -> None:
     redis_url = f"redis://{data}:6379/0"
     api_env = {**base_env, "TIVCAST_REDIS_URL": redis_url, "TIVCAST_WARM_ON_START": "false",
                "TIVCAST_DATABASE_URL": f"postgresql+psycopg://postgres@{data}:5432/tivcast",
-               "TIVCAST_RATE_LIMIT": f"{RATE_LIMIT}/minute", "PYTHONPATH": str(ROOT)}
+               "TIVCAST_RATE_LIMIT": f"{RATE_LIMIT}/minute", "PYTHONPATH": str(ROOT), **BUSY_MACHINE_ENV}
     worker_env = {**base_env, "TIVCAST_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}  # no database at all
     python = sys.executable
     cwds = {}
