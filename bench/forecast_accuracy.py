@@ -61,10 +61,19 @@ def load_panel(path: Path = DATA) -> Panel:
     return Panel.from_tiv(suppliers, world, tuple(lower))
 
 
-def load_world_milex(path: Path = ROOT / "api" / "data" / "milex-constant-usd.csv") -> dict[int, float]:
-    """World military expenditure, USD billion (the curated file is in USD million), as the API passes it."""
+def load_milex(path: Path = ROOT / "api" / "data" / "milex-constant-usd.csv") -> dict[str, dict[int, float]]:
+    """Military expenditure by country code (``WLD`` the world), USD million at constant prices, positive values."""
+    out: dict[str, dict[int, float]] = {}
     with path.open(encoding="utf-8", newline="") as handle:
-        return {int(r["year"]): float(r["value"]) / 1000 for r in csv.DictReader(handle) if r["country_code"] == "WLD"}
+        for r in csv.DictReader(handle):
+            if float(r["value"]) > 0:
+                out.setdefault(r["country_code"], {})[int(r["year"])] = float(r["value"])
+    return out
+
+
+def world_milex(milex: dict[str, dict[int, float]]) -> dict[int, float]:
+    """World military expenditure in USD billion, as the API passes it (the curated file is in USD million)."""
+    return {year: value / 1000 for year, value in milex.get("WLD", {}).items()}
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -281,7 +290,7 @@ def main() -> None:
     today = forecast_panel(panel, 30)
     print(f"Reconciliation factor on today's data (100 / sum of base shares), 2025-2054: "
           f"{today.factor.min():.3f}-{today.factor.max():.3f}")
-    milex = load_world_milex()
+    milex = world_milex(load_milex())
     if milex:
         e = estimate_elasticity(panel.world, milex, panel.lower_bound_years)
         print(f"World-demand elasticity (dlog world TIV on dlog world military expenditure, {e.first_year}-"

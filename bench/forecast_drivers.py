@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forecast_accuracy import ROOT, load_panel, load_world_milex
+from forecast_accuracy import ROOT, load_milex, load_panel, world_milex
 
 from forecasting import ForecastInputs, Target
 from forecasting.coherent import naive_scale
@@ -55,16 +55,6 @@ METHOD = ("At each origin the data, the driver's included, are cut at the origin
           "are scored by MASE over horizons 1-5. improved_held_out: perfect foresight's MASE at least 1 % lower.")
 
 
-def load_own_milex(path: Path = ROOT / "api" / "data" / "milex-constant-usd.csv") -> dict[str, dict[int, float]]:
-    """Each country's military expenditure, USD million at constant prices (positive values), as the API passes it."""
-    out: dict[str, dict[int, float]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for r in csv.DictReader(handle):
-            if r["country_code"] != WORLD and float(r["value"]) > 0:
-                out.setdefault(r["country_code"], {})[int(r["year"])] = float(r["value"])
-    return out
-
-
 def load_policy_events(path: Path = ROOT / "api" / "data" / "policy-events.csv") -> tuple[tuple[str, str], ...]:
     with path.open(encoding="utf-8", newline="") as handle:
         return tuple((r["date"], r["regime"] or "") for r in csv.DictReader(handle))
@@ -76,8 +66,10 @@ def _cut(series: Mapping[int, float], origin: int) -> dict[int, float]:
 
 @functools.cache
 def _data() -> tuple[Panel, dict[int, float], dict[str, dict[int, float]], tuple[tuple[str, str], ...]]:
-    """The curated files, read once per process: the panel, world and own military expenditure, the timeline."""
-    return load_panel(), load_world_milex(), load_own_milex(), load_policy_events()
+    """The curated files, read once per process: the panel, world and each country's military expenditure (USD
+    billion and million, as the API passes them), the timeline."""
+    milex = load_milex()
+    return load_panel(), world_milex(milex), milex, load_policy_events()
 
 
 def _trial(panel: Panel, cut: Panel, inputs: ForecastInputs, target: Target, driver: str,
@@ -97,7 +89,7 @@ def _trial(panel: Panel, cut: Panel, inputs: ForecastInputs, target: Target, dri
 
 def trials_at(origin: int) -> list[Trial]:
     """Every driver on every target it applies to, from one origin."""
-    panel, world_milex, own, timeline = _data()
+    panel, world_spending, own, timeline = _data()
     cut = panel.cut(origin)
     tiv = {c: cut.tiv(c) for c in cut.suppliers}
 
@@ -124,9 +116,9 @@ def trials_at(origin: int) -> list[Trial]:
         path = openness_by_year(timeline, future_years)
         out += _trial(panel, cut, inputs("JPN", {}, known), Target("JPN"), POLICY, path)
     if origin >= FIRST_WORLD_ORIGIN:
-        future = {y: world_milex[y] for y in future_years if y in world_milex}
+        future = {y: world_spending[y] for y in future_years if y in world_spending}
         assert scored <= set(future), f"world military expenditure is missing in {sorted(scored - set(future))}"
-        out += _trial(panel, cut, inputs(WORLD, {WORLD_MILEX: _cut(world_milex, origin)}), Target(WORLD, "tiv"),
+        out += _trial(panel, cut, inputs(WORLD, {WORLD_MILEX: _cut(world_spending, origin)}), Target(WORLD, "tiv"),
                       WORLD_MILEX, future)
     return out
 

@@ -295,7 +295,20 @@ class DriverHeldOut(BaseModel):
     this_target: TargetHeldOut | None = Field(description="This forecast's target's own scores; null: not tried")
 
 
-class DriverStanding(BaseModel):
+class HeldOutVerdict(BaseModel):
+    """What the shipped perfect-foresight test found for a driver (``forecasting.model_card.driver_standing``)."""
+
+    model_config = OPEN
+    improved_held_out: bool | None = Field(
+        description="Whether the driver's actual future path (perfect foresight) lowered the held-out MASE by at "
+        "least 1 % (bench/forecast_drivers.py): a supplier's for a Prophet driver, the world total's through the "
+        "elasticity for world military expenditure; null: not tested"
+    )
+    held_out: DriverHeldOut | None = Field(description="The perfect-foresight test's scores; null: not tested")
+    held_out_note: str
+
+
+class DriverStanding(HeldOutVerdict):
     """A driver of the fitted model: what it means, its coefficient, and whether it is scored."""
 
     model_config = OPEN
@@ -310,12 +323,6 @@ class DriverStanding(BaseModel):
         description="estimated (from the history), or asserted (tivcast's or the scenario's assumption) with why"
     )
     in_baseline: bool
-    improved_held_out: bool | None = Field(
-        description="Whether the driver's actual future path (perfect foresight) lowered the held-out MASE by at "
-        "least 1 % (bench/forecast_drivers.py); null: not tested"
-    )
-    held_out: DriverHeldOut | None = Field(description="The perfect-foresight test's scores; null: not tested")
-    held_out_note: str
 
 
 class TransformOut(BaseModel):
@@ -352,16 +359,10 @@ class ElasticityOut(BaseModel):
     )
 
 
-class WorldDemandOut(ElasticityOut):
+class WorldDemandOut(ElasticityOut, HeldOutVerdict):
     """The world-demand elasticity of a fit and what it applies to."""
 
     applies_to: str = Field(description="The forecasts world demand moves")
-    improved_held_out: bool | None = Field(
-        description="Whether world military expenditure's actual future path (perfect foresight) lowered the world "
-        "total's held-out MASE by at least 1 % through this elasticity; null: not tested"
-    )
-    held_out: DriverHeldOut | None = Field(description="The perfect-foresight test's scores; null: not tested")
-    held_out_note: str
 
 
 class IntervalErrorsOut(BaseModel):
