@@ -75,14 +75,18 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
         release = position.release  # pinned: the release the first page came from
     chosen = snapshot.release(dataset_id, release)
     as_csv = choose(request, query.format) == "csv"
+    # The links of a CSV page always ask for CSV (a reader such as pandas.read_csv sends no Accept); a JSON
+    # page's links repeat the request's format= if it had one. So the links depend on the representation and
+    # on format=, never on Accept alone.
+    link_format = "csv" if as_csv else query.format
     # The page's links (Link, next, bulk) name the scheme and host the client used: part of the representation.
     base = f"{request.url.scheme}://{request.url.netloc}"
-    key = make_etag("obs", base, chosen.content_hash, codes, start, end, mrv, size, query.cursor, as_csv)
+    key = make_etag("obs", base, chosen.content_hash, codes, start, end, mrv, size, query.cursor, as_csv, link_format)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         rows = series_rows(state, snapshot, dataset_id, chosen)
         cut = page(rows, rows.ranges(codes, start, end, mrv), size, position)
-        links = _links(request, chosen.release_id, fingerprint, cut)
+        links = _links(request, chosen.release_id, fingerprint, cut, link_format)
         headers = {"X-Total-Count": str(cut.total), "Link": ", ".join(f'<{u}>; rel="{r}"' for r, u in links.items())}
         next_cursor = links["next"].rsplit("cursor=", 1)[1] if "next" in links else None
         if as_csv:
@@ -145,10 +149,15 @@ def _renderer(snapshot: Snapshot, unit: str | None, release_id: str) -> Render:
     return render
 
 
-def _links(request: Request, release_id: str, fingerprint: str, cut: Page) -> dict[str, str]:
-    """first, prev, next and last, each pinned to the release (and the query) the page came from."""
+def _links(
+    request: Request, release_id: str, fingerprint: str, cut: Page, link_format: Format | None
+) -> dict[str, str]:
+    """first, prev, next and last, each pinned to the release (and the query) the page came from, and asking
+    for ``link_format`` (None: no ``format=``, as the request had none)."""
     # The query string is built once (Starlette's URL helpers re-split and re-encode it per link).
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "release")]
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "release", "format")]
+    if link_format is not None:
+        kept.append(("format", link_format))
     base = _with_query(request, urlencode([*kept, ("release", release_id)]))
     links = {"first": base}
 

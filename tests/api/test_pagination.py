@@ -3,10 +3,14 @@ the first page came from, and cursors bound to their query."""
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from api.app import create_app
 from api.datasets.ingest import ingest_file
@@ -63,6 +67,46 @@ class TestLinks:
         header = response.headers["link"]
         for rel, url in response.json()["links"].items():
             assert f'<{url}>; rel="{rel}"' in header
+
+
+def link_header(response: Response) -> dict[str, str]:
+    return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="([a-z]+)"', response.headers["link"])}
+
+
+class TestCsvLinks:
+    """A CSV page's links ask for CSV whether the page was asked for by Accept or by format=, and whichever
+    of the two was asked first (they name the same rows, not the same links)."""
+
+    CSV_URL = f"{OBS}?country=ESP&limit={{limit}}"
+
+    @pytest.mark.parametrize("order", [("accept", "format"), ("format", "accept")])
+    def test_both_ways_of_asking_for_csv_give_links_that_ask_for_csv(
+        self, client: TestClient, order: tuple[str, str]
+    ) -> None:
+        url = self.CSV_URL.format(limit=2 if order[0] == "accept" else 3)
+        for how in order:
+            response = (
+                client.get(url, headers={"Accept": "text/csv"}) if how == "accept" else client.get(f"{url}&format=csv")
+            )
+            assert response.headers["content-type"].startswith("text/csv")
+            links = link_header(response)
+            assert set(links) >= {"first", "next", "last"}
+            assert all("format=csv" in link for link in links.values()), (how, links)
+            note = pd.read_csv(io.StringIO(response.text))["note"][0]
+            assert f"next page: {links['next']};" in note
+
+    def test_pandas_reads_the_next_link_of_a_csv_page_as_rows(self, client: TestClient) -> None:
+        first = client.get(self.CSV_URL.format(limit=2), headers={"Accept": "text/csv"})
+        following = link_header(first)["next"]
+        page = pd.read_csv(io.StringIO(client.get(following).text))  # no Accept, as pandas.read_csv(url) sends
+        assert list(page.columns[:3]) == ["country_code", "country_name", "year"]
+        assert len(page) == 2 and set(page["country_code"]) == {"ESP"}
+
+    def test_json_links_keep_the_format_the_request_named(self, client: TestClient) -> None:
+        plain = client.get(OBS, params={"country": "ESP", "limit": 2}).json()["links"]
+        named = client.get(OBS, params={"country": "ESP", "limit": 2, "format": "json"}).json()["links"]
+        assert not any("format=" in link for link in plain.values())
+        assert all("format=json" in link for link in named.values())
 
 
 class TestPinnedRelease:
