@@ -19,6 +19,8 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.web.negotiation import JSON_TYPES, acceptable
+
 Body = tuple[bytes, str, dict[str, str]]
 RESULT_PATH = re.compile(r"^/v1/forecasts/[0-9a-f]{64}$")
 ROUTE_KEY = "tivcast.route"  # FastPath names the route template it answered for here (api.operations.metrics labels)
@@ -241,7 +243,14 @@ class FastPath:
     @staticmethod
     async def _result(scope: Scope, send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> int | None:
         """A content key's result: 304 on a matching If-None-Match without any lookup (a key's content
-        never changes), else the bytes if this process holds them in memory. None: let the route answer."""
+        never changes), else the bytes if this process holds them in memory. None: let the route answer,
+        as it does any request with a query string (the route takes none: a 422) or an Accept that allows
+        no JSON (a 406)."""
+        if scope["query_string"]:
+            return None
+        for name, value in scope["headers"]:
+            if name == b"accept" and not acceptable(value.decode("latin-1"), JSON_TYPES):
+                return None
         key = scope["path"].rsplit("/", 1)[1]
         etag = f'"{key}"'.encode()
         headers = [(b"etag", etag), (b"cache-control", IMMUTABLE)]

@@ -19,6 +19,7 @@ from api.errors import InvalidParameter, TivcastError
 from api.forecasts.inputs import InputsCache
 from api.settings import Settings
 from api.web.cache import Body, BodyCache, UrlCache, conditional
+from api.web.negotiation import json_only
 from workers.client import ForecastService
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
@@ -118,6 +119,7 @@ class QueryShape(TivcastError):
 
 
 STRICT = [Depends(strict_query)]
+JSON_ONLY = [Depends(json_only)]  # routes that send only JSON: 406 when Accept allows neither JSON nor problem+json
 
 
 def check_years(start: int | None, end: int | None) -> None:

@@ -19,6 +19,7 @@ from fastapi import Query, Request
 from api.errors import NotAcceptable
 
 Format = Literal["json", "csv"]
+JSON_TYPES = ("application/json", "application/problem+json")  # what a JSON-only route sends: a result or a problem
 MEDIA: dict[Format, tuple[str, str]] = {"json": ("application", "json"), "csv": ("text", "csv")}
 CSV_TYPE = "text/csv; charset=utf-8"
 FormatQuery = Annotated[
@@ -78,6 +79,30 @@ def choose(request: Request, fmt: Format | None) -> Format:
             "send Accept: text/csv or application/json, or add format=csv or format=json"
         )
     return name
+
+
+def acceptable(header: str, media_types: Sequence[str]) -> bool:
+    """Whether an Accept header allows one of ``media_types`` (``type/subtype``); no or an empty header allows all."""
+    if not header.strip():
+        return True
+    ranges = parse_accept(header)
+    return any(weight((kind, sub), ranges) > 0 for kind, _, sub in (m.partition("/") for m in media_types))
+
+
+def require(request: Request, *media_types: str) -> None:
+    """406 unless ``Accept`` allows one of ``media_types``: the only representations the route sends."""
+    header = request.headers.get("accept", "")
+    if not acceptable(header, media_types):
+        allows = "allows neither" if len(media_types) > 1 else "does not allow it"
+        raise NotAcceptable(
+            f"this endpoint only sends {' or '.join(media_types)}, and Accept {header.strip()[:200]!r} {allows}; "
+            f"send Accept: {media_types[0]}, or no Accept header"
+        )
+
+
+async def json_only(request: Request) -> None:
+    """The dependency of routes that only send JSON (and problem+json): a 406 for an Accept allowing neither."""
+    require(request, *JSON_TYPES)
 
 
 def cell(value: Any) -> str:

@@ -99,3 +99,59 @@ def test_lists_are_pipe_joined_in_csv(client: TestClient) -> None:
     table = pd.read_csv(io.StringIO(client.get("/v1/policy-events?format=csv").text))
     json_rows = client.get("/v1/policy-events").json()["data"]
     assert table["sources"].fillna("").tolist() == ["|".join(e["sources"]) for e in json_rows]
+
+
+JSON_ONLY = [
+    "/v1/forecasts/latest?country=JPN",
+    "/v1/forecasts/compare?country=JPN",
+    "/v1/backtests?country=JPN",
+    f"/v1/forecasts/{'0' * 64}",
+    f"/v1/jobs/{'0' * 64}",
+    "/v1/scenarios",
+    "/v1/scenarios/baseline",
+]
+
+
+class TestJsonOnlyRoutes:
+    """Forecast, job and scenario routes send JSON (or a problem): an Accept allowing neither is a 406."""
+
+    @pytest.mark.parametrize("path", JSON_ONLY)
+    @pytest.mark.parametrize("accept", ["image/png", "text/csv", "TEXT/CSV", "application/json;q=0, */*;q=0", "text/*"])
+    def test_an_accept_without_json_is_a_406_problem(self, client: TestClient, path: str, accept: str) -> None:
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code == 406, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "application/json" in response.json()["detail"]
+
+    def test_posting_a_forecast_with_an_accept_without_json_is_a_406(self, client: TestClient) -> None:
+        request = {"target": {"country": "JPN", "measure": "share"}, "scenario": "baseline"}
+        assert client.post("/v1/forecasts", json=request, headers={"Accept": "image/png"}).status_code == 406
+
+    @pytest.mark.parametrize(
+        "accept", ["", "*/*", "application/*", "APPLICATION/JSON", "application/problem+json", "image/png, */*;q=0.1"]
+    )
+    def test_an_accept_allowing_json_is_answered(self, client: TestClient, accept: str) -> None:
+        assert client.get("/v1/scenarios", headers={"Accept": accept}).status_code == 200
+        assert client.get(f"/v1/jobs/{'0' * 64}", headers={"Accept": accept}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "media"),
+    [("/v1/datasets/arms-exports/download", "text/csv"), ("/v1/datasets/arms-exports/datapackage", "application/zip")],
+)
+class TestBulkMediaTypes:
+    @pytest.mark.parametrize("accept", ["application/json", "image/png", "text/csv;q=0, application/zip;q=0"])
+    def test_an_accept_without_the_file_type_is_a_406(
+        self, client: TestClient, path: str, media: str, accept: str
+    ) -> None:
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code == 406, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert media in response.json()["detail"]
+
+    @pytest.mark.parametrize("accept", ["", "*/*", "TEXT/CSV, application/zip"])
+    def test_an_accept_allowing_the_file_type_is_answered(
+        self, client: TestClient, path: str, media: str, accept: str
+    ) -> None:
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code == 200 and response.headers["content-type"].startswith(media)

@@ -79,6 +79,17 @@ class TestSubmitPollResult:
                                  headers={"If-None-Match": f'"{key}"'})
         assert revalidated.status_code == 304
 
+    def test_a_result_in_memory_still_validates_its_query_and_accept(self, forecast_client: TestClient) -> None:
+        key = computed(forecast_client, forecast_client.post("/v1/forecasts", json=JAPAN)).json()["key"]
+        url = f"/v1/forecasts/{key}"
+        assert forecast_client.get(url).status_code == 200  # now held in memory, answered before routing
+        unknown = forecast_client.get(f"{url}?format=csv")
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "format"
+        for headers in ({"Accept": "text/csv"}, {"Accept": "image/png", "If-None-Match": f'"{key}"'}):
+            refused = forecast_client.get(url, headers=headers)
+            assert refused.status_code == 406 and refused.headers["content-type"] == "application/problem+json"
+        assert forecast_client.get(url, headers={"If-None-Match": f'"{key}"'}).status_code == 304
+
     def test_compare_gives_side_by_side_and_differences(self, forecast_client: TestClient) -> None:
         params = {"country": "JPN", "scenarios": "baseline,liberalisation,restriction", "horizon": 5}
         response = computed(forecast_client, forecast_client.get("/v1/forecasts/compare", params=params))

@@ -98,3 +98,35 @@ class TestLimitInOpenApi:
         assert limit["schema"]["default"] == 100
         assert client.get(OBS, params={"limit": maximum}).status_code == 200
         problem(client.get(OBS, params={"limit": maximum + 1}))
+
+
+NO_KEY = "0" * 64
+FORECAST_GETS = [
+    "/v1/forecasts/latest?country=JPN",
+    "/v1/forecasts/compare?country=JPN",
+    "/v1/backtests?country=JPN",
+    f"/v1/forecasts/{NO_KEY}",
+    f"/v1/jobs/{NO_KEY}",
+]
+
+
+class TestForecastRoutes:
+    """The forecast routes read their query as strictly as the data endpoints: nothing is silently ignored."""
+
+    @pytest.mark.parametrize("path", FORECAST_GETS)
+    def test_an_unknown_parameter_is_a_422_naming_it(self, client: TestClient, path: str) -> None:
+        body = problem(client.get(f"{path}{'&' if '?' in path else '?'}senario=restriction"))
+        assert [e["field"] for e in body["errors"]] == ["senario"]  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize(
+        "query", ["country=JPN&country=KOR", "country=JPN&scenario=baseline&scenario=restriction"]
+    )
+    def test_a_repeated_parameter_is_a_422_never_last_one_wins(self, client: TestClient, query: str) -> None:
+        body = problem(client.get(f"/v1/forecasts/latest?{query}"))
+        assert "more than once" in str(body["detail"])
+
+    def test_posting_a_forecast_takes_no_query_parameters(self, client: TestClient) -> None:
+        request = {"target": {"country": "JPN", "measure": "share"}, "scenario": "baseline"}
+        body = problem(client.post("/v1/forecasts?scenario=restriction", json=request))
+        assert body["errors"][0]["field"] == "scenario"  # type: ignore[index]
+        assert "takes none" in str(body["detail"])

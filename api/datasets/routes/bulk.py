@@ -26,7 +26,7 @@ from api.datasets.shipped import descriptor as shipped_package
 from api.datasets.tables import Release
 from api.web.cache import http_date, make_etag, matches, not_modified_since
 from api.web.deps import STRICT, AppState, DatasetId, ReleaseQuery, SnapshotDep, StateDep, respond
-from api.web.negotiation import CSV_TYPE, cell
+from api.web.negotiation import CSV_TYPE, cell, require
 from api.web.responses import ERRORS, dataset_public, release_public
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=STRICT)
@@ -76,6 +76,7 @@ def _filename(*parts: str) -> str:
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "Every row of the release"},
         304: {"description": "Not modified"},
         **ERRORS,
+        406: {**ERRORS[406], "description": "Accept does not allow text/csv"},
     },
     response_class=Response,
 )
@@ -84,6 +85,7 @@ async def download(
 ) -> Response:
     """Every row of a release (default: the current one) as one CSV in the dataset's own columns, streamed,
     with no page cap: what World Bank and OWID call a bulk download. ``ETag`` is the release's content."""
+    require(request, "text/csv")
     chosen = snapshot.release(dataset_id, release)
     etag = make_etag("bulk", dataset_id, chosen.content_hash)
     headers = {
@@ -164,6 +166,7 @@ def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release:
         200: {"content": {ZIP: {"schema": {"type": "string", "format": "binary"}}}, "description": "The package"},
         304: {"description": "Not modified"},
         **ERRORS,
+        406: {**ERRORS[406], "description": f"Accept does not allow {ZIP}"},
     },
     response_class=Response,
 )
@@ -172,6 +175,7 @@ async def datapackage(
 ) -> Response:
     """A zip with ``datapackage.json`` (Frictionless Data Package: schema, sources, licence, the release's
     provenance) and the CSVs it describes: the whole release and the countries its codes refer to."""
+    require(request, ZIP)
     chosen = snapshot.release(dataset_id, release)
     name = _filename(dataset_id, chosen.release_id)
 

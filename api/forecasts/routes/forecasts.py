@@ -29,10 +29,11 @@ from api.forecasts.jobs import (
 from api.forecasts.schemas import AnyResult, BacktestReport, ForecastResult, JobDocument, ScenarioSetResult
 from api.operations.security import LIMITED, rate_limited
 from api.web.cache import matches
-from api.web.deps import SnapshotDep, StateDep
+from api.web.deps import JSON_ONLY, STRICT, SnapshotDep, StateDep
 from workers.requests import backtest_job, forecast_job, scenario_set_job
 
-router = APIRouter(tags=["forecasts"])
+# Unknown or repeated query parameters are a 422 (POST takes none: everything is in the body); JSON only.
+router = APIRouter(tags=["forecasts"], dependencies=[*STRICT, *JSON_ONLY])
 Key = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="Content key of a forecast (64 hex digits)")]
 Country = Annotated[str, Query(pattern=r"^[A-Za-z]{3}$", description="ISO3 code", examples=["JPN"])]
 Measure = Annotated[str, Query(pattern=r"^(share|tiv)$", description="share (percent of world) or tiv")]

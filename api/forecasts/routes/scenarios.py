@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 from api.errors import NotFound
 from api.forecasts.schemas import ScenarioOut
 from api.web.cache import make_etag, matches
-from api.web.deps import STRICT, StateDep
+from api.web.deps import JSON_ONLY, STRICT, StateDep
 from api.web.responses import ERRORS
 from forecasting import SCENARIOS
 
-router = APIRouter(prefix="/v1/scenarios", tags=["forecasts"], dependencies=STRICT)
+router = APIRouter(prefix="/v1/scenarios", tags=["forecasts"], dependencies=[*STRICT, *JSON_ONLY])
 ScenarioName = Annotated[str, Path(description="A built-in scenario name", examples=["baseline"], max_length=64)]
 
 
