@@ -56,7 +56,7 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
     dataset_id, start, end, mrv, release = query.dataset_id, query.start, query.end, query.mrv, query.release
     dataset = snapshot.dataset(dataset_id)
     if dataset.kind != "series":
-        raise InvalidParameter("dataset_id", f"{dataset_id!r} is a {dataset.kind} dataset; use /records")
+        raise InvalidParameter("dataset_id", wrong_kind(dataset_id, dataset.kind, "a series"))
     codes = country_list(query.country, snapshot)
     size = query.limit or state.settings.page_size_default
     if size > state.settings.page_size_max:
@@ -118,6 +118,23 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
 
     in_memory = state.releases.get(chosen, _names_version(snapshot)) is not None
     return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at, offload=not in_memory)
+
+
+def rows_at(dataset_id: str, kind: str) -> str:
+    """The route that serves the rows of a dataset of this kind."""
+    if kind == "series":
+        return f"/v1/datasets/{dataset_id}/observations"
+    if kind == "events":
+        return "/v1/policy-events"
+    if kind == "countries":
+        return "/v1/countries"
+    return f"/v1/datasets/{dataset_id}/records"
+
+
+def wrong_kind(dataset_id: str, kind: str, wanted: str) -> str:
+    """The message of a route asked for a dataset of another kind: what it is, and where its rows are."""
+    article = "an" if kind[:1] in "aeiou" else "a"
+    return f"{dataset_id!r} is {article} {kind} dataset, not {wanted}; its rows are at {rows_at(dataset_id, kind)}"
 
 
 def series_rows(state: AppState, snapshot: Snapshot, dataset_id: str, release: Release) -> SeriesRows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 SERIES = ["arms-exports", "milex-constant-usd", "milex-current-usd", "milex-share-gdp", "japan-defence-budget"]
@@ -99,3 +100,28 @@ class TestRecords:
         response = client.get("/v1/datasets/arms-exports/records")
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "dataset_id"
+        assert "/v1/datasets/arms-exports/observations" in response.json()["detail"]
+
+    @pytest.mark.parametrize(
+        ("path", "detail"),
+        [
+            ("/v1/datasets/policy-events/observations", "is an events dataset, not a series; its rows are at"),
+            ("/v1/datasets/policy-events/records", "is an events dataset, not a table; its rows are at"),
+            ("/v1/observations?dataset=policy-events", "is an events dataset, not a series; its rows are at"),
+        ],
+    )
+    def test_the_wrong_route_for_the_events_points_to_the_one_that_works(
+        self, client: TestClient, path: str, detail: str
+    ) -> None:
+        response = client.get(path)
+        assert response.status_code == 422
+        assert detail in response.json()["detail"]
+        route = response.json()["detail"].split("its rows are at ")[1].split()[0]
+        assert route == "/v1/policy-events" and client.get(route).status_code == 200
+
+    def test_observations_of_a_table_point_to_its_records(self, client: TestClient) -> None:
+        response = client.get("/v1/datasets/japan-export-deals/observations")
+        assert response.status_code == 422
+        assert "a table dataset, not a series; its rows are at /v1/datasets/japan-export-deals/records" in (
+            response.json()["detail"]
+        )

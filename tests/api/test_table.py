@@ -73,3 +73,13 @@ class TestBadRequests:
         assert response.headers["content-type"] == "application/problem+json"
         if field:
             assert response.json()["errors"][0]["field"] == field
+
+    def test_too_many_datasets_is_a_422_before_any_is_looked_up(self, client: TestClient) -> None:
+        response = client.get(URL, params={"dataset": "a,b,c,d,e,f,g,h,i"})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "dataset"
+        assert "at most 8 datasets" in response.json()["detail"]
+
+    def test_a_repeated_dataset_counts_once(self, client: TestClient) -> None:
+        response = client.get(URL, params={"dataset": ",".join(["arms-exports"] * 9), "country": "JPN"})
+        assert response.status_code == 200 and [c["dataset"] for c in response.json()["columns"]] == ["arms-exports"]

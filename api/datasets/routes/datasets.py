@@ -192,7 +192,7 @@ async def list_records(
     """The rows of a table dataset (e.g. japan-export-deals, japan-buildup-plan), as published."""
     dataset = snapshot.dataset(dataset_id)
     if dataset.kind not in ("table", "regimes"):
-        raise InvalidParameter("dataset_id", f"{dataset_id!r} is a {dataset.kind} dataset, not a table")
+        raise InvalidParameter("dataset_id", observations.wrong_kind(dataset_id, dataset.kind, "a table"))
     chosen = snapshot.release(dataset_id, release)
     as_ = choose(request, format)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.datasets.catalog import Snapshot
-from api.datasets.observations import series_rows
+from api.datasets.observations import series_rows, wrong_kind
 from api.datasets.tables import Release
 from api.errors import InvalidParameter
 from api.web.cache import make_etag
@@ -70,7 +70,10 @@ async def table(
     start: StartYear = None,
     end: EndYear = None,
     shape: Annotated[
-        Literal["long", "wide"], Query(description="long (a row per value) or wide (country x year, OWID-style)")
+        Literal["long", "wide"], Query(
+            description="long (a row per value) or wide (a row per country and year, a column per dataset: "
+            "OWID-style)"
+        )
     ] = "long",
     format: FormatQuery = None,
 ) -> Response:
@@ -117,20 +120,16 @@ async def table(
 
 
 def _datasets(raw: str, snapshot: Snapshot) -> list[str]:
-    ids: list[str] = []
-    for part in raw.split(","):
-        name = part.strip()
-        if not name:
-            continue
-        kind = snapshot.dataset(name).kind
-        if kind != "series":
-            raise InvalidParameter("dataset", f"{name!r} is a {kind} dataset; only series can be combined")
-        if name not in ids:
-            ids.append(name)
+    """The distinct names, in the order given; the count is checked before any name is looked up."""
+    ids = list(dict.fromkeys(name for part in raw.split(",") if (name := part.strip())))
     if not ids:
         raise InvalidParameter("dataset", "name at least one series dataset, e.g. dataset=arms-exports")
     if len(ids) > MAX_DATASETS:
-        raise InvalidParameter("dataset", f"at most {MAX_DATASETS} datasets in one call")
+        raise InvalidParameter("dataset", f"at most {MAX_DATASETS} datasets in one call ({len(ids)} given)")
+    for name in ids:
+        kind = snapshot.dataset(name).kind
+        if kind != "series":
+            raise InvalidParameter("dataset", f"{wrong_kind(name, kind, 'a series')} (only series can be combined)")
     return ids
 
 
