@@ -55,7 +55,8 @@ def yearly(data: Mapping[str, Mapping[int, Observation]], countries: Sequence[st
 
 
 def periods(world_years: Sequence[int], start: int | None, end: int | None, size: int) -> list[tuple[int, int]]:
-    """Complete ``size``-year periods ending at ``end`` (default: last year with a world total)."""
+    """Complete ``size``-year periods ending at ``end`` (default: the last year with a denominator, which
+    counts 2024's sum of listed suppliers)."""
     if not world_years:
         return []
     last = min(end, world_years[-1]) if end is not None else world_years[-1]

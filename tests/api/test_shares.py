@@ -114,6 +114,16 @@ class TestWindowsExplicit:
         assert "counted back" in window["description"] and window["schema"]["enum"] == [1, 5]
         assert "complete five-year periods counted back" in operation["description"]
 
+    def test_the_default_end_is_the_last_year_with_a_denominator_as_documented(self, client: TestClient) -> None:
+        rows = client.get(URL, params={"country": "JPN", "window": 5}).json()["data"]
+        assert (rows[-1]["period"], rows[-1]["world_basis"]) == ("2020-2024", "mixed")
+        assert rows == client.get(URL, params={"country": "JPN", "window": 5, "end": 2024}).json()["data"]
+        sipri_only = client.get(URL, params={"country": "JPN", "window": 5, "end": 2023}).json()["data"]
+        assert (sipri_only[-1]["period"], sipri_only[-1]["world_basis"]) == ("2019-2023", "sipri_world_total")
+        operation = client.get("/openapi.json").json()["paths"][URL]["get"]
+        window = next(p for p in operation["parameters"] if p["name"] == "window")["description"]
+        assert "for 2024, the sum of the suppliers SIPRI lists" in window and "end=2024 (the default)" in window
+
     def test_yearly_shares_of_an_empty_range_are_an_empty_list(self, client: TestClient) -> None:
         body = client.get(URL, params={"country": "JPN", "start": 1950, "end": 1953}).json()
         assert body["data"] == [] and body["count"] == 0  # JPN has no value before 1954: no row invented

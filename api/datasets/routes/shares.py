@@ -51,10 +51,11 @@ async def get_shares(
         int,
         Query(
             description="1: yearly shares. 5: SIPRI-style five-year totals over complete windows counted back "
-            "from `end` (default: the last year with a world total): with end=2024 the windows are 2020-2024, "
-            "2015-2019, ... down to `start`; a window is given only when all its years lie in [start, end] and "
-            "have a world total, so a partial window at the start of the range is left out. A range that holds "
-            "no complete window is a 422.",
+            "from `end` (default: the last year with a denominator, SIPRI's world total or, for 2024, the sum "
+            "of the suppliers SIPRI lists, a lower bound): with end=2024 (the default) the windows are "
+            "2020-2024 (world_basis `mixed`), 2015-2019, ... down to `start`; a window is given only when all "
+            "its years lie in [start, end] and have a denominator, so a partial window at the start of the "
+            "range is left out. A range that holds no complete window is a 422.",
             examples=[1],
             json_schema_extra={"enum": [1, 5]},
         ),
@@ -68,7 +69,8 @@ async def get_shares(
     ``world_basis`` says which denominator each share used (``mixed`` for a window spanning both).
 
     **Windows** (``window=5``): complete five-year periods counted back from ``end`` (default: the last
-    year with a world total), e.g. ``start=2010&end=2024`` gives 2010-2014, 2015-2019 and 2020-2024, and
+    year with a denominator, 2024 with its sum of listed suppliers, so the last window is 2020-2024 with
+    ``world_basis`` ``mixed``; ``end=2023`` keeps to SIPRI's own world totals), e.g. ``start=2010&end=2024`` gives 2010-2014, 2015-2019 and 2020-2024, and
     ``start=2012&end=2024`` gives 2015-2019 and 2020-2024 (2012-2014 is not a complete window). Years
     without a value for a country count as zero in its total, as SIPRI's own totals do, and
     ``years_with_data`` says how many had one. A range holding no complete window is a 422 that says so."""
