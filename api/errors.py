@@ -174,6 +174,15 @@ async def stored_data_problem(request: Request, exc: InvalidInputs) -> JSONRespo
     )
 
 
+def full_allow(allow: str) -> str:
+    """The ``Allow`` of a path whose routes take ``allow``: every path also answers OPTIONS, and a GET route
+    HEAD (api/web/semantics.py), so a 405 and an OPTIONS name the same methods."""
+    methods = {m.strip().upper() for m in allow.split(",") if m.strip()}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods | {"OPTIONS"}))
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
     return ".".join(parts) or ".".join(str(p) for p in loc)
@@ -221,12 +230,15 @@ def add_exception_handlers(app: FastAPI) -> None:
             413: "Content too large",
             415: "Unsupported media type",
         }.get(exc.status_code, "Error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and "Allow" in headers:
+            headers["Allow"] = full_allow(headers["Allow"])
         return problem(
             exc.status_code,
             title,
             str(exc.detail),
             slug=title.lower().replace(" ", "-"),
-            headers=dict(exc.headers or {}),
+            headers=headers,
             instance=request.url.path,
         )
 

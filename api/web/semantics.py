@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import full_allow
 from api.web.cache import ROUTE_KEY
 
 
@@ -68,10 +69,7 @@ class HeadAndOptions:
             if message.get("more_body", False):
                 return
             allowed = next((v.decode() for k, v in start.get("headers", []) if k.lower() == b"allow"), "")
-            methods = {m.strip().upper() for m in allowed.split(",") if m.strip()}
-            if "GET" in methods:
-                methods.add("HEAD")
-            allow = ", ".join(sorted(methods | {"OPTIONS"})).encode()
+            allow = full_allow(allowed).encode()
             await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", allow)]})
             await send({"type": "http.response.body", "body": b""})
 

@@ -103,6 +103,22 @@ class TestOptions:
         assert response.headers["allow"] == allow
         assert response.content == b""
 
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("POST", "/v1/datasets"),
+            ("DELETE", "/v1/countries/JPN"),
+            ("PUT", "/v1/datasets/arms-exports/observations"),
+            ("GET", "/v1/forecasts"),
+            ("PATCH", "/healthz"),
+        ],
+    )
+    def test_a_405_allows_what_options_allows(self, client: TestClient, method: str, path: str) -> None:
+        response = client.request(method, path)
+        assert response.status_code == 405
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["allow"] == client.options(path).headers["allow"]
+
     def test_options_of_no_route_is_a_404_problem(self, client: TestClient) -> None:
         response = client.options("/v1/nothing-here")
         assert response.status_code == 404
