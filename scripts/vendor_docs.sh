@@ -37,11 +37,25 @@ cp "$work/swagger-ui-dist/package/swagger-ui-bundle.js" "$DEST/swagger-ui-bundle
 cp "$work/swagger-ui-dist/package/swagger-ui.css" "$DEST/swagger-ui.css"
 cp "$work/swagger-ui-dist/package/LICENSE" "$DEST/swagger-ui.LICENSE.txt"
 cp "$work/redoc/package/bundles/redoc.standalone.js" "$DEST/redoc.standalone.js"
+# ReDoc's sidebar footer ("API docs by Redocly") loads its logo from cdn.redoc.ly: offline, a failed request and a
+# console error on every /redoc. The one change to the bundle: that image is an empty inline SVG instead.
+python3 - "$DEST/redoc.standalone.js" <<'PATCH'
+import sys
+path = sys.argv[1]
+text = open(path, encoding="utf-8").read()
+logo = 'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"'
+if text.count(logo) != 1:
+    sys.exit(f"{path}: expected the Redocly logo URL once, found it {text.count(logo)} times")
+empty = "src:\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E\""
+open(path, "w", encoding="utf-8").write(text.replace(logo, empty))
+PATCH
 cp "$work/redoc/package/LICENSE" "$DEST/redoc.LICENSE.txt"
 cat > "$DEST/DOCS-README.txt" <<NOTE
 Swagger UI $SWAGGER_VERSION (npm swagger-ui-dist@$SWAGGER_VERSION, integrity $SWAGGER_INTEGRITY), Apache-2.0
 (swagger-ui.LICENSE.txt): swagger-ui-bundle.js, swagger-ui.css. ReDoc $REDOC_VERSION (npm redoc@$REDOC_VERSION,
 integrity $REDOC_INTEGRITY), MIT (redoc.LICENSE.txt): bundles/redoc.standalone.js.
-Copied by scripts/vendor_docs.sh. Not modified. Served at /docs and /redoc without any network access.
+Copied by scripts/vendor_docs.sh. Not modified, but for one string: redoc.standalone.js's sidebar logo
+(https://cdn.redoc.ly/redoc/logo-mini.svg) is an empty inline SVG. Served at /docs and /redoc without any
+network access.
 NOTE
 echo "vendored swagger-ui-dist@$SWAGGER_VERSION and redoc@$REDOC_VERSION into $DEST"

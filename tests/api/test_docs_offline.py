@@ -35,6 +35,24 @@ def test_the_page_loads_only_assets_shipped_in_the_package(client: TestClient, p
         assert "immutable" in asset.headers["cache-control"]  # asked for by its content hash
 
 
+# What makes a browser fetch a URL from a script or a style sheet: an element's src (React's createElement
+# props, or markup), a CSS url(), an @import, or fetch()/XMLHttpRequest.open() on a literal address. Other
+# http(s) strings in a bundle (JSON Schema ids, namespaces, links a reader may click) are never requested.
+LOADS = re.compile(
+    r"""(?:\bsrc\s*[:=]\s*|url\(\s*|@import\s+|\bfetch\(\s*|\.open\(\s*["']GET["']\s*,\s*)["'`]?(https?://[^"'`)\s]+)"""
+)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_neither_the_page_nor_its_assets_load_anything_from_another_origin(client: TestClient, page: str) -> None:
+    html = client.get(page).text
+    assert not re.search(r"https?://", html)
+    for reference in (r for r in REFERENCE.findall(html) if r != "data:,"):
+        asset = client.get(reference).text
+        assert LOADS.findall(asset) == [], reference
+        assert "cdn.redoc.ly" not in asset
+
+
 def test_the_docs_point_at_the_served_openapi_document(client: TestClient) -> None:
     assert "'/openapi.json'" in client.get("/docs").text or '"/openapi.json"' in client.get("/docs").text
     assert client.get("/openapi.json").status_code == 200
