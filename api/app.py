@@ -41,7 +41,7 @@ from workers.settings import WorkerSettings, get_worker_settings
 log = logging.getLogger(__name__)
 
 DESCRIPTION = f"""
-Open data on arms exports and defence budgets, with provenance, and (soon) scenario forecasts of
+Open data on arms exports and defence budgets, with provenance, and scenario forecasts of
 a country's share of global arms exports — Japan first.
 
 {TIV_NOTE}

@@ -62,3 +62,9 @@ def test_the_vendored_files_name_their_origin_and_licence() -> None:
     readme = VENDOR.joinpath("DOCS-README.txt").read_text()
     assert "swagger-ui-dist@" in readme and "redoc@" in readme and "integrity" in readme
     assert VENDOR.joinpath("swagger-ui.LICENSE.txt").read_text() and VENDOR.joinpath("redoc.LICENSE.txt").read_text()
+
+
+def test_the_api_description_says_forecasts_are_served(client: TestClient) -> None:
+    description = client.get("/openapi.json").json()["info"]["description"]
+    assert "(soon)" not in description and "scenario forecasts" in description
+    assert client.get("/v1/scenarios").status_code == 200
