@@ -23,7 +23,7 @@ little history are counted in ``ROW``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +33,7 @@ from forecasting.panel import REST, WORLD, Panel
 
 __all__ = [
     "INTERVAL_SCALE_YEARS", "PLAUSIBLE_YEARS", "PanelForecast", "base_share", "forecast_panel", "interval_scale",
-    "naive_scale", "plausible_ceiling", "reconcile",
+    "make_room", "naive_scale", "plausible_ceiling", "reconcile",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -51,6 +51,7 @@ class PanelForecast:
     world: Array  # world total, TIV million
     world_members: dict[str, Array]
     factor: Array  # reconciliation factor per year (100 / sum of base shares)
+    room: Array | None = None  # factor on every other code's share that makes room for one fixed share
 
     def tiv(self, code: str) -> Array:
         """TIV forecast of ``code``: coherent share times the world forecast."""
@@ -112,6 +113,18 @@ def reconcile(base: Mapping[str, Array]) -> tuple[dict[str, Array], Array]:
     total = np.sum(np.vstack(list(base.values())), axis=0)
     factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
     return {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}, factor
+
+
+def make_room(pf: PanelForecast, code: str, share: Array) -> PanelForecast:
+    """``pf`` with ``code``'s share replaced by ``share`` (a forecast built from more than the statistics, such as
+    Japan's deal pipeline) and every other code's share, the rest of the world's included, scaled by one factor
+    per year, ``(100 - share) / (100 - the old share)``, so that they still add up to 100 % and keep their
+    proportions: with the world total fixed, what one supplier delivers more the others deliver less."""
+    old = pf.share[code]
+    share = np.clip(np.asarray(share, dtype=float)[: len(old)], 0.0, 100.0)
+    room = np.where(old < 100.0, (100.0 - share) / np.maximum(100.0 - old, 1e-12), 1.0)
+    shares = {c: share if c == code else np.clip(v * room, 0.0, 100.0) for c, v in pf.share.items()}
+    return replace(pf, share=shares, room=np.asarray(room, dtype=float))
 
 
 def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:

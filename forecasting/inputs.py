@@ -75,8 +75,10 @@ class ForecastInputs:
     notes
         Provenance notes passed through to every forecast (e.g. vintages).
     pipeline
-        Rows of the ``japan-export-pipeline`` dataset (Japan's inputs only),
-        see :mod:`forecasting.pipeline`.
+        Rows of the ``japan-export-pipeline`` dataset, see
+        :mod:`forecasting.pipeline`: Japan's forecast is built from them, and
+        every other supplier's baseline makes room for Japan's (shares add
+        up to 100 %); empty, no supplier makes room.
     panel_tiv
         Every listed supplier's exports by year (TIV million), the target
         included, so that the forecast is coherent across suppliers

@@ -23,7 +23,7 @@ world-demand elasticity from its estimate's distribution, and every deal
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,12 +31,19 @@ import numpy as np
 import numpy.typing as npt
 
 from forecasting.calibration import Calibration
+from forecasting.coherent import PanelForecast, base_share
 from forecasting.demand import Elasticity
+from forecasting.members import member_forecasts
+from forecasting.panel import Panel
 from forecasting.paths import ResolvedScenario
-from forecasting.pipeline import expected_tiv, simulate_tiv
-from forecasting.scenarios import ModelSettings
+from forecasting.pipeline import Deal, expected_tiv, simulate_tiv
+from forecasting.prospects import resolve_deals
+from forecasting.scenarios import SCENARIOS, ModelSettings, effective_pipeline
 
-__all__ = ["DRAWS", "JapanParts", "breakdown", "capped", "pipeline_forecast"]
+__all__ = ["DRAWS", "JAPAN", "JapanParts", "baseline_share", "breakdown", "capped", "exports_besides_deals",
+           "pipeline_forecast", "statistical_base"]
+
+JAPAN = "JPN"
 
 Array = npt.NDArray[np.float64]
 DRAWS = ModelSettings().uncertainty_samples  # simulated paths by default
@@ -66,6 +73,36 @@ class PipelineResult:
     world: Array  # world total in this scenario
     deals: dict[str, Array]  # expected TIV per deal
     known: Array  # known deliveries stated by the scenario, TIV million
+
+
+def exports_besides_deals(panel: Panel, deals: Sequence[Deal]) -> Array:
+    """Japan's history (share, percent) minus the pipeline deals' past deliveries: what its base is fitted on."""
+    years, share = panel.array(JAPAN, "share")
+    past: dict[int, float] = {}
+    for deal in deals:
+        for year, tiv in deal.past_deliveries.items():
+            past[year] = past.get(year, 0.0) + tiv
+    return np.array([max(v - 100.0 * past.get(y, 0.0) / panel.world[y], 0.0)
+                     for y, v in zip(years, share, strict=True)])
+
+
+def statistical_base(panel: Panel, base: PanelForecast, deals: Sequence[Deal]) -> tuple[Array, Array]:
+    """The statistical base of Japan's exports besides the deals (share, horizons of ``base``), made coherent by
+    the panel's reconciliation factor, and the history it is fitted on."""
+    other = exports_besides_deals(panel, deals)
+    forecast = base_share(member_forecasts(other, base.horizon, "share"), other) * base.factor
+    return np.asarray(forecast, dtype=float), other
+
+
+def baseline_share(panel: Panel, base: PanelForecast, deals: Sequence[Deal]) -> Array:
+    """Japan's baseline point share: its statistical base plus the deals' expected deliveries in the built-in
+    baseline (committed deals on schedule, prospects at their stated probabilities) over the world forecast;
+    the value Japan's own baseline forecast serves."""
+    years = [panel.last_year + h for h in range(1, base.horizon + 1)]
+    other, _ = statistical_base(panel, base, deals)
+    resolved = resolve_deals(deals, effective_pipeline(SCENARIOS["baseline"]))
+    total = sum((expected_tiv(d, years, p) for d, p in resolved), np.zeros(len(years)))
+    return _combine("share", other, total, base.world)
 
 
 def _world(parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario, n: int,

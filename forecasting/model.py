@@ -27,6 +27,7 @@ Importing this module does not import Prophet; the first fit does.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import tempfile
 import threading
@@ -42,13 +43,22 @@ import numpy.typing as npt
 import pandas as pd
 
 from forecasting.calibration import Calibration
-from forecasting.coherent import PanelForecast, base_share, forecast_panel, interval_scale
+from forecasting.coherent import PanelForecast, forecast_panel, interval_scale, make_room
 from forecasting.demand import Elasticity, estimate_elasticity
 from forecasting.drivers import WORLD_MILEX, regressor_values
 from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
 from forecasting.evaluation import interval
 from forecasting.inputs import ForecastInputs
-from forecasting.japan import JapanParts, assumptions, breakdown, capped, pipeline_forecast
+from forecasting.japan import (
+    JAPAN,
+    JapanParts,
+    assumptions,
+    baseline_share,
+    breakdown,
+    capped,
+    pipeline_forecast,
+    statistical_base,
+)
 from forecasting.keys import (
     MAX_HORIZON,
     Design,
@@ -59,11 +69,12 @@ from forecasting.keys import (
     design,
     key_of,
 )
-from forecasting.members import member_forecasts, prophet_class
+from forecasting.members import prophet_class
 from forecasting.model_card import ModelCard, driver_standing, load_card
 from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simulation, describe_model, forecast_years
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
 from forecasting.paths import ResolvedScenario, resolve_scenario
+from forecasting.pipeline import Deal
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario
 from forecasting.series import HistoryWindow, Target
 
@@ -98,7 +109,7 @@ class FittedModel:
     elasticity: Elasticity | None = field(repr=False, default=None)  # world demand, for TIV targets
 
 
-_PANEL_CACHE: OrderedDict[tuple[str, int], PanelForecast] = OrderedDict()
+_PANEL_CACHE: OrderedDict[tuple[str, int, str], PanelForecast] = OrderedDict()
 _PANEL_LOCK = threading.Lock()
 
 
@@ -108,15 +119,21 @@ def clear_panel_cache() -> None:
         _PANEL_CACHE.clear()
 
 
-def panel_forecast(panel: Panel, horizon: int = MAX_HORIZON) -> PanelForecast:
+def panel_forecast(panel: Panel, horizon: int = MAX_HORIZON, deals: Sequence[Deal] = ()) -> PanelForecast:
     """:func:`forecasting.coherent.forecast_panel`, memoised by the panel's content (deterministic, so the
-    cache changes no result; it lets every supplier's forecast on the same data reuse one computation)."""
-    key = (panel.digest(), horizon)
+    cache changes no result; it lets every supplier's forecast on the same data reuse one computation).
+
+    With Japan's deal pipeline (``deals``), Japan's share is the one its baseline serves (statistical base
+    plus the deals' expected deliveries) and every other supplier makes room for it
+    (:func:`forecasting.coherent.make_room`), so that the served baselines of all suppliers add up to 100 %."""
+    key = (panel.digest(), horizon, hashlib.sha256(repr(tuple(deals)).encode()).hexdigest())
     with _PANEL_LOCK:
         if key in _PANEL_CACHE:
             _PANEL_CACHE.move_to_end(key)
             return _PANEL_CACHE[key]
     result = forecast_panel(panel, horizon)
+    if deals and JAPAN in result.share:
+        result = make_room(result, JAPAN, baseline_share(panel, result, deals))
     with _PANEL_LOCK:
         _PANEL_CACHE[key] = result
         while len(_PANEL_CACHE) > 8:
@@ -190,7 +207,7 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
         panel = panel.cut(spec.window.end)
     if spec.window.start is not None and spec.window.start > min(panel.world):
         panel = panel.since(spec.window.start)  # every supplier's, and the world's, history starts there
-    base = panel_forecast(panel)
+    base = panel_forecast(panel, deals=inputs.deals())
     target_points(base, spec.target)  # raises for a supplier with too little history
     code = spec.target.country
     measure = "tiv" if code == WORLD else spec.target.measure
@@ -236,19 +253,12 @@ def _calibration_for(card: ModelCard, spec: ModelSpec, measures: Sequence[str]
 def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelForecast, calibration: Calibration,
                  target: Target) -> JapanParts:
     """The statistical base of everything but the pipeline's deals, the world forecast and world demand."""
-    years, share = panel.array(target.country, "share")
-    past: dict[int, float] = {}
-    for deal in d.pipeline:
-        for year, tiv in deal.past_deliveries.items():
-            past[year] = past.get(year, 0.0) + tiv
-    other = np.array([max(v - 100.0 * past.get(y, 0.0) / panel.world[y], 0.0) for y, v in zip(years, share,
-                                                                                           strict=True)])
-    other_base = base_share(member_forecasts(other, MAX_HORIZON, "share"), other) * base.factor
+    other_base, other = statistical_base(panel, base, d.pipeline)
     world_history = panel.array(WORLD, "tiv")[1]
     milex = inputs.drivers.get(WORLD_MILEX, {})
     elasticity = estimate_elasticity(panel.world, milex, panel.lower_bound_years) if milex else \
         Elasticity.unavailable()
-    return JapanParts(target.measure, np.asarray(other_base, dtype=float), interval_scale(other), base.world,
+    return JapanParts(target.measure, other_base, interval_scale(other), base.world,
                       interval_scale(world_history), calibration, elasticity)
 
 
@@ -449,6 +459,7 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
     uncapped = ours.point
     ours, theirs = capped(ours, ceiling), capped(theirs, ceiling)
     unit = 1.0 if parts.measure == "share" else 0.0
+    cap_binds = bool(np.any(ours.point != uncapped))  # then the components name what the cap took
     rows = []
     for i, year in enumerate(resolved.years):
         deal_part = float(sum(v[i] for v in ours.deals.values()))
@@ -456,7 +467,7 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
         components = {"statistical_base": base_part,
                       "deals": 100.0 * deal_part / ours.world[i] if unit else deal_part,
                       **{f"driver:{k}": float(v[i]) for k, v in driver_parts.items()},
-                      **({"cap": float(ours.point[i] - uncapped[i])} if "cap" in causes[i] else {})}
+                      **({"cap": float(ours.point[i] - uncapped[i])} if cap_binds else {})}
         rows.append(ForecastYear(
             year, float(ours.point[i]), float(ours.lower[i]), float(ours.upper[i]), components,
             {k: v for k, v in causes[i].items() if k not in ("total", "statistical_base")},

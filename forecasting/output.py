@@ -103,6 +103,24 @@ PIPELINE_SCORED = (
     "deals, not what was known at past origins, so the deal-by-deal part of this forecast has no held-out score")
 
 
+PIPELINE_ROOM = (
+    "Japan's share is the one its baseline serves (statistical base plus its deal pipeline's expected deliveries), "
+    "and every other supplier's coherent share, the rest of the world's included, is multiplied by this factor per "
+    "year so that they still add up to 100 %: with the world total fixed, what Japan's deals deliver the others "
+    "do not (an assumption: a frigate Australia buys from Japan is one it does not buy elsewhere)"
+)
+
+
+def _statistical_scored(base: PanelForecast, code: str) -> str:
+    """What the evaluation scored for a target without a pipeline, and how the served forecast differs."""
+    if base.room is None or code == WORLD:
+        return "this forecast's statistical base, made as served"
+    low = float(np.min(base.room[:10]))
+    return ("this forecast's statistical base, made as served, before the room it makes for Japan's deal pipeline "
+            f"(a factor of {low:.4f} to 1 on the share over the first 10 years; the pipeline is today's, so that "
+            "step cannot be scored at past origins)")
+
+
 def _pipeline_shift(d: Design) -> str:
     return ("fitting the drivers' coefficients; for Japan a scenario's driver differences then shift the statistical "
             f"base's share on its logit scale (offset {d.base_share_scale.offset:g} pp), which for a share this small "
@@ -152,13 +170,15 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
             "year so that they add up to 100 %; TIV = coherent share x world forecast",
             "suppliers": len(base.share), "factor": [float(v) for v in base.factor][:10],
             "intervals": "each supplier's interval is calibrated on its own; intervals do not add up",
+            **({"pipeline_room": {"rule": PIPELINE_ROOM, "factor": [float(v) for v in base.room][:10]}}
+               if base.room is not None else {}),
         },
         "point_forecast": PIPELINE_POINT if d.pipeline else "the coherent ensemble (the scenario's driver "
         f"differences move it on the {d.scale.kind} scale)",
         "interval": "split-conformal: quantiles of the served model's past errors per horizon, scaled by the "
         "target's mean absolute one-year change over the last 15 years; beyond 10 years widened by sqrt(h/10)",
         "accuracy": card.summary(code, target.measure) | {"what_was_scored": PIPELINE_SCORED if d.pipeline else
-                                                         "this forecast's statistical base, made as served"},
+                                                         _statistical_scored(base, code)},
         "evaluated_on_these_data": panel.digest() == card.data_digest,
         "transform": {**d.scale.to_dict(), "used_for": _pipeline_shift(d) if d.pipeline else "scenario differences"},
         "settings": d.settings.to_dict(),

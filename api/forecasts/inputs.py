@@ -45,8 +45,9 @@ def build_inputs(engine: Engine, snapshot: Snapshot, country: str) -> ForecastIn
         tiv = queries.series(session, exports, sorted({*suppliers, code, WORLD}), None, None)
         spending = queries.series(session, milex, [code, WORLD], None, None)
         events = queries.policy_events(session, snapshot.release(EVENTS), None, None, None)
-        # Japan's forecast is built from its deal pipeline (the records as published, strings for the core).
-        deals = queries.records(session, snapshot.release(PIPELINE)) if code == "JPN" else []
+        # Japan's forecast is built from its deal pipeline (the records as published, strings for the core), and
+        # every other supplier's baseline makes room for it, so that the served shares add up to 100 %.
+        deals = queries.records(session, snapshot.release(PIPELINE))
     if not tiv.get(code):
         raise NotFound(f"country {code!r} has no arms-export values in release {exports.release_id!r}")
     world = tiv.get(WORLD, {})

@@ -195,6 +195,14 @@ class Member(BaseModel):
     )
 
 
+class PipelineRoomOut(BaseModel):
+    """The room every other supplier makes for Japan's pipeline forecast, so that served shares add up."""
+
+    model_config = OPEN
+    rule: str
+    factor: list[float] = Field(description="Factor on every other supplier's share, per forecast year (the first 10)")
+
+
 class CoherenceOut(BaseModel):
     """How the suppliers' forecasts are made to add up to the world."""
 
@@ -203,6 +211,8 @@ class CoherenceOut(BaseModel):
     suppliers: int = Field(description="Suppliers forecast together")
     factor: list[float] = Field(description="The scaling factor of each forecast year (the first 10)")
     intervals: str
+    pipeline_room: PipelineRoomOut | None = Field(
+        None, description="Present when Japan's deal pipeline is part of the data: the room the others make for it")
 
 
 class CardEvaluatedOn(BaseModel):

@@ -68,7 +68,7 @@ def build_inputs(country: str, *, with_2024: bool = True) -> ForecastInputs:
         country=country, target_tiv=target, world_tiv=world, drivers=drivers, policy_events=events,
         data_version=data_version(), world_tiv_lower_bound_years=lower_bound,
         notes=(VINTAGE_NOTE,) if with_2024 else (), panel_tiv=panel,
-        pipeline=tuple(read_rows("japan_export_pipeline.csv")) if country == "JPN" else (),
+        pipeline=tuple(read_rows("japan_export_pipeline.csv")),  # every target's, as the API passes it
     )
 
 

@@ -83,6 +83,16 @@ class TestBounds:
         assert min(r.components["cap"] for r in forecast.years) < 0
         for row in pipeline(forecast)["breakdown"]:
             assert sum(v for k, v in row.items() if k not in ("year", "total")) == pytest.approx(row["total"], abs=1e-5)
+        # A capped baseline differs from the baseline under the same cap by nothing, yet its components still
+        # add up to its point: the cap is one of them.
+        capped_baseline = with_settings(get_scenario("baseline"), growth="logistic", cap=0.5)
+        forecast = predict(fit(japan_inputs, ModelSpec(Target("JPN"), settings=capped_baseline.settings)),
+                           capped_baseline, 10)
+        assert max(r.point for r in forecast.years) == pytest.approx(0.5)
+        for r in forecast.years:
+            parts = r.components
+            assert parts["statistical_base"] + parts["deals"] + parts.get("cap", 0) == pytest.approx(r.point, abs=1e-9)
+        assert min(r.components["cap"] for r in forecast.years) < -0.4  # the frigate years lose most of their 1.06 %
 
     def test_uncertainty_samples_set_japan_s_simulation_and_say_they_change_nothing_else(
         self, japan_inputs: ForecastInputs, korea_inputs: ForecastInputs

@@ -15,6 +15,7 @@ from forecasting.inputs import ForecastInputs
 from forecasting.keys import ForecastRequest, resolve_request
 from forecasting.model import FittedModel, ModelSpec, fit, predict
 from forecasting.output import Forecast
+from forecasting.panel import REST, Panel
 from forecasting.parsing import parse_scenario
 from forecasting.series import HistoryWindow, Target
 
@@ -185,3 +186,59 @@ class TestCustom:
                        "units_ordered": 2, "tiv_per_unit": 300, "delivery_years": [2031, 2032],
                        "probability": 0.3, "slip_probability": 0.3}]}})
         assert parse_scenario(custom.to_dict() | {"builtin": False}) == custom
+
+
+def shipped_inputs(panel: Panel, code: str, pipeline: tuple[dict[str, Any], ...]) -> ForecastInputs:
+    """What a worker builds from the shipped release for ``code``, the pipeline included (the baseline uses no
+    driver)."""
+    return ForecastInputs(country=code, target_tiv=panel.suppliers[code], world_tiv=panel.world, drivers={},
+                          policy_events=(), data_version="shipped", world_tiv_lower_bound_years=panel.lower_bound_years,
+                          panel_tiv=panel.suppliers, pipeline=pipeline)
+
+
+@pytest.fixture(scope="module")
+def shipped_fits(shipped_panel: Panel, japan_inputs: ForecastInputs) -> dict[str, FittedModel]:
+    """Every shipped supplier's served model on the shipped release, and Japan's without its pipeline (``-``)."""
+    fits = {code: fit(shipped_inputs(shipped_panel, code, japan_inputs.pipeline), ModelSpec(Target(code)))
+            for code in shipped_panel.codes() if code != REST}
+    fits["-"] = fit(shipped_inputs(shipped_panel, "JPN", ()), ModelSpec(Target("JPN")))
+    return fits
+
+
+@pytest.fixture(scope="module")
+def served(shipped_fits: dict[str, FittedModel]) -> dict[str, list[float]]:
+    """Every shipped supplier's served baseline points, 2025-2034."""
+    return {code: [r.point for r in predict(f, "baseline", horizon=10).years]
+            for code, f in shipped_fits.items() if code != "-"}
+
+
+class TestServedSharesAddUp:
+    """Japan's served baseline is its pipeline forecast; every other supplier makes room for it."""
+
+    def test_every_shipped_supplier_s_baseline_and_the_rest_add_up_to_100(
+        self, served: dict[str, list[float]], shipped_fits: dict[str, FittedModel]
+    ) -> None:
+        assert len(served) >= 25
+        rest = shipped_fits["JPN"].base.share[REST][:10]
+        totals = [sum(points[i] for points in served.values()) + rest[i] for i in range(10)]
+        assert totals == pytest.approx([100.0] * 10, abs=1e-4)  # points are rounded to 6 significant digits
+
+    def test_the_room_others_make_is_what_japan_s_deals_take(
+        self, served: dict[str, list[float]], shipped_fits: dict[str, FittedModel]
+    ) -> None:
+        # Without the pipeline Japan's share is the statistical one and nobody makes room.
+        assert shipped_fits["-"].base.room is None
+        room = shipped_fits["USA"].base.room
+        assert room is not None
+        statistical = shipped_fits["-"].base.share
+        frigate_years = [i for i, y in enumerate(range(2025, 2035)) if y in (2029, 2030, 2031)]
+        for i in frigate_years:  # three frigates due: Japan's share rises, everyone else's falls by one factor
+            assert served["JPN"][i] > 1.0 > statistical["JPN"][i]
+            assert room[i] < 0.995
+            for code in ("USA", "KOR", "FRA"):
+                assert served[code][i] == pytest.approx(statistical[code][i] * room[i], rel=1e-5)
+
+    def test_the_response_states_the_rule_and_the_factors(self, japan_fit: FittedModel) -> None:
+        coherence = predict(japan_fit, "baseline", horizon=10).to_dict()["model"]["coherence"]
+        assert "what Japan's deals deliver the others do not" in coherence["pipeline_room"]["rule"]
+        assert len(coherence["pipeline_room"]["factor"]) == 10
