@@ -70,10 +70,11 @@ async def get_shares(
 
     **Windows** (``window=5``): complete five-year periods counted back from ``end`` (default: the last
     year with a denominator, 2024 with its sum of listed suppliers, so the last window is 2020-2024 with
-    ``world_basis`` ``mixed``; ``end=2023`` keeps to SIPRI's own world totals), e.g. ``start=2010&end=2024`` gives 2010-2014, 2015-2019 and 2020-2024, and
-    ``start=2012&end=2024`` gives 2015-2019 and 2020-2024 (2012-2014 is not a complete window). Years
-    without a value for a country count as zero in its total, as SIPRI's own totals do, and
-    ``years_with_data`` says how many had one. A range holding no complete window is a 422 that says so."""
+    ``world_basis`` ``mixed``; ``end=2023`` keeps to SIPRI's own world totals), e.g. ``start=2010&end=2024``
+    gives 2010-2014, 2015-2019 and 2020-2024, and ``start=2012&end=2024`` gives 2015-2019 and 2020-2024
+    (2012-2014 is not a complete window). Years without a value for a country count as zero in its total,
+    as SIPRI's own totals do, and ``years_with_data`` says how many had one. A range holding no complete
+    window is a 422 that says so."""
     check_years(start, end)
     if window not in (1, 5):
         raise InvalidParameter("window", f"must be 1 (yearly) or 5 (five-year totals), got {window}")
