@@ -36,8 +36,8 @@ from forecasting.demand import Elasticity
 from forecasting.members import member_forecasts
 from forecasting.panel import Panel
 from forecasting.paths import ResolvedScenario
-from forecasting.pipeline import Deal, expected_tiv, simulate_tiv
-from forecasting.prospects import resolve_deals
+from forecasting.pipeline import MAX_SLIP_YEARS, Deal, expected_tiv, simulate_tiv
+from forecasting.prospects import PipelineRules, resolve_deals
 from forecasting.scenarios import SCENARIOS, ModelSettings, effective_pipeline
 
 __all__ = ["DRAWS", "JAPAN", "JapanParts", "baseline_share", "breakdown", "capped", "exports_besides_deals",
@@ -202,40 +202,105 @@ def breakdown(measure: str, scenario: PipelineResult, baseline: PipelineResult, 
     return [{**parts, **({"cap": cut} if binds else {})} for parts, cut in rows]
 
 
-def assumptions(resolved: ResolvedScenario, elasticity: Elasticity, card_summary: Mapping[str, Any]
+def _probability_source(deal: Deal, p: float, rules: PipelineRules) -> str:
+    """Where a deal's probability in this scenario comes from, in words an analyst can quote."""
+    stated = deal.sources.get("probability", "the scenario")
+    if deal.committed:
+        return stated
+    if any(d.deal_id == deal.deal_id for d in rules.added):
+        return "this scenario's own deal and probability"
+    if any(e.deal_id == deal.deal_id and e.probability is not None for e in rules.edits):
+        return "this scenario's own value (a custom edit of the catalogue's)"
+    if rules.prospects == "none":
+        how = "no new deals: every prospect at 0"
+    elif rules.prospects == "liberalised":
+        how = f"the liberalised probability, {deal.probability_liberalised:g}"
+    elif deal.requires_liberalisation:
+        how = "0: today's rules block this prospect"
+    else:
+        how = f"the baseline probability, {deal.probability:g}"
+    if rules.probability_shift and p > 0:
+        how += f", shifted by {rules.probability_shift:+g} (the scenario's probability shift)"
+    return f"{stated}; in this scenario {how}, so {p:g}"
+
+
+def _world_milex(resolved: ResolvedScenario, baseline: ResolvedScenario, observed: Mapping[int, float]
+                 ) -> dict[str, Any] | None:
+    """The scenario's world military expenditure path, as yearly real growth (the first year's from the last
+    observed one), and whether it differs from the baseline's."""
+    path, base = {**observed, **resolved.world_milex}, baseline.world_milex
+    years = [y for y in resolved.years if y in path and y - 1 in path]
+    if not years:
+        return None
+    growth = {str(y): round(path[y] / path[y - 1] - 1.0, 6) for y in years}
+    same = all(abs(path[y] - base.get(y, path[y])) < 1e-9 * max(path[y], 1.0) for y in years)
+    return {"name": "world_military_expenditure_growth", "value": growth, "unit": "real growth a year",
+            "estimated_or_asserted": "asserted", "tivcast_own": True,
+            "source": "the baseline's path (the recent trend continued): it moves nothing" if same else
+            "this scenario's stated path; world transfers follow its difference from the baseline's path "
+            "through world_demand_elasticity",
+            "range": None, "range_note": "a scenario is one stated path, not a forecast: compare scenarios for "
+            "the range"}
+
+
+def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: PipelineRules,
+                elasticity: Elasticity, card_summary: Mapping[str, Any], world_milex: Mapping[int, float]
                 ) -> list[dict[str, Any]]:
-    """Every assumption of the scenario: value, unit, source, and whether it is estimated or asserted."""
+    """Every assumption of the scenario: value, unit, source, whether it is estimated or asserted, whether it is
+    tivcast's own rather than SIPRI's or a published figure, and its range (or why it has none)."""
+    stated_elasticity = resolved.elasticity is not None
+    z95 = 1.959964
+    e_range = None if stated_elasticity or not elasticity.estimated else [
+        elasticity.value - z95 * elasticity.standard_error, elasticity.value + z95 * elasticity.standard_error]
     out: list[dict[str, Any]] = [
         {"name": "statistical_base", "value": "coherent equal-weight ensemble on Japan's exports minus the "
          "pipeline deals' past deliveries", "unit": "percent of world exports", "estimated_or_asserted": "estimated",
-         "source": "forecasting.coherent; held-out accuracy in the model card", "accuracy": card_summary},
+         "tivcast_own": True, "source": "forecasting.coherent; held-out accuracy in the model card",
+         "range": None, "range_note": "its calibrated uncertainty is part of the simulated interval",
+         "accuracy": card_summary},
         {"name": "world_demand_elasticity",
-         "value": elasticity.value if resolved.elasticity is None else resolved.elasticity,
+         "value": elasticity.value if not stated_elasticity else resolved.elasticity,
          "unit": "d log world TIV / d log world military expenditure",
-         "estimated_or_asserted": "asserted (custom scenario)" if resolved.elasticity is not None
+         "estimated_or_asserted": "asserted (custom scenario)" if stated_elasticity
          else "estimated" if elasticity.estimated else "asserted: 0, no world military expenditure in the data",
-         "source": elasticity.to_dict() if resolved.elasticity is None else "the scenario's own value",
-         "standard_error": elasticity.standard_error if resolved.elasticity is None else None},
+         "tivcast_own": True,
+         "source": elasticity.to_dict() if not stated_elasticity else "the scenario's own value",
+         "standard_error": elasticity.standard_error if not stated_elasticity else None,
+         "range": e_range, "range_note": "95 % confidence interval of the estimate" if e_range is not None else
+         "a stated value" if stated_elasticity else "not estimated"},
     ]
+    milex = _world_milex(resolved, baseline, world_milex)
+    if milex is not None:
+        out.append(milex)
     for deal, p in resolved.deals:
         sources = deal.sources
+        prob_source = _probability_source(deal, p, rules)
+        years = list(deal.delivery_years)
         out += [
             {"name": f"{deal.deal_id}.probability", "value": p, "unit": "probability",
-             "estimated_or_asserted": "asserted", "source": sources.get("probability", "the scenario"),
-             "tivcast_own": "tivcast" in sources.get("probability", "tivcast")},
+             "estimated_or_asserted": "asserted", "source": prob_source,
+             "tivcast_own": not deal.committed and "tivcast" in prob_source or "this scenario" in prob_source,
+             "range": [1.0, 1.0] if deal.committed else [0.0, max(deal.probability_liberalised, p)],
+             "range_note": "committed: SIPRI records the order" if deal.committed else
+             "from restriction (no new deals) to the liberalisation scenario's probability"},
             {"name": f"{deal.deal_id}.units_remaining", "value": deal.remaining, "unit": "units",
              "range": None if deal.units_range is None else list(deal.units_range),
+             "range_note": None if deal.units_range is not None else "as recorded or stated",
              "estimated_or_asserted": "asserted", "source": sources.get("units", "the scenario"),
              "tivcast_own": "tivcast" in sources.get("units", "tivcast")},
             {"name": f"{deal.deal_id}.tiv_per_unit", "value": deal.tiv_per_unit[1], "unit": "TIV million per unit",
              "range": [deal.tiv_per_unit[0], deal.tiv_per_unit[2]], "estimated_or_asserted": "asserted",
              "source": sources.get("tiv_per_unit", "the scenario"),
              "tivcast_own": "tivcast" in sources.get("tiv_per_unit", "tivcast")},
-            {"name": f"{deal.deal_id}.delivery_years", "value": list(deal.delivery_years), "unit": "years",
+            {"name": f"{deal.deal_id}.delivery_years", "value": years, "unit": "years",
+             "range": [min(years), max(years) + MAX_SLIP_YEARS] if years else None,
+             "range_note": f"the simulation lets deliveries slip by up to {MAX_SLIP_YEARS} years",
              "estimated_or_asserted": "asserted", "source": sources.get("delivery_years", "the scenario"),
              "tivcast_own": "tivcast" in sources.get("delivery_years", "tivcast")},
             {"name": f"{deal.deal_id}.slip_probability", "value": deal.slip_probability, "unit": "per year",
              "estimated_or_asserted": "asserted", "source": sources.get("slip", "the scenario"),
-             "tivcast_own": "tivcast" in sources.get("slip", "tivcast")},
+             "tivcast_own": "tivcast" in sources.get("slip", "tivcast"),
+             "range": None, "range_note": "no published basis for a range: tivcast's judgement, whose effect the "
+             "simulated interval carries"},
         ]
     return out

@@ -75,7 +75,8 @@ from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simula
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
 from forecasting.paths import ResolvedScenario, resolve_scenario
 from forecasting.pipeline import Deal
-from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario
+from forecasting.prospects import PipelineRules
+from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, effective_pipeline, get_scenario
 from forecasting.series import HistoryWindow, Target
 
 __all__ = ["FittedModel", "ModelSpec", "clear_panel_cache", "fit", "forecast_scenarios", "panel_forecast", "predict"]
@@ -427,7 +428,8 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
     baseline = resolve_scenario(SCENARIOS["baseline"], d, horizon)
     extra: dict[str, Any] | None = None
     if fitted.japan is not None:
-        rows, extra = _japan_rows(fitted, fitted.japan, resolved, baseline, interval_width)
+        rows, extra = _japan_rows(fitted, fitted.japan, resolved, baseline, effective_pipeline(scenario),
+                                  interval_width)
     else:
         rows = list(forecast_years(resolved, d.scale, _simulation(fitted, resolved, baseline, interval_width),
                                    _simulation(fitted, baseline, baseline, interval_width)))
@@ -442,7 +444,7 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
 
 
 def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,
-                width: float) -> tuple[list[ForecastYear], dict[str, Any]]:
+                rules: PipelineRules, width: float) -> tuple[list[ForecastYear], dict[str, Any]]:
     """Japan's rows from the deal pipeline (:mod:`forecasting.japan`) and the pipeline section of the response."""
     n = len(resolved.years)
     share_scale = fitted.design.base_share_scale
@@ -485,7 +487,8 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
         "world_total": {str(y): float(v) for y, v in zip(resolved.years, ours.world, strict=True)},
         "breakdown": [{"year": y, **row} for y, row in zip(resolved.years, causes, strict=True)],
         "breakdown_rule": "parts of (this scenario - baseline) at the point forecast; they sum to 'total'",
-        "assumptions": assumptions(resolved, parts.elasticity, fitted.description.get("accuracy", {})),
+        "assumptions": assumptions(resolved, baseline, rules, parts.elasticity, fitted.description.get("accuracy", {}),
+                                   fitted.design.world_milex),
         "interval": f"quantiles of {draws} simulated paths: the base's and the world total's calibrated "
         "errors, the world-demand elasticity's uncertainty, each prospect happening or not, slips and TIV per unit",
     }

@@ -31,8 +31,8 @@ ASSUMED: list[dict[str, str]] = [
         "probability_liberalised": "0.85", "requires_liberalisation": "false", "slip_probability": "0.35",
         "past_deliveries": "", "register_deal_id": "",
         "source_units": "Published statement (Australian Minister for Defence, 2025-08-05, in the policy timeline): "
-        "11 frigates, 3 built in Japan, 8 in Australia; only the 3 built in Japan are counted (the Australian-built "
-        "ships are licensed production, left out of the central case)",
+        "11 frigates, 3 built in Japan, 8 in Australia; tivcast's choice: only the 3 built in Japan are counted (the "
+        "Australian-built ships are licensed production, left out of the central case)",
         "source_tiv_per_unit": "tivcast assumption: no SIPRI figure exists for this ship; 400 TIV million per ship "
         "(range 250-550), tivcast's judgement for a modern frigate of about 5,500 t, not SIPRI's value",
         "source_delivery_years": "tivcast assumption: one Japanese-built ship a year in 2029-2031, after binding "

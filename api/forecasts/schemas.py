@@ -420,9 +420,11 @@ class ModelOut(BaseModel):
 
 class Assumption(BaseModel):
     model_config = OPEN
-    name: str = Field(description="statistical_base, world_demand_elasticity, or <deal_id>.<figure>")
-    value: float | list[int] | str = Field(
-        description="A number (a probability, units, TIV per unit, the elasticity), delivery years, or a description"
+    name: str = Field(description="statistical_base, world_demand_elasticity, world_military_expenditure_growth, or "
+                      "<deal_id>.<figure>")
+    value: float | list[int] | dict[str, float] | str = Field(
+        description="A number (a probability, units, TIV per unit, the elasticity), delivery years, real growth by "
+        "year (world military expenditure), or a description"
     )
     unit: str
     source: str | ElasticityOut = Field(description="Where the value comes from; the estimate for the elasticity")
@@ -431,11 +433,13 @@ class Assumption(BaseModel):
         default=None, description="world_demand_elasticity only: the estimate's standard error; null when stated"
     )
     range: list[float] | None = Field(
-        default=None, description="<deal_id>.tiv_per_unit and <deal_id>.units_remaining only: low and high; null "
-        "for units as stated"
+        default=None, description="low and high: TIV per unit and tivcast's units; a probability from restriction to "
+        "liberalisation; delivery years with the slips simulated; the elasticity's 95 % confidence interval; null "
+        "where range_note says why there is none"
     )
+    range_note: str | None = Field(default=None, description="What the range is, or why there is none")
     tivcast_own: bool | None = Field(
-        default=None, description="A deal's figures only: the figure is tivcast's own assumption (or unsourced)"
+        default=None, description="The figure is tivcast's own assumption or estimate, not SIPRI's or a published one"
     )
     accuracy: AccuracyOut | None = Field(
         default=None, description="statistical_base only: its held-out accuracy from the model card"

@@ -130,7 +130,29 @@ class TestScenarios:
         assert assumptions["aus-mogami-frigates.tiv_per_unit"]["tivcast_own"] is True
         assert assumptions["aus-mogami-frigates.tiv_per_unit"]["range"] == [250, 550]
         assert assumptions["phl-jfps3-radars.tiv_per_unit"]["tivcast_own"] is False
-        assert all({"value", "unit", "source", "estimated_or_asserted"} <= set(a) for a in assumptions.values())
+        assert all({"value", "unit", "source", "estimated_or_asserted", "tivcast_own", "range"} <= set(a)
+                   for a in assumptions.values())
+        assert all(a["range"] is not None or a["range_note"] for a in assumptions.values())  # a range, or why not
+        # Counting only the 3 Japanese-built frigates of 11 is tivcast's choice, not a published figure.
+        assert assumptions["aus-mogami-frigates.units_remaining"]["tivcast_own"] is True
+        frigates = assumptions["aus-mogami-frigates.probability"]
+        assert frigates["value"] == 0.75 and frigates["tivcast_own"] is True and frigates["range"] == [0.0, 0.85]
+        assert assumptions["phl-jfps3-radars.probability"]["range"] == [1.0, 1.0]  # committed
+        assert assumptions["phl-jfps3-radars.delivery_years"]["range"] == [2025, 2029]  # slips up to 3 years
+        low, high = assumptions["world_demand_elasticity"]["range"]
+        assert low < assumptions["world_demand_elasticity"]["value"] < high
+        assert "moves nothing" in assumptions["world_military_expenditure_growth"]["source"]
+
+    def test_demand_surge_states_its_spending_path_and_why_prospects_are_likelier(
+        self, forecasts: dict[str, Forecast]
+    ) -> None:
+        assumptions = {a["name"]: a for a in pipeline(forecasts["demand-surge"])["assumptions"]}
+        growth = assumptions["world_military_expenditure_growth"]
+        assert [growth["value"][str(y)] for y in range(2025, 2031)] == pytest.approx([0.08] * 6)
+        assert growth["value"]["2031"] == pytest.approx(0.03)
+        frigates = assumptions["aus-mogami-frigates.probability"]
+        assert frigates["value"] == pytest.approx(0.85)
+        assert "baseline probability, 0.75, shifted by +0.1" in frigates["source"]
 
 
 class TestCustom:
