@@ -77,8 +77,11 @@ def _sentence(who: str, table: dict[str, Any]) -> str:
     best = min(rivals, key=lambda m: rivals[m])
     simple = min(("naive", "mean5"), key=lambda m: rivals[m])
     verb = "beats" if served < rivals[best] else "does not beat"
+    lead = served / rivals[best]
+    tie = "; within 1 %: a tie" if abs(lead - 1) < 0.01 else ""
     text = (f"{who}: over {table['n']} held-out forecasts (horizons 1-5) the served forecast has MASE "
-            f"{served:.3g}; it {verb} the best benchmark, {NAMES.get(best, best)} ({rivals[best]:.3g}), and its "
+            f"{served:.4g}; it {verb} the best benchmark, {NAMES.get(best, best)} ({rivals[best]:.4g}, ratio "
+            f"{lead:.3f}{tie}), and its "
             f"ratio to the better of last value and the 5-year mean ({NAMES[simple]}, {rivals[simple]:.3g}) is "
             f"{served / rivals[simple]:.2f}.")
     if "intermittent" in table:

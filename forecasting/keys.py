@@ -148,12 +148,15 @@ class Design:
         return self.scale if self.target.measure == "share" else scale_for("share")
 
 
-def _observed(inputs: ForecastInputs, name: str, last_year: int) -> tuple[dict[int, float], float]:
+def _observed(inputs: ForecastInputs, name: str, last_year: int, cut: int | None = None
+              ) -> tuple[dict[int, float], float]:
+    """A driver's observations and the value its path starts from; with ``cut`` (an as-of history end), only
+    what was observed by then: no driver value, policy event or note of an as-of forecast comes from later."""
     if name != POLICY:
-        series = inputs.drivers.get(name, {})
-        return dict(series), series[max(series)] if series else math.nan
-    years = list(inputs.world_tiv) or list(inputs.target_tiv)
-    event_years = [int(d[:4]) for d, r in inputs.policy_events if r]
+        series = {y: v for y, v in inputs.drivers.get(name, {}).items() if cut is None or y <= cut}
+        return series, series[max(series)] if series else math.nan
+    years = [y for y in (list(inputs.world_tiv) or list(inputs.target_tiv)) if cut is None or y <= cut]
+    event_years = [int(d[:4]) for d, r in inputs.policy_events if r and (cut is None or int(d[:4]) <= cut)]
     end = max([last_year, *event_years])
     series = openness_by_year(inputs.policy_events, range(min(years), end + 1))
     return series, REGIMES[regime_in_force(inputs.policy_events, dt.date(end, 12, 31))].openness
@@ -194,10 +197,11 @@ def design(inputs: ForecastInputs, target: Target, window: HistoryWindow, settin
                               field="scenario.settings.cap")
     span = list(inputs.world_tiv) or list(inputs.target_tiv)
     last_year = min(max(span, default=0), window.end or 10_000)
+    cut = window.end if window.end is not None and window.end < max(span, default=0) else None  # as of then
     names = _candidates(inputs, target, settings)
     notes: list[str] = []
     while True:
-        observed = {n: _observed(inputs, n, last_year) for n in names}
+        observed = {n: _observed(inputs, n, last_year, cut) for n in names}
         history = prepare_history(inputs, target, window, {n: s for n, (s, _) in observed.items()})
         fit_years = [p.year for p in history.fit_points]
         constant = [n for n in names if len({observed[n][0][y] for y in fit_years}) < 2]
@@ -217,7 +221,7 @@ def design(inputs: ForecastInputs, target: Target, window: HistoryWindow, settin
         scale_for(target.measure, settings.zero_offset),
         {n: regressor_centre(n, [observed[n][0][y] for y in fit_years]) for n in names}, tuple(notes),
         inputs.deals() if target.country == "JPN" else (),
-        dict(inputs.drivers.get(WORLD_MILEX, {}))
+        _observed(inputs, WORLD_MILEX, last_year, cut)[0]
         if (target.country == "JPN" and inputs.pipeline) or target.measure == "tiv" else {},
     )
 

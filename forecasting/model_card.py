@@ -138,9 +138,14 @@ def _versus(table: dict[str, Any]) -> dict[str, Any]:
     best = min(simple, key=lambda m: simple[m]) if simple else None
     served = models["served"]["mase"]
     ratio = served / simple[best] if best and simple[best] else None
+    every = {m: v["mase"] for m, v in models.items() if m not in ("served", "zero") and v.get("mase") is not None}
+    strongest = min(every, key=lambda m: every[m]) if every else None
     return {"n": table["n"], "mase": served, "best_simple_benchmark": best,
             "benchmark_mase": simple.get(best) if best else None, "ratio": ratio,
             "beats_it": ratio is not None and ratio < 1.0,
+            # the target's yardstick above; /v1/backtests' verdict names the best of every benchmark, as here
+            "best_benchmark": strongest, "best_benchmark_mase": every.get(strongest) if strongest else None,
+            "beats_best_benchmark": strongest is not None and served < every[strongest],
             "mase_by_model": {m: v["mase"] for m, v in models.items()},
             "interval_coverage": coverage(table)}
 

@@ -246,7 +246,12 @@ class VersusBenchmark(BaseModel):
     best_simple_benchmark: str | None = Field(description="naive or mean5, the lower MASE; null: neither scored")
     benchmark_mase: float | None = Field(description="MASE of that benchmark")
     ratio: float | None = Field(description="The served MASE over the benchmark's; below 1 beats it")
-    beats_it: bool
+    beats_it: bool = Field(description="The served MASE is below the better of last value and the 5-year mean's")
+    best_benchmark: str | None = Field(
+        None, description="The benchmark with the lowest MASE of all (drift, damped ETS and Theta too), as the "
+        "verdict of /v1/backtests names it")
+    best_benchmark_mase: float | None = Field(None, description="MASE of that benchmark")
+    beats_best_benchmark: bool | None = Field(None, description="The served MASE is below every benchmark's")
     mase_by_model: dict[str, float | None] = Field(description="MASE of the served forecast and every benchmark")
     interval_coverage: CoverageOut = Field(description="Measured coverage of the served intervals, horizons 1-5")
 

@@ -252,3 +252,18 @@ class TestModelCard:
         assert f"it {verb} the best benchmark, {NAMES[best]}" in report["verdict"]
         assert {"served", "naive", "mean5", "drift", "damped_ets", "theta"} <= set(models)
         assert report["evaluated_on"]["first_scored"] > report["evaluated_on"]["first"]
+
+    def test_a_forecast_and_the_report_name_the_same_best_benchmark_and_verdict(self) -> None:
+        # Over all suppliers the served forecast and damped ETS are within 0.01 % of each other: the report calls
+        # it a tie, and a forecast's accuracy names the same rival next to the simpler yardstick of the target.
+        report = backtest_report(Target("KOR"))
+        overall = load_card().summary("KOR", "share")["all_suppliers"]
+        rivals = {m: v for m, v in overall["mase_by_model"].items() if m not in ("served", "zero") and v is not None}
+        best = min(rivals, key=lambda m: rivals[m])
+        assert overall["best_benchmark"] == best and overall["best_benchmark_mase"] == rivals[best]
+        assert overall["beats_best_benchmark"] is (overall["mase"] < rivals[best])
+        verb = "beats" if overall["beats_best_benchmark"] else "does not beat"
+        assert f"all suppliers: over {overall['n']} held-out forecasts" in report["verdict"]
+        assert f"it {verb} the best benchmark, {NAMES[best]} ({rivals[best]:.4g}, ratio" in report["verdict"]
+        if abs(overall["mase"] / rivals[best] - 1) < 0.01:
+            assert "within 1 %: a tie" in report["verdict"].split("all suppliers:")[1]

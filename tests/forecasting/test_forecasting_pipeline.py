@@ -94,6 +94,24 @@ class TestScenarios:
         full = predict(fit(japan_inputs, ModelSpec(Target("JPN"))), "baseline", 5)
         assert not any("the deal pipeline is today's" in n for n in full.to_dict()["notes"])
 
+    @pytest.mark.parametrize("scenario", ["baseline", "demand-surge"])
+    def test_an_as_of_forecast_uses_no_driver_value_or_policy_event_from_after_its_end(
+        self, japan_inputs: ForecastInputs, scenario: str
+    ) -> None:
+        def as_of(inputs: ForecastInputs) -> dict[str, Any]:
+            out = predict(fit(inputs, ModelSpec(Target("JPN", "tiv"), HistoryWindow(end=2000))), scenario, 5).to_dict()
+            return {k: out[k] for k in ("forecast", "notes", "pipeline")}
+
+        tripled = {n: {y: v * (3.0 if y > 2000 else 1.0) for y, v in series.items()}
+                   for n, series in japan_inputs.drivers.items()}
+        later = dataclasses.replace(
+            japan_inputs, drivers=tripled,
+            policy_events=tuple(e for e in japan_inputs.policy_events if int(e[0][:4]) <= 2000),
+        )
+        ours = as_of(japan_inputs)
+        assert ours == as_of(later)  # spending tripled after 2000 and no policy event after it: nothing changes
+        assert all("2024" not in n for n in ours["notes"] if "pipeline is today's" not in n and "vintages" not in n)
+
     def test_without_world_military_expenditure_the_elasticity_is_said_to_be_assumed(
         self, japan_inputs: ForecastInputs
     ) -> None:
