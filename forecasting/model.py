@@ -437,10 +437,22 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
     canonical = canonical_request(request, fitted.inputs, resolved)
     return Forecast(
         key=key_of(canonical), request=canonical, scenario=scenario, resolved=resolved, design=d,
-        years=tuple(rows), model=fitted.description,
+        years=tuple(rows), model={**fitted.description, "requested_interval": _requested_interval(fitted,
+                                                                                                  interval_width)},
         interval_width=interval_width, data_version=fitted.inputs.data_version,
         notes=tuple(resolved.notes) + fitted.inputs.notes, pipeline=extra,
     )
+
+
+def _requested_interval(fitted: FittedModel, width: float) -> dict[str, Any]:
+    """How well intervals of the width asked for held on the evaluation (the same calibration, any width)."""
+    target = fitted.spec.target
+    measure = "world" if target.country == WORLD else target.measure
+    measured = load_card().coverage_at(measure, width)
+    applies = ("this forecast's conformal interval, as served" if fitted.japan is None else
+               "the statistical base's conformal intervals; Japan's served interval is simulated from them, the "
+               "world total's and the deals', and the simulation as a whole cannot be scored at past origins")
+    return {**measured, "applies_to": applies}
 
 
 def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,

@@ -32,8 +32,9 @@ DIGITS = 6
 CAVEATS = (
     "TIV (SIPRI trend-indicator value) measures the volume of major-arms deliveries in constant 1990 "
     "US dollars; it is not the financial value of arms sales.",
-    "Intervals are calibrated on the served model's own past errors (80 % intervals covered 80 % of outcomes "
-    "at earlier origins); they do not include uncertainty about a scenario's driver paths or coefficients.",
+    "Intervals are calibrated on the served model's own past errors at earlier origins (model.requested_interval: "
+    "how often intervals of the width asked for held); they do not include uncertainty about a scenario's driver "
+    "paths or coefficients.",
     "Driver coefficients are associations fitted on the history, not causal effects; the baseline uses none.",
 )
 

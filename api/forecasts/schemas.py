@@ -392,6 +392,19 @@ class IntervalErrorsOut(BaseModel):
     note: str | None = Field(description="How an earlier history end was handled; null for a full history")
 
 
+class RequestedIntervalOut(BaseModel):
+    """How often intervals of the width asked for held on the evaluation (any width, not only 80 and 95 %)."""
+
+    model_config = OPEN
+    nominal: float = Field(description="The interval_width asked for")
+    measured_h1_5: float | None = Field(description="Share of held-out outcomes inside such intervals, horizons 1-5")
+    n_h1_5: int = Field(description="Held-out outcomes behind that share")
+    measured_by_horizon: dict[str, float] = Field(description="The same by horizon, 1-10")
+    measure: str = Field(description="share, tiv, or world (the world total's own errors)")
+    scored_from: int = Field(description="The first scored origin")
+    applies_to: str = Field(description="Which interval the figures describe")
+
+
 class ModelOut(BaseModel):
     """The method: members and weights, coherence, calibration, held-out accuracy, drivers."""
 
@@ -404,6 +417,7 @@ class ModelOut(BaseModel):
     point_forecast: str = Field(description="What the point forecast is")
     interval: str
     interval_errors: IntervalErrorsOut = Field(description="Which past errors the intervals are calibrated on")
+    requested_interval: RequestedIntervalOut = Field(description="Measured coverage at the width asked for")
     accuracy: AccuracyOut
     evaluated_on_these_data: bool
     transform: TransformOut

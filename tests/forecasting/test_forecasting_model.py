@@ -18,6 +18,7 @@ from forecasting.errors import InvalidScenario, NotFittedError
 from forecasting.inputs import ForecastInputs
 from forecasting.keys import ForecastRequest, content_key
 from forecasting.model import FittedModel, ModelSpec, fit, forecast_scenarios, predict
+from forecasting.model_card import load_card
 from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario, with_settings
@@ -330,3 +331,28 @@ def test_untransformed_prophet_with_a_floor_would_go_negative(japan_inputs: Fore
                            "cap": 100.0, "floor": 0.0})
     np.random.seed(0)
     assert raw.predict(future)["yhat_lower"].min() < 0.0
+
+
+class TestRequestedInterval:
+    @pytest.mark.parametrize("width", [0.5, 0.9, 0.99])
+    def test_any_width_says_how_often_it_held(self, korea_inputs: ForecastInputs, width: float) -> None:
+        model = predict(fit(korea_inputs, ModelSpec(Target("KOR"))), "baseline", 5, width).to_dict()["model"]
+        asked = model["requested_interval"]
+        assert asked["nominal"] == width and asked["measure"] == "share" and asked["n_h1_5"] > 3000
+        assert abs(asked["measured_h1_5"] - width) < 0.03  # calibrated the same way at every width
+        assert set(asked["measured_by_horizon"]) == {str(h) for h in range(1, 11)}
+
+    def test_at_80_and_95_it_is_the_card_s_coverage(self, korea_inputs: ForecastInputs) -> None:
+        fitted = fit(korea_inputs, ModelSpec(Target("KOR")))
+        card = load_card()
+        for width, key in ((0.8, "measured_80"), (0.95, "measured_95")):
+            asked = predict(fitted, "baseline", 5, width).to_dict()["model"]["requested_interval"]
+            assert asked["measured_h1_5"] == pytest.approx(card.data["accuracy"]["overall_h1_5"]["models"]["served"][
+                "coverage_" + key[-2:]], abs=1e-6)
+            for h, value in asked["measured_by_horizon"].items():
+                assert value == pytest.approx(card.data["coverage"][h][key], abs=1e-6)
+
+    def test_the_world_total_uses_its_own_errors(self, world_inputs: ForecastInputs) -> None:
+        asked = predict(fit(world_inputs, ModelSpec(Target("WLD", "tiv"))), "baseline", 5, 0.8).to_dict()[
+            "model"]["requested_interval"]
+        assert asked["measure"] == "world" and asked["n_h1_5"] < 200
