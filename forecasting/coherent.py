@@ -52,6 +52,7 @@ class PanelForecast:
     world_members: dict[str, Array]
     factor: Array  # reconciliation factor per year (100 / sum of base shares)
     room: Array | None = None  # factor on every other code's share that makes room for one fixed share
+    fixed_base: Array | None = None  # that code's statistical base besides what fixed it (Japan's deals)
 
     def tiv(self, code: str) -> Array:
         """TIV forecast of ``code``: coherent share times the world forecast."""
@@ -115,7 +116,7 @@ def reconcile(base: Mapping[str, Array]) -> tuple[dict[str, Array], Array]:
     return {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}, factor
 
 
-def make_room(pf: PanelForecast, code: str, share: Array) -> PanelForecast:
+def make_room(pf: PanelForecast, code: str, share: Array, fixed_base: Array | None = None) -> PanelForecast:
     """``pf`` with ``code``'s share replaced by ``share`` (a forecast built from more than the statistics, such as
     Japan's deal pipeline) and every other code's share, the rest of the world's included, scaled by one factor
     per year, ``(100 - share) / (100 - the old share)``, so that they still add up to 100 % and keep their
@@ -124,7 +125,7 @@ def make_room(pf: PanelForecast, code: str, share: Array) -> PanelForecast:
     share = np.clip(np.asarray(share, dtype=float)[: len(old)], 0.0, 100.0)
     room = np.where(old < 100.0, (100.0 - share) / np.maximum(100.0 - old, 1e-12), 1.0)
     shares = {c: share if c == code else np.clip(v * room, 0.0, 100.0) for c, v in pf.share.items()}
-    return replace(pf, share=shares, room=np.asarray(room, dtype=float))
+    return replace(pf, share=shares, room=np.asarray(room, dtype=float), fixed_base=fixed_base)
 
 
 def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -94,12 +95,12 @@ def statistical_base(panel: Panel, base: PanelForecast, deals: Sequence[Deal]) -
     return np.asarray(forecast, dtype=float), other
 
 
-def baseline_share(panel: Panel, base: PanelForecast, deals: Sequence[Deal]) -> Array:
-    """Japan's baseline point share: its statistical base plus the deals' expected deliveries in the built-in
-    baseline (committed deals on schedule, prospects at their stated probabilities) over the world forecast;
-    the value Japan's own baseline forecast serves."""
+def baseline_share(panel: Panel, base: PanelForecast, deals: Sequence[Deal], other: Array) -> Array:
+    """Japan's baseline point share: its statistical base besides the deals (``other``, from
+    :func:`statistical_base`) plus the deals' expected deliveries in the built-in baseline (committed deals on
+    schedule, prospects at their stated probabilities) over the world forecast; the value Japan's own baseline
+    forecast serves."""
     years = [panel.last_year + h for h in range(1, base.horizon + 1)]
-    other, _ = statistical_base(panel, base, deals)
     resolved = resolve_deals(deals, effective_pipeline(SCENARIOS["baseline"]))
     total = sum((expected_tiv(d, years, p) for d, p in resolved), np.zeros(len(years)))
     return _combine("share", other, total, base.world)
@@ -249,7 +250,7 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
     """Every assumption of the scenario: value, unit, source, whether it is estimated or asserted, whether it is
     tivcast's own rather than SIPRI's or a published figure, and its range (or why it has none)."""
     stated_elasticity = resolved.elasticity is not None
-    z95 = 1.959964
+    z95 = NormalDist().inv_cdf(0.975)
     e_range = None if stated_elasticity or not elasticity.estimated else [
         elasticity.value - z95 * elasticity.standard_error, elasticity.value + z95 * elasticity.standard_error]
     out: list[dict[str, Any]] = [
@@ -279,7 +280,7 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
         out += [
             {"name": f"{deal.deal_id}.probability", "value": p, "unit": "probability",
              "estimated_or_asserted": "asserted", "source": prob_source,
-             "tivcast_own": not deal.committed and "tivcast" in prob_source or "this scenario" in prob_source,
+             "tivcast_own": not deal.committed,  # committed: SIPRI's 1; a prospect: tivcast's or the scenario's
              "range": [1.0, 1.0] if deal.committed else [0.0, max(deal.probability_liberalised, p)],
              "range_note": "committed: SIPRI records the order" if deal.committed else
              "from restriction (no new deals) to the liberalisation scenario's probability"},

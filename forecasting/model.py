@@ -56,6 +56,7 @@ from forecasting.japan import (
     baseline_share,
     breakdown,
     capped,
+    exports_besides_deals,
     pipeline_forecast,
     statistical_base,
 )
@@ -134,7 +135,8 @@ def panel_forecast(panel: Panel, horizon: int = MAX_HORIZON, deals: Sequence[Dea
             return _PANEL_CACHE[key]
     result = forecast_panel(panel, horizon)
     if deals and JAPAN in result.share:
-        result = make_room(result, JAPAN, baseline_share(panel, result, deals))
+        other, _ = statistical_base(panel, result, deals)  # memoised with the panel: Japan's fit reuses it
+        result = make_room(result, JAPAN, baseline_share(panel, result, deals, other), fixed_base=other)
     with _PANEL_LOCK:
         _PANEL_CACHE[key] = result
         while len(_PANEL_CACHE) > 8:
@@ -254,7 +256,9 @@ def _calibration_for(card: ModelCard, spec: ModelSpec, measures: Sequence[str]
 def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelForecast, calibration: Calibration,
                  target: Target) -> JapanParts:
     """The statistical base of everything but the pipeline's deals, the world forecast and world demand."""
-    other_base, other = statistical_base(panel, base, d.pipeline)
+    other_base = base.fixed_base  # the base panel_forecast made room for Japan's pipeline with (the same deals)
+    assert other_base is not None, "fit passes the panel forecast the pipeline it gives the design"
+    other = exports_besides_deals(panel, d.pipeline)
     world_history = panel.array(WORLD, "tiv")[1]
     milex = inputs.drivers.get(WORLD_MILEX, {})
     elasticity = estimate_elasticity(panel.world, milex, panel.lower_bound_years) if milex else \

@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import numpy as np
-
-from forecasting.calibration import GRID, MIN_ERRORS, Calibration, ErrorRecord, calibrate
+from forecasting.calibration import Calibration, ErrorRecord, calibrate
 from forecasting.errors import InsufficientData
 from forecasting.panel import WORLD
 
@@ -45,6 +43,7 @@ class ModelCard:
         self.data = data
         self.calibration = Calibration.from_dict(data["calibration"])
         self._as_of: dict[int, Calibration | None] = {}
+        self._coverage: dict[tuple[str, float], dict[str, Any]] = {}
 
     @property
     def model_version(self) -> str:
@@ -76,10 +75,27 @@ class ModelCard:
 
     def coverage_at(self, measure: str, width: float) -> dict[str, Any]:
         """The measured coverage of the served ``width`` intervals of ``measure`` (``share``, ``tiv`` or
-        ``world``) on the evaluation: at every scored origin, each past error against the quantiles of the
-        errors known at that origin, as :meth:`calibration_as_of` and the evaluation calibrate them; for any
-        width, so that a client asking for 50 % or 99 % learns how well that width held, not the 80 % figure."""
-        return _coverage_at(measure, round(float(width), 6), int(self.data["origins"]["first_scored"]))
+        ``world``) on the evaluation: every scored past error against the bounds of the calibration known at
+        its origin (:meth:`calibration_as_of`, as the evaluation calibrates it); for any width, so that a client
+        asking for 50 % or 99 % learns how well that width held, not the 80 % figure."""
+        width = round(float(width), 6)
+        key = (measure, width)
+        if key not in self._coverage:
+            first = int(self.data["origins"]["first_scored"])
+            hits: dict[int, list[bool]] = {}
+            for r in _error_records():
+                calibration = self.calibration_as_of(r.origin) if r.measure == measure and r.origin >= first \
+                    else None
+                if calibration is None or measure not in calibration.quantiles:
+                    continue  # the evaluation gives such an origin no interval
+                lo, hi = calibration.bounds(measure, r.horizon, width)
+                hits.setdefault(r.horizon, []).append(lo <= r.scaled_error <= hi)
+            early = [hit for h, v in hits.items() if h <= 5 for hit in v]
+            self._coverage[key] = {
+                "nominal": width, "measured_h1_5": sum(early) / len(early) if early else None, "n_h1_5": len(early),
+                "measured_by_horizon": {str(h): sum(v) / len(v) for h, v in sorted(hits.items())},
+                "measure": measure, "scored_from": first}
+        return self._coverage[key]
 
     def tables(self, code: str, measure: str = "share") -> Tables:
         """The card's tables that describe a forecast of ``code`` in ``measure`` (the world total is evaluated
@@ -181,32 +197,6 @@ def _error_records() -> tuple[ErrorRecord, ...]:
     return tuple(ErrorRecord(measure, "", int(origin), int(h), float(e))
                  for measure, by_h in table.items() for h, by_origin in by_h.items()
                  for origin, errors in by_origin.items() for e in errors)
-
-
-@functools.lru_cache(maxsize=64)
-def _coverage_at(measure: str, width: float, first_scored: int) -> dict[str, Any]:
-    table = _shipped(ERRORS_FILE, "bench/forecast_accuracy.py")["errors"].get(measure, {})
-    by_horizon: dict[str, float] = {}
-    hits = total = 0
-    for h in sorted(table, key=int):
-        horizon = int(h)
-        by_origin = {int(o): np.asarray(v, dtype=float) for o, v in table[h].items()}
-        hit = n = 0
-        for origin in sorted(o for o in by_origin if o >= first_scored):
-            known = [e for o, e in by_origin.items() if o + horizon <= origin]
-            errors = np.concatenate(known) if known else np.zeros(0)
-            if len(errors) < MIN_ERRORS.get(measure, 50):
-                continue  # the evaluation gives such an origin no interval
-            grid = np.quantile(errors, GRID)
-            lo, hi = np.interp((1.0 - width) / 2.0, GRID, grid), np.interp((1.0 + width) / 2.0, GRID, grid)
-            now = by_origin[origin]
-            hit, n = hit + int(np.sum((now >= lo) & (now <= hi))), n + len(now)
-        if n:
-            by_horizon[str(horizon)] = hit / n
-            if horizon <= 5:
-                hits, total = hits + hit, total + n
-    return {"nominal": width, "measured_h1_5": hits / total if total else None, "n_h1_5": total,
-            "measured_by_horizon": by_horizon, "measure": measure, "scored_from": first_scored}
 
 
 @functools.cache
