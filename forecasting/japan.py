@@ -13,11 +13,19 @@ exactly (shares; TIV likewise with the obvious changes):
 * ``world_demand``: ``100 x deals_this_scenario x (1 / world_this_scenario - 1 / world_baseline)``;
 * ``statistical_base``: 0 (the same base in every scenario).
 
-Intervals: 4,000 simulated paths, each drawing the base's and the world
+* ``cap``: what the bounds take (the share's 0-100 % or a stated cap), present only when they bind: the
+  other parts are those of the unbounded point, so the parts always sum to the total.
+
+The point is the expected value under the deals' probabilities and slip odds, computed exactly
+(:func:`forecasting.pipeline.expected_tiv`), on the base's and the world's point forecasts.
+
+Intervals: 4,000 simulated paths by default, each drawing the base's and the world
 total's calibrated errors (inverse-CDF draws from :mod:`forecasting.calibration`,
 one level per path for every year, since errors from one origin persist), the
 world-demand elasticity from its estimate's distribution, and every deal
-(happens or not, slips, TIV per unit); seeded by the request's seed.
+(happens or not, slips, TIV per unit). Every source has its own stratified stream seeded by the request's seed
+and its name (:func:`forecasting.pipeline.stream`): common random numbers across scenarios and across pipelines
+that differ by a deal.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from forecasting.demand import Elasticity
 from forecasting.members import member_forecasts
 from forecasting.panel import Panel
 from forecasting.paths import ResolvedScenario
-from forecasting.pipeline import MAX_SLIP_YEARS, Deal, expected_tiv, simulate_tiv
+from forecasting.pipeline import MAX_SLIP_YEARS, Deal, expected_tiv, simulate_tiv, stratified, stream
 from forecasting.prospects import PipelineRules, resolve_deals
 from forecasting.scenarios import SCENARIOS, ModelSettings, effective_pipeline
 
@@ -74,6 +82,7 @@ class PipelineResult:
     world: Array  # world total in this scenario
     deals: dict[str, Array]  # expected TIV per deal
     known: Array  # known deliveries stated by the scenario, TIV million
+    raw: Array | None = None  # the point before the bounds (0-100 % of a share, TIV >= 0)
 
 
 def exports_besides_deals(panel: Panel, deals: Sequence[Deal]) -> Array:
@@ -134,13 +143,16 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
     known = np.array([resolved.known_deliveries.get(y, 0.0) for y in years])
     total = sum(deals.values(), np.zeros(n)) + known
     point = _combine(parts.measure, shifted_base, total, world)
-    # Simulation (common random numbers across scenarios: same seed, same draw order).
-    rng = np.random.Generator(np.random.PCG64(seed))
-    base_levels, world_levels = rng.random(draws), rng.random(draws)
+    raw = _combine(parts.measure, shifted_base, total, world, bounded=False)
+    # Simulation: one stratified stream per source (common random numbers across scenarios and deal sets).
+    base_levels = stratified(stream(seed, "base"), draws)
+    world_levels = stratified(stream(seed, "world"), draws)
     if resolved.elasticity is None:
-        betas = rng.normal(parts.elasticity.value, parts.elasticity.standard_error, draws)
+        normal = NormalDist(parts.elasticity.value, parts.elasticity.standard_error) \
+            if parts.elasticity.standard_error > 0 else None
+        betas = np.full(draws, parts.elasticity.value) if normal is None else \
+            np.array([normal.inv_cdf(u) for u in stratified(stream(seed, "elasticity"), draws)])
     else:
-        rng.normal(size=draws)  # keep the draw order of every scenario aligned
         betas = np.full(draws, resolved.elasticity)
     base_draws = np.column_stack([
         parts.base[h] + parts.calibration.draw("share", h + 1, base_levels) * parts.base_spread for h in range(n)])
@@ -151,18 +163,20 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
         np.maximum(parts.world[h] + parts.calibration.draw("world", h + 1, world_levels) * parts.world_spread,
                    parts.world[h] * 0.2) for h in range(n)])
     world_draws = world_draws * (_world(parts, resolved, baseline, n, betas) / parts.world[:n])
-    deal_draws = sum((simulate_tiv(d, years, p, rng, draws) for d, p in resolved.deals), np.zeros((draws, n)))
+    deal_draws = sum((simulate_tiv(d, years, p, seed, draws) for d, p in resolved.deals), np.zeros((draws, n)))
     paths = _combine(parts.measure, base_draws, deal_draws + known[None, :], world_draws)
     q = ((1.0 - width) / 2.0, (1.0 + width) / 2.0)
     lower, upper = np.quantile(paths, q, axis=0)
     return PipelineResult(point, np.minimum(lower, point), np.maximum(upper, point), shifted_base, world, deals,
-                          known)
+                          known, raw)
 
 
-def _combine(measure: str, base_share: Array, deals_tiv: Array, world: Array) -> Array:
+def _combine(measure: str, base_share: Array, deals_tiv: Array, world: Array, bounded: bool = True) -> Array:
     if measure == "share":
-        return np.asarray(np.clip(base_share + 100.0 * deals_tiv / world, 0.0, 100.0), dtype=float)
-    return np.asarray(np.maximum(base_share * world / 100.0 + deals_tiv, 0.0), dtype=float)
+        share = base_share + 100.0 * deals_tiv / world
+        return np.asarray(np.clip(share, 0.0, 100.0) if bounded else share, dtype=float)
+    tiv = base_share * world / 100.0 + deals_tiv
+    return np.asarray(np.maximum(tiv, 0.0) if bounded else tiv, dtype=float)
 
 
 def capped(result: PipelineResult, ceiling: float) -> PipelineResult:
@@ -175,9 +189,9 @@ def capped(result: PipelineResult, ceiling: float) -> PipelineResult:
 
 def breakdown(measure: str, scenario: PipelineResult, baseline: PipelineResult, base_share: Array,
               ceiling: float = math.inf) -> list[dict[str, float]]:
-    """Per year: each cause's part of (scenario - baseline) at the point; the parts sum to the total. With a
-    stated cap (``ceiling``) the total is between the capped points, and what the cap takes is the part
-    ``cap`` (present only when the cap binds in some year)."""
+    """Per year: each cause's part of (scenario - baseline) at the point; the parts sum to the total. The
+    causes are parts of the unbounded points; what the bounds take (a share's 0-100 %, TIV >= 0, a stated cap,
+    ``ceiling``) is the part ``cap``, present only when a bound binds in some year."""
     w0, ws = baseline.world, scenario.world
     ids = list(dict.fromkeys([*baseline.deals, *scenario.deals]))
     zero = np.zeros(len(w0))
@@ -196,22 +210,20 @@ def breakdown(measure: str, scenario: PipelineResult, baseline: PipelineResult, 
                      "known_deliveries": known,
                      "world_demand": float(scenario.base[i] * (ws[i] - w0[i]) / 100.0)}
         parts["statistical_base"] = 0.0
-        uncapped = float(scenario.point[i] - baseline.point[i])
+        s_raw = scenario.point if scenario.raw is None else scenario.raw
+        b_raw = baseline.point if baseline.raw is None else baseline.raw
+        uncapped = float(s_raw[i] - b_raw[i])
         parts["total"] = float(min(scenario.point[i], ceiling) - min(baseline.point[i], ceiling))
         rows.append((parts, parts["total"] - uncapped))
-    binds = any(cut != 0.0 for _, cut in rows)
+    binds = any(abs(cut) > 1e-12 for _, cut in rows)
     return [{**parts, **({"cap": cut} if binds else {})} for parts, cut in rows]
 
 
-def _probability_source(deal: Deal, p: float, rules: PipelineRules) -> str:
-    """Where a deal's probability in this scenario comes from, in words an analyst can quote."""
-    stated = deal.sources.get("probability", "the scenario")
-    if deal.committed:
-        return stated
-    if any(d.deal_id == deal.deal_id for d in rules.added):
-        return "this scenario's own deal and probability"
-    if any(e.deal_id == deal.deal_id and e.probability is not None for e in rules.edits):
-        return "this scenario's own value (a custom edit of the catalogue's)"
+_REQUEST = "the analyst's added deal in this request (an assumption of the request, not SIPRI's or tivcast's)"
+
+
+def _rule_text(deal: Deal, p: float, rules: PipelineRules) -> str:
+    """How the scenario's prospect rule sets a deal's probability."""
     if rules.prospects == "none":
         how = "no new deals: every prospect at 0"
     elif rules.prospects == "liberalised":
@@ -222,7 +234,98 @@ def _probability_source(deal: Deal, p: float, rules: PipelineRules) -> str:
         how = f"the baseline probability, {deal.probability:g}"
     if rules.probability_shift and p > 0:
         how += f", shifted by {rules.probability_shift:+g} (the scenario's probability shift)"
-    return f"{stated}; in this scenario {how}, so {p:g}"
+    return f"in this scenario {how}, so {p:g}"
+
+
+def _probability_source(deal: Deal, p: float, rules: PipelineRules) -> str:
+    """Where a deal's probability in this scenario comes from, in words an analyst can quote."""
+    origin = deal.origin.get("probability")
+    if origin == "request" and any(e.deal_id == deal.deal_id and e.probability is not None for e in rules.edits):
+        return deal.sources["probability"]  # the analyst's edit, naming the catalogue value it replaces
+    if deal.committed:
+        return deal.sources.get("probability", "committed") if origin is None else f"{_REQUEST}: committed, 1"
+    if origin is not None:
+        stated = f"{_REQUEST}: probability {deal.probability:g}" if origin == "request" else \
+            f"not stated in the request: tivcast's default probability for an added deal, {deal.probability:g}"
+        if deal.probability_liberalised != deal.probability:
+            stated += f" (liberalised {deal.probability_liberalised:g})"
+        return f"{stated}; the scenario's prospect rule applies to added deals as to the catalogue's: " \
+            + _rule_text(deal, p, rules)
+    return f"{deal.sources.get('probability', 'the scenario')}; {_rule_text(deal, p, rules)}"
+
+
+def _figure(deal: Deal, figure: str, fallback: str) -> dict[str, Any]:
+    """Who states a deal's figure: source, tivcast_own, estimated_or_asserted and origin."""
+    origin = deal.origin.get(figure, "catalogue")
+    if origin == "request":
+        stated = deal.sources.get(figure)
+        edited = stated is not None and stated.startswith("the analyst's edit")
+        source = stated if edited else _REQUEST + (f"; its stated source: {stated}" if stated else "")
+        return {"source": source, "tivcast_own": False, "estimated_or_asserted": "asserted by the request",
+                "origin": "request"}
+    if origin == "default":
+        return {"source": f"not stated in the request: tivcast's default for an added deal, {fallback}",
+                "tivcast_own": True, "estimated_or_asserted": "default", "origin": "default"}
+    source = deal.sources.get(figure, "the scenario")
+    return {"source": source, "tivcast_own": "tivcast" in source, "estimated_or_asserted": "asserted",
+            "origin": "catalogue"}
+
+
+def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: Sequence[int]
+                      ) -> list[dict[str, Any]]:
+    """The assumptions behind one deal, each saying whether it is the catalogue's (SIPRI's, a statement's or
+    tivcast's), the request's own or tivcast's default for an added deal."""
+    years = list(deal.delivery_years)
+    prob = _figure(deal, "probability", f"{deal.probability:g}")
+    prob["source"] = _probability_source(deal, p, rules)
+    edited_p = prob["origin"] == "request" and not deal.committed
+    if deal.committed and prob["origin"] == "catalogue":
+        prob["tivcast_own"] = False  # SIPRI records the order
+    units = _figure(deal, "units", f"{deal.units_ordered:g} unit")
+    tiv = _figure(deal, "tiv_per_unit", f"{deal.tiv_per_unit[1]:g}")
+    delivery = _figure(deal, "delivery_years", "")
+    slip = _figure(deal, "slip", f"{deal.slip_probability:g} (no slip)")
+    low, central, high = deal.tiv_per_unit
+    after = [y for y in years if years_served and y > years_served[-1]]
+    before = [y for y in years if years_served and y < years_served[0]]
+    delivery_note = f"the simulation lets deliveries slip by up to {MAX_SLIP_YEARS} years; the point is the " \
+        "expected value under the slip odds"
+    if after:
+        delivery_note += f"; {len(after)} of the {len(years)} delivery years fall after this forecast's last year " \
+            f"({years_served[-1]}) and count for nothing here (ask a longer horizon to see them)"
+    if before:
+        delivery_note += f"; deliveries planned in {', '.join(map(str, before))}, before the first forecast year, " \
+            f"are counted in {years_served[0]} (the catalogue's schedule is older than the data)"
+    out = [
+        {"name": f"{deal.deal_id}.probability", "value": p, "unit": "probability", **prob,
+         "range": None if edited_p else [1.0, 1.0] if deal.committed else
+         [0.0, max(deal.probability_liberalised, p)],
+         "range_note": "the request's own value: no range stated" if edited_p else
+         "committed: SIPRI records the order" if deal.committed and prob["origin"] == "catalogue" else
+         "committed: probability 1" if deal.committed else
+         "from restriction (no new deals) to the liberalisation scenario's probability"},
+        {"name": f"{deal.deal_id}.units_remaining", "value": deal.remaining, "unit": "units", **units,
+         "range": None if deal.units_range is None else list(deal.units_range),
+         "range_note": None if deal.units_range is not None else
+         "the request's own value: no range stated" if units["origin"] == "request" else "as recorded or stated"},
+        {"name": f"{deal.deal_id}.tiv_per_unit", "value": central, "unit": "TIV million per unit", **tiv,
+         "range": [low, high] if high > low or tiv["origin"] == "catalogue" else None,
+         "range_note": None if high > low or tiv["origin"] == "catalogue" else
+         "the request's own value, stated without a range: the simulation holds it fixed"},
+        {"name": f"{deal.deal_id}.delivery_years", "value": years, "unit": "years", **delivery,
+         "range": [min(years), max(years) + MAX_SLIP_YEARS] if years else None, "range_note": delivery_note},
+        {"name": f"{deal.deal_id}.slip_probability", "value": deal.slip_probability, "unit": "per year", **slip,
+         "range": None, "range_note": "no published basis for a range: tivcast's judgement, whose effect the "
+         "simulated interval carries" if slip["origin"] == "catalogue" else "a stated value"},
+        {"name": f"{deal.deal_id}.requires_liberalisation", "value": deal.requires_liberalisation, "unit": "yes/no",
+         **_figure(deal, "requires_liberalisation", "false"), "range": None,
+         "range_note": "a reading of today's rules, not a quantity"},
+    ]
+    if out[-1]["origin"] == "catalogue":
+        out[-1]["source"] = deal.sources.get("requires_liberalisation") or deal.sources.get(
+            "probability", "the scenario")
+        out[-1]["tivcast_own"] = "tivcast" in out[-1]["source"]
+    return out
 
 
 def _world_milex(resolved: ResolvedScenario, baseline: ResolvedScenario, observed: Mapping[int, float]
@@ -273,35 +376,20 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
     milex = _world_milex(resolved, baseline, world_milex)
     if milex is not None:
         out.append(milex)
+    if resolved.known_deliveries:
+        known = {str(y): v for y, v in sorted(resolved.known_deliveries.items())}
+        out.append({"name": "known_deliveries", "value": known,
+                    "unit": "TIV million", "estimated_or_asserted": "asserted by the request", "tivcast_own": False,
+                    "origin": "request", "source": "the request's known_deliveries, added on top of the pipeline's "
+                    "deals and the statistical base: deliveries of a pipeline deal (e.g. the radars' 13 TIV million "
+                    "a year in 2025-2026) stated here count twice; edit or remove the deal instead",
+                    "range": None, "range_note": "stated values, certain in the simulation"})
+    described = rules.describe()
+    if described:
+        out.append({"name": "pipeline_changes", "value": described, "unit": "description",
+                    "estimated_or_asserted": "asserted by the request", "tivcast_own": False, "origin": "request",
+                    "source": "the request's scenario.pipeline", "range": None,
+                    "range_note": "each change's figures are listed as assumptions below"})
     for deal, p in resolved.deals:
-        sources = deal.sources
-        prob_source = _probability_source(deal, p, rules)
-        years = list(deal.delivery_years)
-        out += [
-            {"name": f"{deal.deal_id}.probability", "value": p, "unit": "probability",
-             "estimated_or_asserted": "asserted", "source": prob_source,
-             "tivcast_own": not deal.committed,  # committed: SIPRI's 1; a prospect: tivcast's or the scenario's
-             "range": [1.0, 1.0] if deal.committed else [0.0, max(deal.probability_liberalised, p)],
-             "range_note": "committed: SIPRI records the order" if deal.committed else
-             "from restriction (no new deals) to the liberalisation scenario's probability"},
-            {"name": f"{deal.deal_id}.units_remaining", "value": deal.remaining, "unit": "units",
-             "range": None if deal.units_range is None else list(deal.units_range),
-             "range_note": None if deal.units_range is not None else "as recorded or stated",
-             "estimated_or_asserted": "asserted", "source": sources.get("units", "the scenario"),
-             "tivcast_own": "tivcast" in sources.get("units", "tivcast")},
-            {"name": f"{deal.deal_id}.tiv_per_unit", "value": deal.tiv_per_unit[1], "unit": "TIV million per unit",
-             "range": [deal.tiv_per_unit[0], deal.tiv_per_unit[2]], "estimated_or_asserted": "asserted",
-             "source": sources.get("tiv_per_unit", "the scenario"),
-             "tivcast_own": "tivcast" in sources.get("tiv_per_unit", "tivcast")},
-            {"name": f"{deal.deal_id}.delivery_years", "value": years, "unit": "years",
-             "range": [min(years), max(years) + MAX_SLIP_YEARS] if years else None,
-             "range_note": f"the simulation lets deliveries slip by up to {MAX_SLIP_YEARS} years",
-             "estimated_or_asserted": "asserted", "source": sources.get("delivery_years", "the scenario"),
-             "tivcast_own": "tivcast" in sources.get("delivery_years", "tivcast")},
-            {"name": f"{deal.deal_id}.slip_probability", "value": deal.slip_probability, "unit": "per year",
-             "estimated_or_asserted": "asserted", "source": sources.get("slip", "the scenario"),
-             "tivcast_own": "tivcast" in sources.get("slip", "tivcast"),
-             "range": None, "range_note": "no published basis for a range: tivcast's judgement, whose effect the "
-             "simulated interval carries"},
-        ]
+        out += _deal_assumptions(deal, p, rules, resolved.years)
     return out

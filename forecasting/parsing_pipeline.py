@@ -15,8 +15,19 @@ Shape (every part optional; unstated parts follow the base scenario)::
     }
 
 Catalogue deals are referenced by id (checked when the scenario is resolved
-against the data); a probability outside [0, 1], a negative TIV or a delivery
-year before the order is a 422 naming the field.
+against the data, with the delivery years: none in an observed year); a
+probability outside [0, 1], a negative TIV, a delivery year before the order,
+a deal edited twice or an unknown field is a 422 naming the field as sent.
+
+An added deal's every field is honoured or refused: ``sources`` (figure ->
+text) and ``reasoning`` are kept; ``units_remaining_range`` ([low, high]) is
+the simulated range of the remaining units; ``past_deliveries`` and
+``units_remaining`` are refused (the statistical base is fitted on the
+history without the catalogue's past deliveries, so a new deal's past cannot
+be taken out of it per scenario; the remaining units are ordered minus
+delivered). Each figure the request leaves out takes tivcast's default
+(probability 0.5, liberalised probability = probability, 1 unit, no slip, not
+requiring liberalisation), which the forecast lists as a default assumption.
 """
 
 from __future__ import annotations
@@ -38,8 +49,17 @@ _ISO3 = re.compile(r"^[A-Z]{3}$")
 _EDIT_KEYS = ("deal_id", "remove", "units", "tiv_per_unit", "delivery_years", "probability")
 _ADD_KEYS = ("deal_id", "recipient", "system", "status", "order_year", "units_ordered", "units_delivered",
              "tiv_per_unit", "delivery_years", "probability", "probability_liberalised", "slip_probability",
-             "requires_liberalisation", "reasoning", "sources", "units_remaining", "units_remaining_range",
-             "past_deliveries")
+             "requires_liberalisation", "reasoning", "sources", "units_remaining_range")
+_REFUSED = {
+    "past_deliveries": "not accepted for an added deal: Japan's statistical base is fitted on its history minus "
+    "the catalogue's past deliveries, and a scenario cannot refit it; deliveries in observed years are data "
+    "(ingest a new japan-export-pipeline release to add them)",
+    "units_remaining": "not accepted: the remaining units are units_ordered - units_delivered; state those",
+}
+# Defaults of an added deal's figures the request leaves out (figure name in Deal.origin -> request key).
+_DEFAULTS = {"probability": "probability", "probability_liberalised": "probability_liberalised",
+             "units": "units_ordered", "slip": "slip_probability",
+             "requires_liberalisation": "requires_liberalisation"}
 _KEYS = ("prospects", "probability_shift", "elasticity", "edits", "added")
 
 
@@ -109,6 +129,10 @@ def _edit(i: int, raw: Any) -> DealEdit:
 
 def _added(i: int, raw: Any) -> Deal:
     where = f"scenario.pipeline.added[{i}]"
+    if isinstance(raw, Mapping):
+        refused = next((k for k in _REFUSED if k in raw), None)
+        if refused is not None:
+            raise InvalidScenario(f"'{where}.{refused}' is {_REFUSED[refused]}", field=f"{where}.{refused}")
     data = _object(raw, where, _ADD_KEYS)
     deal_id, recipient = data.get("deal_id"), data.get("recipient")
     if not isinstance(deal_id, str) or not _ID.match(deal_id):
@@ -133,16 +157,41 @@ def _added(i: int, raw: Any) -> Deal:
         raise _fail(f"{where}.delivery_years", f"no earlier than the order year {order}", list(years))
     units = _number(data.get("units_ordered", 1), f"{where}.units_ordered", 0.0, 10_000.0)
     delivered = _number(data.get("units_delivered", 0), f"{where}.units_delivered", 0.0, units)
+    requires = data.get("requires_liberalisation", False)
+    if not isinstance(requires, bool):
+        raise _fail(f"{where}.requires_liberalisation", "true or false", requires)
+    p_liberalised = 1.0 if committed else _number(data.get("probability_liberalised", p),
+                                                  f"{where}.probability_liberalised", 0.0, 1.0)
+    if not committed and p_liberalised < p:
+        raise _fail(f"{where}.probability_liberalised", f"at least the probability ({p:g}): easing the rules makes "
+                    "no deal less likely", p_liberalised)
+    stated = data.get("sources", {})
+    if not isinstance(stated, Mapping) or len(stated) > 20 or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= 1000 for k, v in stated.items()):
+        raise _fail(f"{where}.sources", "an object of figure -> source text (at most 20, 1,000 characters each)",
+                    stated)
+    units_range = data.get("units_remaining_range")
+    if units_range is not None:
+        if not isinstance(units_range, list) or len(units_range) != 2:
+            raise _fail(f"{where}.units_remaining_range", "[low, high]", units_range)
+        lo, hi = (_number(v, f"{where}.units_remaining_range[{k}]", 0.0, 10_000.0) for k, v in enumerate(units_range))
+        if not lo <= units - delivered <= hi:
+            raise _fail(f"{where}.units_remaining_range", f"a range holding the remaining units "
+                        f"({units - delivered:g})", units_range)
+        units_range = (lo, hi)
+    origin = {figure: "default" if key not in data else "request" for figure, key in _DEFAULTS.items()}
+    origin |= {"tiv_per_unit": "request", "delivery_years": "request"}
+    if committed:
+        origin |= {"probability": "request", "probability_liberalised": "request"}  # a committed deal's 1
     try:
         return Deal(deal_id, recipient, system, str(status), units, delivered,
-                    _tiv(data.get("tiv_per_unit"), f"{where}.tiv_per_unit"), years, p,
-                    _number(data.get("probability_liberalised", p), f"{where}.probability_liberalised", 0.0, 1.0),
-                    False, _number(data.get("slip_probability", 0.0), f"{where}.slip_probability", 0.0, 0.95),
-                    order_year=order,
-                    sources={"all": "the analyst's custom scenario (an assumption, not tivcast's or SIPRI's)"},
-                    reasoning=str(data.get("reasoning", ""))[:2000])
+                    _tiv(data.get("tiv_per_unit"), f"{where}.tiv_per_unit"), years, p, p_liberalised, requires,
+                    _number(data.get("slip_probability", 0.0), f"{where}.slip_probability", 0.0, 0.95),
+                    order_year=order, sources=dict(stated), reasoning=str(data.get("reasoning", ""))[:2000],
+                    units_range=units_range, origin=origin)
     except InvalidInputs as exc:
-        raise InvalidScenario(str(exc), field=where) from None
+        name = (exc.field or "").rsplit(".", 1)[-1]
+        raise InvalidScenario(str(exc), field=f"{where}.{name}" if name in data else where) from None
 
 
 def parse_pipeline(raw: Any, base: PipelineRules) -> PipelineRules:
@@ -163,8 +212,15 @@ def parse_pipeline(raw: Any, base: PipelineRules) -> PipelineRules:
         raise _fail("scenario.pipeline.added", "a list of at most 20 deals", added)
     new_added = tuple(_added(i, d) for i, d in enumerate(added))
     ids = [d.deal_id for d in (*base.added, *new_added)]
-    if len(set(ids)) != len(ids):
-        raise _fail("scenario.pipeline.added", "deals with distinct ids", ids)
+    for i, deal_id in enumerate(ids):
+        if deal_id in ids[:i]:
+            raise _fail(f"scenario.pipeline.added[{i - len(base.added)}].deal_id", "an id no other added deal has",
+                        deal_id)
+    new_edits = tuple(_edit(i, e) for i, e in enumerate(edits))
+    edited = [e.deal_id for e in (*base.edits, *new_edits)]
+    for i, deal_id in enumerate(edited):
+        if deal_id in edited[:i]:
+            raise InvalidScenario(f"deal {deal_id!r} is edited twice: state every change to a deal (or its removal) "
+                                  "in one edit", field=f"scenario.pipeline.edits[{i - len(base.edits)}].deal_id")
     return replace(base, prospects=prospects, probability_shift=shift, elasticity=elasticity,
-                   edits=base.edits + tuple(_edit(i, e) for i, e in enumerate(edits)),
-                   added=base.added + new_added)
+                   edits=base.edits + new_edits, added=base.added + new_added)

@@ -16,8 +16,10 @@ Rules (each stated in the response as an assumption):
   the deal's planned ``delivery_years``.
 * Deliveries slip: with probability ``slip_probability`` a deal's deliveries
   move one year later, and again with the same probability, up to three years
-  (a geometric slip, capped). The point follows the stated schedule; the
-  simulated interval carries the slips.
+  (a geometric slip, capped). The point is the expected value under these
+  slip odds and the deal's probability, computed exactly
+  (:func:`expected_tiv`); :func:`scheduled_tiv` is the schedule as stated,
+  without slips.
 * TIV per unit is uncertain for prospects priced by tivcast: the simulation
   draws it from a triangular distribution (low, central, high); the point
   uses the central value.
@@ -27,12 +29,18 @@ Rules (each stated in the response as an assumption):
   history *minus* the past deliveries of the pipeline's deals, so that no
   delivery is counted twice.
 
-Determinism: simulations use NumPy's PCG64 generator seeded by the request's
-seed, so the same request gives the same intervals.
+Determinism and common random numbers: every deal's draws come from its own
+PCG64 stream, seeded by the request's seed and the deal's id
+(:func:`stream`), so a deal's simulated deliveries do not depend on which
+other deals exist (removing one deal leaves the others' draws unchanged).
+Draws are stratified (Latin hypercube: each uniform falls in its own 1/N
+slice), so the share of paths in which a deal happens or slips k years is its
+probability to within 1/N, and the bounds hardly move with the number of draws.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,8 +51,8 @@ import numpy.typing as npt
 
 from forecasting.errors import InvalidInputs
 
-__all__ = ["COMMITTED", "MAX_SLIP_YEARS", "STATUSES", "Deal", "deal_from_row", "expected_tiv", "simulate_tiv",
-           "slip_weights"]
+__all__ = ["COMMITTED", "MAX_SLIP_YEARS", "STATUSES", "Deal", "deal_from_row", "expected_tiv", "scheduled_tiv",
+           "simulate_tiv", "slip_weights", "stratified", "stream"]
 
 Array = npt.NDArray[np.float64]
 Status = Literal["delivering", "ordered", "selected", "prospect"]
@@ -74,6 +82,10 @@ class Deal:
     sources: dict[str, str] = field(default_factory=dict)
     reasoning: str = ""
     units_range: tuple[float, float] | None = None  # low, high of the remaining units, when tivcast assumes them
+    # Who states each figure when it is not the catalogue: "request" (the analyst's edit or added deal) or
+    # "default" (an added deal's figure the request left out); figures: units, tiv_per_unit, delivery_years,
+    # probability, probability_liberalised, slip, requires_liberalisation.
+    origin: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = f"pipeline.{self.deal_id}"
@@ -126,6 +138,7 @@ class Deal:
             "units_remaining_range": None if self.units_range is None else list(self.units_range),
             "past_deliveries": {str(y): v for y, v in sorted(self.past_deliveries.items())},
             "sources": dict(self.sources), "reasoning": self.reasoning,
+            **({"origin": dict(sorted(self.origin.items()))} if self.origin else {}),
         }
 
 
@@ -142,18 +155,26 @@ def _shifted(values: Array, years: int) -> Array:
     return out
 
 
-def expected_tiv(deal: Deal, years: Sequence[int], probability: float, first_year: int | None = None) -> Array:
-    """Point contribution per forecast year: probability x central TIV x units, on the stated schedule.
-
-    The point follows the schedule as stated (by SIPRI, the buyer, or tivcast);
-    the risk of slips is carried by the simulated interval. ``first_year`` is
-    the first forecast year; deliveries planned before it (overdue) move to it.
-    """
+def scheduled_tiv(deal: Deal, years: Sequence[int], probability: float, first_year: int | None = None) -> Array:
+    """Probability x central TIV x units on the schedule as stated (no slip)."""
     return np.asarray(probability * _timeline(deal, years, deal.tiv_per_unit[1], first_year), dtype=float)
 
 
+def expected_tiv(deal: Deal, years: Sequence[int], probability: float, first_year: int | None = None) -> Array:
+    """Point contribution per forecast year: the expected TIV under the deal's probability and slip odds.
+
+    ``probability x central TIV x sum_k P(slip = k) x (remaining units on the schedule moved k years)``,
+    computed exactly (what slips past the last forecast year is delivered after it). ``first_year`` is the
+    first forecast year; deliveries planned before it (overdue catalogue deliveries) move to it.
+    """
+    plan = _timeline(deal, years, deal.tiv_per_unit[1], first_year)
+    weights = _slip_weights(deal.slip_probability)
+    out = sum((w * _shifted(plan, k) for k, w in enumerate(weights)), np.zeros(len(plan)))
+    return np.asarray(probability * out, dtype=float)
+
+
 def slip_weights(slip: float) -> Array:
-    """P(slip = 0, 1, 2, 3 years), as used by the simulation."""
+    """P(slip = 0, 1, 2, 3 years), as used by the point and the simulation."""
     return _slip_weights(slip)
 
 
@@ -167,17 +188,52 @@ def _timeline(deal: Deal, years: Sequence[int], unit: float, first_year: int | N
     return out
 
 
-def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, rng: np.random.Generator,
-                 draws: int) -> Array:
-    """Simulated TIV paths (draws x years): happens or not, slips, TIV per unit from (low, central, high)."""
+def stream(seed: int, name: str) -> np.random.Generator:
+    """The PCG64 stream of one source of randomness (a deal id, ``base``, ``world``, ``elasticity``): seeded by
+    the request's seed and the name only, so it is the same whichever other deals the scenario has."""
+    digest = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big")
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, digest])))
+
+
+def stratified(rng: np.random.Generator, draws: int) -> Array:
+    """``draws`` uniforms on (0, 1), one in each slice of width 1/draws, in random order."""
+    return np.asarray((rng.permutation(draws) + rng.random(draws)) / draws, dtype=float)
+
+
+def _triangular(u: Array, low: float, mode: float, high: float) -> Array:
+    """Inverse CDF of the triangular distribution."""
+    if high <= low:
+        return np.full(len(u), mode)
+    cut = (mode - low) / (high - low)
+    left = low + np.sqrt(u * (high - low) * (mode - low))
+    right = high - np.sqrt((1.0 - u) * (high - low) * (high - mode))
+    return np.asarray(np.where(u < cut, left, right), dtype=float)
+
+
+def _slips(u: Array, slip: float) -> npt.NDArray[np.int_]:
+    """Slip in years from uniforms: P(slip >= k) = slip**k, capped at MAX_SLIP_YEARS."""
+    if slip <= 0:
+        return np.zeros(len(u), dtype=int)
+    if slip >= 1:
+        return np.full(len(u), MAX_SLIP_YEARS, dtype=int)
+    return np.minimum(np.floor(np.log1p(-u) / math.log(slip)), MAX_SLIP_YEARS).astype(int)
+
+
+def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, seed: int, draws: int) -> Array:
+    """Simulated TIV paths (draws x years): happens or not, slips, TIV per unit from (low, central, high).
+
+    The draws come from the deal's own stream (:func:`stream`, seeded by ``seed`` and the deal id) in a fixed
+    order, each stratified: common random numbers across scenarios and across pipelines with other deals.
+    """
+    rng = stream(seed, f"deal:{deal.deal_id}")
+    u_happen, u_slip, u_tiv, u_units = (stratified(rng, draws) for _ in range(4))
     low, central, high = deal.tiv_per_unit
-    units = rng.triangular(low, central, high, draws) if high > low else np.full(draws, central)
+    units = _triangular(u_tiv, low, central, high)
     if deal.units_range is not None and deal.units_range[1] > deal.units_range[0] and deal.remaining > 0:
         lo, hi = deal.units_range
-        units = units * rng.triangular(lo, deal.remaining, hi, draws) / deal.remaining
-    happens = np.ones(draws, dtype=bool) if deal.committed else rng.random(draws) < probability
-    slips = np.minimum(rng.geometric(1.0 - deal.slip_probability, draws) - 1, MAX_SLIP_YEARS) \
-        if deal.slip_probability > 0 else np.zeros(draws, dtype=int)
+        units = units * _triangular(u_units, lo, deal.remaining, hi) / deal.remaining
+    happens = np.ones(draws, dtype=bool) if deal.committed else u_happen < probability
+    slips = _slips(u_slip, deal.slip_probability)
     base = _timeline(deal, years, 1.0, None)
     out = np.zeros((draws, len(years)))
     for k in range(MAX_SLIP_YEARS + 1):

@@ -20,28 +20,67 @@ PIPELINE_COLUMNS = (
     "source_tiv_per_unit", "source_delivery_years", "source_probability", "source_slip", "reasoning",
 )
 
+LICENSED = ("SIPRI's register counts licensed production in the licensor's exports (its Japan rows: the 180 "
+            "Beechjet-400 'produced under licence in USA', the Vertol-107 'assembled/produced under licence in "
+            "Sweden', the Jija Bai patrol boats 'incl 3 produced in India'), so the 8 Australian-built ships are "
+            "counted as Japan's exports, in a line of their own")
+NOT_BLOCKED = ("requires_liberalisation false: tivcast's reading that the transfer is not held to the five "
+               "categories of finished equipment, because the guidelines permit transfers for international joint "
+               "development and production with a security partner, the framework under which the frigate has been "
+               "presented (a judgement, not a published ruling)")
+
 # Figures that neither SIPRI nor an official statement gives: tivcast's assumptions, stated per row.
 ASSUMED: list[dict[str, str]] = [
     {
         "deal_id": "aus-mogami-frigates", "recipient_code": "AUS", "recipient_name": "Australia",
-        "system": "Upgraded Mogami-class frigate (SEA 3000; the 3 ships to be built in Japan)", "status": "selected",
+        "system": "Upgraded Mogami-class frigate built in Japan (SEA 3000; the first 3 of 11 ships)",
+        "status": "selected",
         "order_year": "2026", "units_ordered": "3", "units_delivered": "0", "units_remaining_low": "",
         "units_remaining_high": "", "tiv_per_unit_low": "250", "tiv_per_unit_central": "400",
         "tiv_per_unit_high": "550", "delivery_years": "2029;2030;2031", "probability_baseline": "0.75",
         "probability_liberalised": "0.85", "requires_liberalisation": "false", "slip_probability": "0.35",
         "past_deliveries": "", "register_deal_id": "",
         "source_units": "Published statement (Australian Minister for Defence, 2025-08-05, in the policy timeline): "
-        "11 frigates, 3 built in Japan, 8 in Australia; tivcast's choice: only the 3 built in Japan are counted (the "
-        "Australian-built ships are licensed production, left out of the central case)",
+        "11 frigates, 3 built in Japan, 8 in Australia; this line counts the 3 built in Japan, the 8 built in "
+        "Australia under licence are the line aus-mogami-frigates-australian-built",
         "source_tiv_per_unit": "tivcast assumption: no SIPRI figure exists for this ship; 400 TIV million per ship "
         "(range 250-550), tivcast's judgement for a modern frigate of about 5,500 t, not SIPRI's value",
         "source_delivery_years": "tivcast assumption: one Japanese-built ship a year in 2029-2031, after binding "
         "contracts targeted for 2026",
         "source_probability": "tivcast assumption: 0.75 in the baseline (a preferred-platform selection with "
-        "contracts targeted for 2026; not yet binding), 0.85 if Japan eases its rules further",
+        "contracts targeted for 2026; not yet binding), 0.85 if Japan eases its rules further; "
+        + NOT_BLOCKED,
         "source_slip": "tivcast assumption: a 35 % chance per year of a slip (a first export of a major warship)",
         "reasoning": "Selected but not contracted. Were it signed, it would be by far Japan's largest export: three "
-        "ships at 400 TIV million each exceed Japan's total arms exports of 1950-2024.",
+        "ships at 400 TIV million each (1,200) are about two thirds of all of Japan's arms exports of 1950-2024 "
+        "(1,845 TIV million in SIPRI's series); the whole programme of 11 ships (4,400) is more than twice them.",
+    },
+    {
+        "deal_id": "aus-mogami-frigates-australian-built", "recipient_code": "AUS", "recipient_name": "Australia",
+        "system": "Upgraded Mogami-class frigate built in Australia under licence (SEA 3000; the other 8 of 11 "
+        "ships)", "status": "selected",
+        "order_year": "2026", "units_ordered": "8", "units_delivered": "0", "units_remaining_low": "",
+        "units_remaining_high": "", "tiv_per_unit_low": "250", "tiv_per_unit_central": "400",
+        "tiv_per_unit_high": "550", "delivery_years": "2033;2034;2035;2036;2037;2038;2039;2040",
+        "probability_baseline": "0.65", "probability_liberalised": "0.75", "requires_liberalisation": "false",
+        "slip_probability": "0.4", "past_deliveries": "", "register_deal_id": "",
+        "source_units": "Published statement (Australian Minister for Defence, 2025-08-05, in the policy timeline): "
+        "11 frigates, 3 built in Japan, 8 in Australia. " + LICENSED,
+        "source_tiv_per_unit": "tivcast assumption: 400 TIV million per ship (range 250-550), as for the "
+        "Japanese-built ships: SIPRI prices a unit produced under licence at the system's TIV (its Beechjet-400 "
+        "row: 180 aircraft produced under licence in the USA at 3.6 TIV million each, 648 in all); not SIPRI's "
+        "value for this ship, which has none",
+        "source_delivery_years": "tivcast assumption: one ship a year in 2033-2040, after the three Japanese-built "
+        "ships (2029-2031) and the set-up of a production line in Australia; no schedule is published",
+        "source_probability": "tivcast assumption: 0.65 in the baseline, below the Japanese-built ships' 0.75: the "
+        "same contract has to be signed and a yard and workforce in Australia still have to be set up; 0.75 if "
+        "Japan eases its rules further; " + NOT_BLOCKED,
+        "source_slip": "tivcast assumption: a 40 % chance per year of a slip (a first build of the class in a new "
+        "yard)",
+        "reasoning": "The licence-built part of Australia's selection, counted in Japan's exports as SIPRI's "
+        "register counts licensed production in the licensor's exports. Its deliveries start late in a 10-year "
+        "forecast. The simulation draws it independently of the Japanese-built ships although both hang on one "
+        "contract, so the interval's upper tail is somewhat narrower than a joint draw would give.",
     },
     {
         "deal_id": "escort-transfer-prospect", "recipient_code": "PHL", "recipient_name": "Philippines",
@@ -76,6 +115,9 @@ COMMITTED: list[dict[str, str]] = [
         "source_probability": "committed: SIPRI records the order (and the 2020-08-28 contract announcement in the "
         "policy timeline)",
         "source_slip": "tivcast assumption: a 25 % chance per year that the remaining deliveries slip",
+        "tiv_note": "; the 2020-08-28 contract in the policy timeline names 3 fixed J/FPS-3 and 1 mobile TPS-P14 "
+        "radar, while SIPRI's register lists 4 J/FPS-3 at 13 each: the mobile TPS-P14 is priced at that J/FPS-3 "
+        "figure, SIPRI's valuation of the order as recorded (no separate figure for it exists)",
         "reasoning": "The first export of finished Japanese equipment under the 2014 principles; half delivered, "
         "the rest due by 2026 by SIPRI's comment.",
     },
@@ -130,7 +172,7 @@ def committed_row(spec: Mapping[str, str], deals: Sequence[Mapping[str, str]], r
         f"{'-'.join([years[0], years[-1]]) if years else 'none'}",
         "source_tiv_per_unit": f"SIPRI Trade Register: {_number(row['tiv_per_unit_million'])} TIV million per unit"
         + (f" ({_number(row['tiv_delivered_million'])} delivered of {_number(row['tiv_total_order_million'])} "
-           "ordered)" if delivered else ""),
+           "ordered)" if delivered else "") + spec.get("tiv_note", ""),
         "source_delivery_years": spec["source_delivery_years"], "source_probability": spec["source_probability"],
         "source_slip": spec["source_slip"], "reasoning": spec["reasoning"],
     }
