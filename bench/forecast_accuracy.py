@@ -203,10 +203,13 @@ def errors(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
     """Every past scaled error the calibration is made of, by measure, horizon and origin: what a forecast with
     an earlier history end calibrates its intervals on (the errors known by that year)."""
     table: dict[str, dict[str, dict[str, list[float]]]] = {}
+    sparse: dict[str, dict[str, dict[str, list[int]]]] = {}  # 1 where the history was intermittent (lower bound 0)
     for r in evaluation.records:
         table.setdefault(r.measure, {}).setdefault(str(r.horizon), {}).setdefault(str(r.origin), []).append(
             r.scaled_error)
-    return {"model_version": MODEL_VERSION, "data_digest": panel.digest(), "errors": table}
+        sparse.setdefault(r.measure, {}).setdefault(str(r.horizon), {}).setdefault(str(r.origin), []).append(
+            int(r.intermittent))
+    return {"model_version": MODEL_VERSION, "data_digest": panel.digest(), "errors": table, "intermittent": sparse}
 
 
 def cpu_costs(panel: Panel) -> None:

@@ -73,7 +73,7 @@ def score(states: dict[str, dict[int, float]], world: dict[int, float], choose: 
         panel = Panel.from_tiv({c: states[c] for c in codes if c in states}, world)
         _, rows = served_records(panel, origin, HORIZON)
         cut = panel.cut(origin)
-        for code, _h, point, actual, scale, _spread in rows:
+        for code, _h, point, actual, scale, _spread, _sparse in rows:
             if scale <= 0:
                 continue
             history = cut.array(code, "share")[1]

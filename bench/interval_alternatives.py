@@ -27,7 +27,8 @@ the supplier's highest share so far (and 5 points above it), per 1,000.
 
 Every variant uses only errors known at each origin. Its points are those
 served (``forecasting.evaluation.served_records``, the served code path on the
-data cut at each origin); only the intervals differ. The variants are scored on
+data cut at each origin); only the intervals differ. As served, every
+variant's lower bound is 0 for an intermittent history. The variants are scored on
 the same origins they are compared on, so a small gain here is not evidence
 for changing what is served.
 
@@ -49,8 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from forecast_accuracy import FIRST_ORIGIN, FIRST_SCORED, load_panel
 
 from forecasting.calibration import GRID
-from forecasting.coherent import INTERVAL_SCALE_YEARS, naive_scale
+from forecasting.coherent import INTERVAL_SCALE_YEARS, PLAUSIBLE_YEARS, naive_scale
 from forecasting.evaluation import served_records
+from forecasting.members import is_intermittent
 
 Array = npt.NDArray[np.float64]
 Record = tuple[str, int, int, float, float]  # supplier, origin, horizon, point, actual
@@ -62,7 +64,7 @@ WIDTHS = (0.8, 0.95)
 def window(years: int) -> Scale:
     def scale(values: Array) -> float:
         recent = naive_scale(values[-(years + 1):])
-        return recent if recent > 0 else naive_scale(values)
+        return recent if recent > 0 else naive_scale(values[-(max(years, PLAUSIBLE_YEARS) + 1):])
 
     return scale
 
@@ -88,7 +90,7 @@ def collect() -> tuple[list[Record], dict[tuple[str, int], Array]]:
     histories: dict[tuple[str, int], Array] = {}
     for origin in range(FIRST_ORIGIN, last + 1):
         cut = panel.cut(origin)
-        for code, h, point, actual, _, _ in served_records(panel, origin, 10)[1]:
+        for code, h, point, actual, _, _, _ in served_records(panel, origin, 10)[1]:
             records.append((code, origin, h, point, actual))
             histories.setdefault((code, origin), cut.array(code, "share")[1])
     return records, histories
@@ -113,6 +115,7 @@ def score(records: list[Record], histories: dict[tuple[str, int], Array], scale:
         histories = {key: logit(values) for key, values in histories.items()}
     highest = {key: float(np.max(unlogit_all(v) if bounded else v)) for key, v in histories.items()}
     spread = {key: scale(values) for key, values in histories.items()}
+    intermittent = {key: is_intermittent(unlogit_all(v) if bounded else v) for key, v in histories.items()}
     rows = [(c, o, h, f, a, spread[(c, o)]) for c, o, h, f, a in records if spread[(c, o)] > 0]
     implausible: list[bool] = []
     inside: dict[float, dict[str, list[bool]]] = {w: defaultdict(list) for w in WIDTHS}
@@ -142,7 +145,7 @@ def score(records: list[Record], histories: dict[tuple[str, int], Array], scale:
                 hi = f + float(np.interp((1 + w) / 2, GRID, quantiles[h])) * width_scale
                 if bounded:
                     lo, hi = unlogit(lo), unlogit(hi)
-                lo, hi = max(lo, 0.0), min(hi, 100.0)
+                lo, hi = (0.0 if intermittent[(c, o)] else max(lo, 0.0)), min(hi, 100.0)
                 if w == 0.95:
                     top = highest[(c, o)]
                     implausible.append(hi > 2 * top and hi > top + 5)

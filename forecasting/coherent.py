@@ -13,7 +13,9 @@ the last 25 years (:func:`plausible_ceiling`).
 
 Coherence: the base shares of all suppliers plus ``ROW`` are scaled by one
 common factor per year so that they add up to exactly 100 % (proportional
-reconciliation; it keeps zeros at zero and every share in [0, 100]). The
+reconciliation; it keeps zeros at zero and every share in [0, 100]); where
+the factor is above 1, a share it would lift past its ceiling is held there
+and the others take the rest. The
 world total (TIV) is forecast by the same members on its own series, and a
 supplier's TIV forecast is its coherent share times the world forecast, so the
 suppliers' TIV forecasts add up to the world's. Listed suppliers with too
@@ -78,10 +80,15 @@ def interval_scale(values: Array) -> float:
 
     Recent volatility, not the whole history's: an exporter that was quiet for
     decades and is now active (Turkey) gets intervals as wide as its present.
-    Falls back to the whole history when the recent years are constant.
+    When the last 15 years are constant (no deliveries at all), the last 25
+    (:data:`PLAUSIBLE_YEARS`) are used, and when those are constant too the
+    scale is 0 (an interval of no width at the point): a supplier that has
+    delivered nothing for a generation, such as the Soviet Union since 1991,
+    is given no width from trade it did decades ago (the whole history gave
+    the Soviet Union a 95 % upper bound of 44 % of world exports in 2033).
     """
     recent = naive_scale(values[-(INTERVAL_SCALE_YEARS + 1):])
-    return recent if recent > 0 else naive_scale(values)
+    return recent if recent > 0 else naive_scale(values[-(PLAUSIBLE_YEARS + 1):])
 
 
 PLAUSIBLE_YEARS = 25
@@ -94,7 +101,8 @@ def plausible_ceiling(values: Array) -> float:
     forecasts a supplier above what it has itself achieved within a generation
     (a damped trend or Theta drift may otherwise carry a recent riser, such as
     Turkey, past its record over 30 years). Reconciliation then multiplies by
-    a common factor, close to 1.
+    a common factor, close to 1, that never lifts a capped share above its
+    ceiling (:func:`reconcile`).
     """
     return float(min(np.max(values[-PLAUSIBLE_YEARS:]), 100.0))
 
@@ -108,12 +116,31 @@ def base_share(members: Mapping[str, Array], history: Array) -> Array:
     return np.asarray(np.clip(_combine(members), 0.0, plausible_ceiling(history)), dtype=float)
 
 
-def reconcile(base: Mapping[str, Array]) -> tuple[dict[str, Array], Array]:
-    """Every code's base share times one common factor per year (100 / their sum), so they add up to 100 %;
-    returns the coherent shares and the factor (1 in a year whose base shares are all zero)."""
-    total = np.sum(np.vstack(list(base.values())), axis=0)
-    factor = np.where(total > 0, 100.0 / np.where(total > 0, total, 1.0), 1.0)
-    return {c: np.clip(v * factor, 0.0, 100.0) for c, v in base.items()}, factor
+def reconcile(base: Mapping[str, Array], ceilings: Mapping[str, float] | None = None
+              ) -> tuple[dict[str, Array], Array]:
+    """Shares that add up to 100 % in every year, and the factor that scaled them.
+
+    Every code's base share is multiplied by one common factor per year (100 / their sum). A factor above 1
+    (the base shares add up to less than 100 %) must not lift a share above its ceiling (``ceilings``, per
+    code; none means 100): such a share is held at its ceiling and the factor is recomputed over the others
+    (water-filling, at most one round per code), so the ceiling rule still holds after reconciliation. The
+    factor returned is the one applied to the shares not held (1 in a year whose base shares are all zero).
+    """
+    codes = list(base)
+    values = np.vstack([np.asarray(base[c], dtype=float) for c in codes])
+    limit = np.array([min((ceilings or {}).get(c, 100.0), 100.0) for c in codes])[:, None] * np.ones_like(values)
+    held = np.zeros_like(values, dtype=bool)
+    factor = np.ones(values.shape[1])
+    for _ in range(len(codes) + 1):
+        fixed = np.sum(np.where(held, limit, 0.0), axis=0)
+        free = np.sum(np.where(held, 0.0, values), axis=0)
+        factor = np.where(free > 0, np.maximum(100.0 - fixed, 0.0) / np.where(free > 0, free, 1.0), 1.0)
+        over = ~held & (values * factor > limit + 1e-12) & (factor > 1.0)
+        if not over.any():
+            break
+        held |= over
+    shares = np.where(held, limit, np.clip(values * factor, 0.0, 100.0))
+    return {c: shares[i] for i, c in enumerate(codes)}, np.asarray(factor, dtype=float)
 
 
 def make_room(pf: PanelForecast, code: str, share: Array, fixed_base: Array | None = None) -> PanelForecast:
@@ -153,7 +180,7 @@ def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:
     histories = {c: folded.array(c, "share")[1] for c in codes}
     members = {c: member_forecasts(histories[c], horizon, "share") for c in codes}
     base = {c: base_share(m, histories[c]) for c, m in members.items()}
-    share, factor = reconcile(base)
+    share, factor = reconcile(base, {c: plausible_ceiling(histories[c]) for c in codes if c != REST})
     world_members = member_forecasts(panel.array(WORLD, "tiv")[1], horizon, "tiv")
     world = np.maximum(_combine(world_members), 0.0)
     return PanelForecast(panel.last_year, horizon, share, base, members, world, world_members, factor)

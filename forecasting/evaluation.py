@@ -97,12 +97,13 @@ def _tiv_benchmarks(pf: PanelForecast, code: str, values: Array) -> dict[str, Ar
     return out
 
 
-Row = tuple[str, int, float, float, float, float]
-TivRow = tuple[str, int, float, float, float, float, dict[str, float]]  # + the benchmarks' points
+Row = tuple[str, int, float, float, float, float, bool]  # ..., whether the history is intermittent
+TivRow = tuple[str, int, float, float, float, float, dict[str, float], bool]  # + the benchmarks' points
 
 
 def served_records(panel: Panel, origin: int, horizon: int) -> tuple[PanelForecast, list[Row]]:
-    """Forecast from ``origin``: (code, h, point, actual, MASE scale, interval scale) per scorable year."""
+    """Forecast from ``origin``: (code, h, point, actual, MASE scale, interval scale, intermittent) per scorable
+    year."""
     cut = panel.cut(origin)
     pf = forecast_panel(cut, horizon)
     rows = []
@@ -111,17 +112,17 @@ def served_records(panel: Panel, origin: int, horizon: int) -> tuple[PanelForeca
         if code == REST:
             continue
         history = cut.array(code, "share")[1]
-        scale, spread = naive_scale(history), interval_scale(history)
+        scale, spread, sparse = naive_scale(history), interval_scale(history), is_intermittent(history)
         for h in range(1, horizon + 1):
             year = origin + h
             if year in actual_share[code] and year not in panel.lower_bound_years:
-                rows.append((code, h, float(points[h - 1]), actual_share[code][year], scale, spread))
+                rows.append((code, h, float(points[h - 1]), actual_share[code][year], scale, spread, sparse))
     return pf, rows
 
 
-def _calibration_records(rows: Iterable[tuple[str, int, int, float, float, float]]) -> list[ErrorRecord]:
-    """(code, origin, h, point, actual, interval scale) rows as scaled errors."""
-    return [ErrorRecord("share", c, o, h, (a - f) / s) for c, o, h, f, a, s in rows if s > 0]
+def _calibration_records(rows: Iterable[tuple[str, int, int, float, float, float, bool]]) -> list[ErrorRecord]:
+    """(code, origin, h, point, actual, interval scale, intermittent) rows as scaled errors."""
+    return [ErrorRecord("share", c, o, h, (a - f) / s, sparse) for c, o, h, f, a, s, sparse in rows if s > 0]
 
 
 def _tiv_rows(panel: Panel, pf: PanelForecast, origin: int) -> list[TivRow]:
@@ -131,19 +132,19 @@ def _tiv_rows(panel: Panel, pf: PanelForecast, origin: int) -> list[TivRow]:
     for code in [*(c for c in pf.share if c != REST), WORLD]:
         history = cut.array(code, "tiv")[1]
         scale, spread, actual = naive_scale(history), interval_scale(history), panel.tiv(code)
-        bench = _tiv_benchmarks(pf, code, history)
+        bench, sparse = _tiv_benchmarks(pf, code, history), code != WORLD and is_intermittent(history)
         for h in range(1, pf.horizon + 1):
             year = origin + h
             if year in actual and year not in panel.lower_bound_years:
                 out.append((code, h, float(pf.tiv(code)[h - 1]), actual[year], scale, spread,
-                            {m: float(v[h - 1]) for m, v in bench.items()}))
+                            {m: float(v[h - 1]) for m, v in bench.items()}, sparse))
     return out
 
 
 def _tiv_records(origin: int, rows: Iterable[TivRow]) -> list[ErrorRecord]:
     """Scaled errors of the served TIV forecasts (suppliers: ``tiv``; the world total: ``world``)."""
-    return [ErrorRecord("world" if c == WORLD else "tiv", c, origin, h, (a - f) / spread)
-            for c, h, f, a, _, spread, _ in rows if spread > 0]
+    return [ErrorRecord("world" if c == WORLD else "tiv", c, origin, h, (a - f) / spread, sparse)
+            for c, h, f, a, _, spread, _, sparse in rows if spread > 0]
 
 
 @dataclass(frozen=True)
@@ -240,13 +241,13 @@ def evaluate(panel: Panel, *, first_origin: int = 1970, first_scored: int = 1990
         raise InsufficientData(f"origins {first_origin}-{last} leave nothing to score from {first_scored}",
                                field="origins")
     origins = tuple(range(first_origin, last + 1))
-    errors: list[tuple[str, int, int, float, float, float]] = []
+    errors: list[tuple[str, int, int, float, float, float, bool]] = []
     pending: list[tuple[int, PanelForecast, list[Row], list[TivRow]]] = []
     tiv_records: list[ErrorRecord] = []
     for origin in origins:
         pf, rows = served_records(panel, origin, horizon)
         tiv_rows = _tiv_rows(panel, pf, origin)
-        errors += [(c, origin, h, f, a, spread) for c, h, f, a, _, spread in rows]
+        errors += [(c, origin, h, f, a, spread, sparse) for c, h, f, a, _, spread, sparse in rows]
         if origin >= first_scored:
             pending.append((origin, pf, rows, tiv_rows))
         tiv_records += _tiv_records(origin, tiv_rows)
@@ -259,11 +260,11 @@ def evaluate(panel: Panel, *, first_origin: int = 1970, first_scored: int = 1990
     for origin, pf, rows, tiv_rows in pending:
         calibration = calibrate(records, known_by=origin, measures=["share"])
         cut = panel.cut(origin)
-        for code, h, point, actual, scale, spread in rows:
+        for code, h, point, actual, scale, spread, sparse in rows:
             values = cut.array(code, "share")[1]
             bench = _benchmarks(pf, code, values)
             points = {SERVED: point, **{m: float(v[h - 1]) for m, v in bench.items()}}
-            intervals = {w: interval(point, spread, calibration, "share", h, w) for w in WIDTHS}
+            intervals = {w: interval(point, spread, calibration, "share", h, w, sparse) for w in WIDTHS}
             scored.append(Scored(code, origin, h, actual, scale, points, intervals, "zero" in bench))
         tiv_scored += _scored_tiv(by_measure_and_horizon, origin, tiv_rows)
     final = calibrate(records + tiv_records, known_by=panel.last_year, measures=["share", "tiv", "world"],
@@ -279,7 +280,7 @@ def _scored_tiv(records: dict[tuple[str, int], list[ErrorRecord]], origin: int, 
     of the coverage, not of the point scores)."""
     calibrations: dict[tuple[str, int], Calibration | None] = {}
     out = []
-    for code, h, point, actual, scale, spread, bench in rows:
+    for code, h, point, actual, scale, spread, bench, sparse in rows:
         measure = "world" if code == WORLD else "tiv"
         if (measure, h) not in calibrations:
             try:
@@ -289,14 +290,15 @@ def _scored_tiv(records: dict[tuple[str, int], list[ErrorRecord]], origin: int, 
                 calibrations[(measure, h)] = None
         calibration = calibrations[(measure, h)]
         intervals = {} if calibration is None else \
-            {w: interval(point, spread, calibration, measure, h, w) for w in WIDTHS}
+            {w: interval(point, spread, calibration, measure, h, w, sparse) for w in WIDTHS}
         out.append(Scored(code, origin, h, actual, scale, {SERVED: point, **bench}, intervals, measure=measure))
     return out
 
 
 def interval(point: float, scale: float, calibration: Calibration, measure: str, horizon: int,
-             width: float) -> tuple[float, float]:
-    """Calibrated bounds around ``point`` (see :mod:`forecasting.calibration`), within [0, 100] for shares."""
+             width: float, intermittent: bool = False) -> tuple[float, float]:
+    """Calibrated bounds around ``point`` (see :mod:`forecasting.calibration`), within [0, 100] for shares;
+    the lower bound is 0 for an intermittent history."""
     lo, hi = calibration.bounds(measure, horizon, width)
     upper = 100.0 if measure == "share" else math.inf
-    return max(point + lo * scale, 0.0), min(point + hi * scale, upper)
+    return 0.0 if intermittent else max(point + lo * scale, 0.0), min(point + hi * scale, upper)

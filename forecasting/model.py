@@ -70,7 +70,7 @@ from forecasting.keys import (
     design,
     key_of,
 )
-from forecasting.members import prophet_class
+from forecasting.members import is_intermittent, prophet_class
 from forecasting.model_card import ModelCard, driver_standing, load_card
 from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simulation, describe_model, forecast_years
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
@@ -106,6 +106,7 @@ class FittedModel:
     base: PanelForecast = field(repr=False)  # the coherent statistical base of every supplier
     calibration: Calibration = field(repr=False)
     spread: float = 0.0  # the target's interval scale (recent mean absolute one-year change)
+    intermittent: bool = False  # the target's history is intermittent: its intervals' lower bound is 0
     description: dict[str, Any] = field(repr=False, default_factory=dict)
     japan: JapanParts | None = field(repr=False, default=None)  # Japan's deal-pipeline model
     elasticity: Elasticity | None = field(repr=False, default=None)  # world demand, for TIV targets
@@ -210,11 +211,15 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
         panel = panel.cut(spec.window.end)
     if spec.window.start is not None and spec.window.start > min(panel.world):
         panel = panel.since(spec.window.start)  # every supplier's, and the world's, history starts there
-    base = panel_forecast(panel, deals=inputs.deals())
+    # As of an earlier history end, other suppliers get the statistical set the evaluation scores: today's
+    # pipeline (orders and prospects known now) would be look-ahead; Japan's own forecast keeps it and says so.
+    as_of = spec.window.end is not None and spec.window.end < inputs.panel().last_year
+    base = panel_forecast(panel, deals=d.pipeline if as_of else inputs.deals())
     target_points(base, spec.target)  # raises for a supplier with too little history
     code = spec.target.country
     measure = "tiv" if code == WORLD else spec.target.measure
     spread = interval_scale(panel.array(code, measure)[1])
+    sparse = code != WORLD and is_intermittent(panel.array(code, measure)[1])
     coefficients = _driver_coefficients(d, seed) if d.settings.drivers else {}
     card = load_card()
     needed = ("share", "tiv", "world") if d.pipeline else ("world" if code == WORLD else spec.target.measure,)
@@ -222,7 +227,7 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     japan = _japan_parts(inputs, d, panel, base, calibration, spec.target) if d.pipeline else None
     elasticity = estimate_elasticity(panel.world, d.world_milex, panel.lower_bound_years) \
         if d.world_milex and japan is None else (japan.elasticity if japan else None)
-    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, calibration, spread, japan=japan,
+    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, calibration, spread, sparse, japan=japan,
                          elasticity=elasticity)
     description = describe_model(d, coefficients, seed, base, card, panel, spec.target)
     description["interval_errors"] = interval_errors
@@ -379,7 +384,7 @@ def base_interval(fitted: FittedModel, horizon: int, width: float) -> tuple[Arra
     target = fitted.spec.target
     point = target_points(fitted.base, target)[:horizon]
     measure = "world" if target.country == WORLD else target.measure
-    bounds = [interval(float(p), fitted.spread, fitted.calibration, measure, h + 1, width)
+    bounds = [interval(float(p), fitted.spread, fitted.calibration, measure, h + 1, width, fitted.intermittent)
               for h, p in enumerate(point)]
     return point, np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
 

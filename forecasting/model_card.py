@@ -89,7 +89,8 @@ class ModelCard:
                 if calibration is None or measure not in calibration.quantiles:
                     continue  # the evaluation gives such an origin no interval
                 lo, hi = calibration.bounds(measure, r.horizon, width)
-                hits.setdefault(r.horizon, []).append(lo <= r.scaled_error <= hi)
+                # an intermittent history's lower bound is 0, which every outcome (>= 0) clears
+                hits.setdefault(r.horizon, []).append((r.intermittent or lo <= r.scaled_error) and r.scaled_error <= hi)
             early = [hit for h, v in hits.items() if h <= 5 for hit in v]
             self._coverage[key] = {
                 "nominal": width, "measured_h1_5": sum(early) / len(early) if early else None, "n_h1_5": len(early),
@@ -193,10 +194,13 @@ def load_card() -> ModelCard:
 @functools.cache
 def _error_records() -> tuple[ErrorRecord, ...]:
     """The shipped past errors (read once per process, when a forecast with an earlier history end needs them)."""
-    table = _shipped(ERRORS_FILE, "bench/forecast_accuracy.py")["errors"]
-    return tuple(ErrorRecord(measure, "", int(origin), int(h), float(e))
+    shipped = _shipped(ERRORS_FILE, "bench/forecast_accuracy.py")
+    table, sparse = shipped["errors"], shipped.get("intermittent", {})
+    return tuple(ErrorRecord(measure, "", int(origin), int(h), float(e), bool(flag))
                  for measure, by_h in table.items() for h, by_origin in by_h.items()
-                 for origin, errors in by_origin.items() for e in errors)
+                 for origin, errors in by_origin.items()
+                 for e, flag in zip(errors, sparse.get(measure, {}).get(h, {}).get(origin, [0] * len(errors)),
+                                    strict=True))
 
 
 @functools.cache

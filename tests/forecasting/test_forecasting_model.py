@@ -253,6 +253,19 @@ class TestEdgeCases:
 
 
 class TestOtherCountries:
+    def test_an_as_of_forecast_of_another_supplier_ignores_today_s_japanese_pipeline(
+            self, korea_inputs: ForecastInputs) -> None:
+        # as of 2015, Japan's deals ordered and announced since (radars, PAC-3, frigates) were not known
+        spec = ModelSpec(Target("USA"), HistoryWindow(end=2015))
+        usa = replace(korea_inputs, country="USA", target_tiv=korea_inputs.panel_tiv["USA"])
+        assert usa.pipeline  # the API passes the catalogue with every target
+        with_deals = predict(fit(usa, spec), "baseline", 10).points
+        without = predict(fit(replace(usa, pipeline=()), spec), "baseline", 10).points
+        assert with_deals == without
+        today = ModelSpec(Target("USA"))  # from the latest data the room made for Japan's deals stays
+        assert predict(fit(usa, today), "baseline", 10).points != predict(
+            fit(replace(usa, pipeline=()), today), "baseline", 10).points
+
     def test_world_demand_leaves_korea_s_share_alone(self, korea_inputs: ForecastInputs) -> None:
         result = forecast_scenarios(korea_inputs, ["baseline", "demand-surge"], Target("KOR"), horizon=10)
         forecast = result.forecasts["demand-surge"]

@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecasting.coherent import forecast_panel, plausible_ceiling
+from forecasting.coherent import forecast_panel, interval_scale, plausible_ceiling, reconcile
 from forecasting.inputs import ForecastInputs
 from forecasting.model import ModelSpec, fit, predict
 from forecasting.panel import REST, WORLD, Panel
@@ -80,7 +80,7 @@ def test_every_generated_panel_gets_a_coherent_bounded_forecast(panel: Panel) ->
             continue
         history_ = panel.array(code, "share")[1]
         assert (pf.base_share[code] <= plausible_ceiling(history_) + 1e-9).all(), code
-        assert (points <= plausible_ceiling(history_) * pf.factor + 1e-9).all(), code
+        assert (points <= plausible_ceiling(history_) + 1e-9).all(), code  # reconciliation keeps the rule too
         if not history_.any():  # a supplier that never exported is forecast to export nothing
             assert not points.any(), code
 
@@ -103,3 +103,41 @@ def test_the_served_single_country_path_handles_any_generated_supplier(
             assert row.upper <= 100.0
     world = predict(fit(inputs(panel, WORLD), ModelSpec(Target(WORLD, "tiv"))), "baseline", 10)
     assert all(0.0 <= r.lower <= r.point <= r.upper for r in world.years)
+
+
+def test_reconciliation_holds_a_share_at_its_ceiling_and_gives_the_rest_to_the_others() -> None:
+    # base shares adding up to 80 %: a common factor of 1.25 would lift AAA (at its 25-year high) past it
+    base = {"AAA": np.array([10.0, 4.0]), "BBB": np.array([30.0, 36.0]), REST: np.array([40.0, 40.0])}
+    shares, factor = reconcile(base, {"AAA": 10.0, "BBB": 60.0})
+    np.testing.assert_allclose(sum(shares.values()), 100.0)
+    assert shares["AAA"][0] == 10.0  # held
+    assert shares["AAA"][1] == 4.0 * factor[1] <= 10.0  # below its ceiling: scaled as everyone else
+    np.testing.assert_allclose(shares["BBB"][0] / shares[REST][0], 30.0 / 40.0)  # the others keep proportions
+    assert factor[0] == (100.0 - 10.0) / 70.0
+
+
+def _panel(suppliers: dict[str, dict[int, float]]) -> Panel:
+    years = range(1950, 2024)
+    world = {y: 20_000.0 + sum(s.get(y, 0.0) for s in suppliers.values()) for y in years}
+    return Panel.from_tiv(suppliers, world)
+
+
+def test_a_supplier_silent_for_a_generation_is_given_no_width_from_its_distant_past() -> None:
+    # the Soviet Union's shape: a third of world exports until 1991, nothing since
+    gone = {y: (12_000.0 if y <= 1991 else 0.0) for y in range(1950, 2024)}
+    steady = {y: 3_000.0 + 10.0 * (y % 7) for y in range(1950, 2024)}
+    panel = _panel({"AAA": gone, "BBB": steady})
+    assert interval_scale(panel.array("AAA", "share")[1]) == 0.0
+    forecast = predict(fit(inputs(panel, "AAA"), ModelSpec(Target("AAA", "share"))), "baseline", 10, 0.95)
+    assert all(r.lower == r.point == r.upper == 0.0 for r in forecast.years)
+
+
+def test_after_one_large_delivery_an_intermittent_supplier_s_interval_reaches_zero() -> None:
+    # Lithuania's shape: a few small deliveries, then one large one in the last year
+    spike = {2002: 3.0, 2012: 2.0, 2017: 1.0, 2023: 400.0}
+    steady = {y: 3_000.0 + 10.0 * (y % 7) for y in range(1950, 2024)}
+    panel = _panel({"AAA": spike, "BBB": steady})
+    forecast = predict(fit(inputs(panel, "AAA"), ModelSpec(Target("AAA", "share"))), "baseline", 5, 0.8)
+    assert all(r.point > 0 and r.lower == 0.0 for r in forecast.years)  # zero, its usual year, is inside
+    regular = predict(fit(inputs(panel, "BBB"), ModelSpec(Target("BBB", "share"))), "baseline", 5, 0.8)
+    assert all(r.lower > 0 for r in regular.years)  # a regular exporter's lower bound is calibrated, not 0
