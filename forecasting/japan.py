@@ -309,7 +309,7 @@ def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: 
          "range_note": None if deal.units_range is not None else
          "the request's own value: no range stated" if units["origin"] == "request" else "as recorded or stated"},
         {"name": f"{deal.deal_id}.tiv_per_unit", "value": central, "unit": "TIV million per unit", **tiv,
-         "range": [low, high] if high > low or tiv["origin"] == "catalogue" else None,
+         "range": [low, high],
          "range_note": None if high > low or tiv["origin"] == "catalogue" else
          "the request's own value, stated without a range: the simulation holds it fixed"},
         {"name": f"{deal.deal_id}.delivery_years", "value": years, "unit": "years", **delivery,

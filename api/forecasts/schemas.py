@@ -107,6 +107,10 @@ class DealOut(BaseModel):
     past_deliveries: dict[str, float] = Field(description="Deliveries in the history, TIV million by year")
     sources: dict[str, str] = Field(description="Where each figure comes from, by figure")
     reasoning: str
+    origin: dict[str, Literal["request", "default"]] | None = Field(
+        default=None, description="For an edited or added deal: which figures the request states and which take "
+        "tivcast's defaults; absent for a catalogue deal as it stands"
+    )
 
 
 class DealEditOut(BaseModel):
@@ -121,6 +125,28 @@ class DealEditOut(BaseModel):
     probability: float | None
 
 
+class AddedDealOut(BaseModel):
+    """A deal a custom scenario adds, as the request stated it (figures left out take tivcast's defaults)."""
+
+    model_config = OPEN
+    deal_id: str
+    recipient: str
+    system: str
+    status: DealStatus
+    order_year: int | None
+    units_delivered: float
+    tiv_per_unit: list[float] = Field(description="Low, central and high TIV million per unit")
+    delivery_years: list[int]
+    sources: dict[str, str] = Field(description="The analyst's sources, by figure")
+    reasoning: str
+    units_remaining_range: list[float] | None
+    units_ordered: float | None = Field(default=None, description="Absent: tivcast's default, 1")
+    probability: float | None = Field(default=None, description="Absent: tivcast's default, 0.5")
+    probability_liberalised: float | None = Field(default=None, description="Absent: the probability")
+    slip_probability: float | None = Field(default=None, description="Absent: tivcast's default, 0")
+    requires_liberalisation: bool | None = Field(default=None, description="Absent: tivcast's default, false")
+
+
 class PipelineRulesOut(BaseModel):
     """A scenario's treatment of Japan's deal pipeline."""
 
@@ -130,7 +156,7 @@ class PipelineRulesOut(BaseModel):
     )
     probability_shift: float = Field(description="Added to every open prospect's probability")
     edits: list[DealEditOut]
-    added: list[DealOut] = Field(description="Deals the scenario adds to the catalogue")
+    added: list[AddedDealOut] = Field(description="Deals the scenario adds to the catalogue, as stated")
     elasticity: float | None = Field(description="Stated world-demand elasticity; null: the estimate")
 
 
@@ -441,7 +467,7 @@ class Assumption(BaseModel):
     model_config = OPEN
     name: str = Field(description="statistical_base, world_demand_elasticity, world_military_expenditure_growth, or "
                       "<deal_id>.<figure>")
-    value: float | list[int] | dict[str, float] | str = Field(
+    value: bool | float | list[int] | dict[str, float] | str = Field(
         description="A number (a probability, units, TIV per unit, the elasticity), delivery years, real growth by "
         "year (world military expenditure), or a description"
     )
@@ -459,6 +485,10 @@ class Assumption(BaseModel):
     range_note: str | None = Field(default=None, description="What the range is, or why there is none")
     tivcast_own: bool | None = Field(
         default=None, description="The figure is tivcast's own assumption or estimate, not SIPRI's or a published one"
+    )
+    origin: Literal["catalogue", "request", "default"] | None = Field(
+        default=None, description="A deal's figure: the catalogue's, the request's own (an edit or an added deal), "
+        "or tivcast's default for a figure an added deal left out"
     )
     accuracy: AccuracyOut | None = Field(
         default=None, description="statistical_base only: its held-out accuracy from the model card"

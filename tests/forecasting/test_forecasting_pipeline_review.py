@@ -32,7 +32,7 @@ class TestWhoStatesAFigure:
         assert radar["value"] == 20 and radar["tivcast_own"] is False and radar["origin"] == "request"
         assert radar["source"].startswith("the analyst's edit in this request: 20 TIV million")
         assert "replaces the catalogue's 13 TIV million per unit" in radar["source"]
-        assert radar["range"] is None and "without a range" in radar["range_note"]
+        assert radar["range"] == [20, 20] and "without a range" in radar["range_note"]  # not SIPRI's 13
         pac3 = listed["usa-pac3-mse.units_remaining"]
         assert pac3["value"] == 60 and pac3["origin"] == "request" and pac3["range"] is None
         assert pac3["source"].startswith("the analyst's edit") and "the catalogue's 30 ordered" in pac3["source"]
