@@ -221,12 +221,15 @@ def parse_scenario(data: Any) -> Scenario:
     if countries is not None and (not isinstance(countries, list)
                                   or not all(isinstance(c, str) and re.match(r"^[A-Z]{3}$", c) for c in countries)):
         raise _fail("scenario.countries", "null or a list of ISO3 codes", countries)
+    pipeline = None if data.get("pipeline") is None else parse_pipeline(
+        data["pipeline"], effective_pipeline(SCENARIOS[base]))
+    described = _describe(base, paths, changes)
+    if pipeline is not None and pipeline.describe():
+        described = f"{described[:-1]}; Japan's pipeline: {pipeline.describe()}."
     return Scenario(
         name=name, title=_text(data, "title", f"Custom scenario '{name}'", 120),
-        description=_text(data, "description", _describe(base, paths, changes), 2000), base=base,
+        description=_text(data, "description", described, 2000), base=base,
         paths=paths, changes=changes, settings=_settings(data.get("settings", {}), SCENARIOS[base].settings),
         known_deliveries=dict(sorted(deliveries.items())),
-        countries=None if countries is None else tuple(countries),
-        pipeline=None if data.get("pipeline") is None else parse_pipeline(
-            data["pipeline"], effective_pipeline(SCENARIOS[base])),
+        countries=None if countries is None else tuple(countries), pipeline=pipeline,
     )

@@ -196,7 +196,7 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
     world: dict[int, float] = {}
     rules = effective_pipeline(scenario)
     if d.pipeline:
-        deals = resolve_deals(d.pipeline, rules)
+        deals = resolve_deals(d.pipeline, rules, years.start)  # a delivery in an observed year is refused
     if d.world_milex:
         future, world_notes = path_values(WORLD_MILEX, paths.get(WORLD_MILEX, DriverPath()), d.world_milex,
                                           d.world_milex[max(d.world_milex)], years)

@@ -1533,7 +1533,8 @@ def pipeline_dataset(src: Path) -> Dataset:
         "assumption' is tivcast's own judgement, not SIPRI's.",
         AT_TERMS,
         ["Only deals tivcast could source; rumoured talks without a statement are left out. Licensed production "
-         "abroad (the 8 Australian-built frigates) is not counted in the central case."],
+         "abroad is counted in Japan's exports, as SIPRI's register does (the 8 Australian-built frigates are a "
+         "line of their own)."],
         ["Each row's source_* columns say which figures are SIPRI's, which a published statement's and which "
          "tivcast's assumptions; the latter carry a low / central / high range where it matters.",
          "Probabilities are tivcast's assumptions for the built-in scenarios; analysts change them in custom "

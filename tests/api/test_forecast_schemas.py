@@ -298,7 +298,8 @@ def test_real_responses_validate_against_the_pydantic_models(forecast_client: Te
     assert isinstance(assumptions["statistical_base"].value, str)
     assert assumptions["statistical_base"].accuracy is not None and stated.standard_error is None
     assert assumptions["nz-frigates.tiv_per_unit"].range == [300, 300]
-    assert assumptions["nz-frigates.probability"].tivcast_own is True  # added by the scenario: no source
+    probability = assumptions["nz-frigates.probability"]  # added by the request: the analyst's, not tivcast's
+    assert probability.tivcast_own is False and probability.origin in ("request", "default")
     assert assumptions["phl-jfps3-radars.units_remaining"].range is None
     assert japan.pipeline.model.startswith("exports = ") and japan.pipeline.breakdown_rule and japan.pipeline.interval
     accuracy = japan.model.accuracy.this_supplier
