@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY api ./api
 COPY workers ./workers
 COPY forecasting ./forecasting
+# The tivcast user's home (/home/tivcast) is its only writable directory: beat keeps its schedule there (compose).
 RUN pip install ".[flower]" && useradd --create-home tivcast
 USER tivcast
 EXPOSE 8000

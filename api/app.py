@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
         service = make_service(worker_settings)
         limiter = RateLimiter(
             settings.rate_limit,
-            settings.rate_limit_storage_url or worker_settings.redis_url,
+            # Never the state instance unless it is the only one: counters must not take the room of accepted jobs.
+            settings.rate_limit_storage_url or worker_settings.cache_redis_url or worker_settings.redis_url,
             prefix=worker_settings.key_prefix,
         )
         app.state.limiter, app.state.warm_countries = limiter, worker_settings.warm_countries

@@ -53,7 +53,9 @@ class Settings(BaseSettings):
         description="POST /v1/forecasts and admin calls per client, e.g. 30/minute; empty: no limit.",
     )
     rate_limit_storage_url: str | None = Field(
-        default=None, description="Redis URL of the shared rate-limit counters; default: TIVCAST_REDIS_URL, or memory."
+        default=None,
+        description="Redis URL of the shared rate-limit counters; default: TIVCAST_CACHE_REDIS_URL, "
+        "else TIVCAST_REDIS_URL, else memory.",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

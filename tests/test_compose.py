@@ -56,3 +56,20 @@ def test_each_redis_role_has_its_memory_policy() -> None:
     assert env["TIVCAST_CACHE_REDIS_URL"].startswith("redis://redis-cache:")
     assert redis_option("redis-cache", "maxmemory-policy") == "allkeys-lru"
     assert redis_option("redis-cache", "appendonly") == "no"
+
+
+def test_long_running_services_restart_and_counters_stay_off_the_state_instance() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    for name, service in services.items():
+        expected = "no" if name == "migrate" else "unless-stopped"  # migrate is a one-shot job
+        assert service.get("restart") == expected, name
+    # Rate-limit counters must not take the room kept for accepted jobs on the noeviction instance.
+    assert services["api"]["environment"]["TIVCAST_RATE_LIMIT_STORAGE_URL"].startswith("redis://redis-cache:")
+
+
+def test_beat_keeps_its_schedule_where_the_image_user_may_write() -> None:
+    command = yaml.safe_load(COMPOSE.read_text())["services"]["beat"]["command"]
+    schedule = command[command.index("--schedule") + 1]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "USER tivcast" in dockerfile and "useradd --create-home tivcast" in dockerfile
+    assert schedule.startswith("/home/tivcast/"), schedule  # WORKDIR /app is root's

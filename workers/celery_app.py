@@ -27,6 +27,15 @@ Why each setting (see also :mod:`workers.settings`):
   ``broker_reconnect_interval`` (1 s; :mod:`workers.consumer`, instead of
   Celery's waits growing to 30 s): a worker outlives a Redis outage of any
   length and consumes again about a second after Redis returns;
+* a write the broker refuses (``OutOfMemoryError``) restarts the consumer
+  after a pause instead of stopping the worker (``broker_channel_error_retry``,
+  :mod:`workers.consumer`);
+* a task keeps running through a lost broker connection
+  (``worker_cancel_long_running_tasks_on_connection_loss=False``): its job
+  state is written by the task on its own connection, its late ack may fail
+  with the old connection, and the message is then restored after the
+  visibility timeout and found done by the claim; cancelling it instead made
+  every Redis restart cost the job one of its ``max_deliveries``;
 * ``worker_max_memory_per_child``: a child that grew past the cap is
   replaced after its current task.
 """
@@ -83,7 +92,10 @@ def make_celery(settings: WorkerSettings) -> Celery:
         accept_content=["json"],
         worker_prefetch_multiplier=1,
         worker_max_memory_per_child=settings.max_memory_per_child_kb,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # A task outlives a lost broker connection (it is bounded by time_limit, below visibility_timeout, so no
+        # second delivery starts while it runs): cancelling it cost the job a delivery per Redis restart.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        broker_channel_error_retry=True,  # a write Redis refuses (OOM) restarts the consumer (workers.consumer)
         worker_hijack_root_logger=False,
         broker_transport_options=transport_options(settings),
         broker_connection_timeout=settings.broker_socket_timeout,

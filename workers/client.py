@@ -75,10 +75,17 @@ end
 return n
 """
 
-# KEYS: idempotency key. ARGV: body hash, job key, ttl. Returns the earlier body hash, or nil.
+# KEYS: idempotency key. ARGV: body hash, job key, ttl, accept_max_memory. Returns the earlier body hash, or nil.
+# Called once the request was answered 200/202 (never for a refused one), and within admission: past the mark the
+# key is not stored (the job is content-keyed, so a replay is still safe; only a reuse with another body goes
+# unnoticed), so Idempotency-Keys never take the room kept for accepted jobs.
 IDEMPOTENCY = """
 local earlier = redis.call('HGET', KEYS[1], 'body_hash')
 if earlier then return earlier end
+local info = redis.call('INFO', 'memory')
+local used = tonumber(string.match(info, 'used_memory:(%d+)'))
+local limit = tonumber(string.match(info, 'maxmemory:(%d+)'))
+if limit > 0 and used >= limit * tonumber(ARGV[4]) then return false end
 redis.call('HSET', KEYS[1], 'body_hash', ARGV[1], 'job_key', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return false
@@ -124,8 +131,13 @@ class ForecastService(Protocol):
         """Replace the warm entries (jobs to keep computed) and queue the missing ones."""
         ...
 
+    async def idempotency_seen(self, key: str) -> str | None:
+        """The body hash stored earlier under ``Idempotency-Key`` ``key``, if any (stores nothing)."""
+        ...
+
     async def idempotency(self, key: str, body_hash: str, job_key: str) -> str | None:
-        """Remember ``Idempotency-Key`` ``key`` for a day; the body hash stored earlier, if any."""
+        """Remember ``Idempotency-Key`` ``key`` (``idempotency_ttl``) for a request that was answered 200/202;
+        the body hash stored earlier, if any. Nothing is stored while Redis is past its admission mark."""
         ...
 
     async def fits_counted(self) -> int:
@@ -235,11 +247,12 @@ class RedisService:
         return Job.from_hash(key, raw) if raw else None
 
     async def submit(self, spec: JobSpec) -> Job:
-        stale = [self.settings.stale_running_seconds, self.settings.stale_enqueue_seconds]
+        running, enqueue, queued, busy = self.settings.stale
         exists = await self._guard(lambda: self._cache.exists(self.keys.result(spec.key)), cache=True)
-        args = [time.time(), spec.kind, _dumps(spec.summary), _dumps(spec.payload), self.settings.job_ttl, *stale]
-        args += [int(bool(exists)), self.settings.accept_max_memory]
-        keys = [self.keys.job(spec.key), self.keys.payload(spec.key)]
+        args = [time.time(), spec.kind, _dumps(spec.summary), _dumps(spec.payload), self.settings.job_ttl, running]
+        args += [enqueue, int(bool(exists)), self.settings.accept_max_memory, queued, busy]
+        args.append(self.settings.max_deliveries)
+        keys = [self.keys.job(spec.key), self.keys.payload(spec.key), *queue_keys(self.settings)]
         status, job = parse_reply(spec.key, await self._script("submit", keys, args))
         if status == "full":  # accepting it could cost an accepted job its room: refuse, never evict
             raise Unavailable(FULL_RETRY_AFTER, "the forecast queue is full (Redis at its memory mark); retry later")
@@ -289,8 +302,12 @@ class RedisService:
         await self._guard(replace)
         await self._publish(WARM_TASK, [])  # do not wait for the next beat
 
+    async def idempotency_seen(self, key: str) -> str | None:
+        earlier = await self._guard(lambda: self._redis.hget(self.keys.idempotency(key), "body_hash"))
+        return earlier.decode() if isinstance(earlier, bytes) else earlier
+
     async def idempotency(self, key: str, body_hash: str, job_key: str) -> str | None:
-        args = [body_hash, job_key, self.settings.idempotency_ttl]
+        args = [body_hash, job_key, self.settings.idempotency_ttl, self.settings.accept_max_memory]
         earlier = await self._script("idempotency", [self.keys.idempotency(key)], args)
         return earlier.decode() if isinstance(earlier, bytes) else earlier
 

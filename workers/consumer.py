@@ -1,31 +1,47 @@
-"""The worker's Celery consumer, with a constant reconnect interval (named by ``worker_consumer``).
+"""The worker's Celery consumer: a constant reconnect interval, and a refused write is an outage, not an exit.
 
-Celery's consumer reconnects to a lost broker through kombu's
-``ensure_connection`` with its defaults: waits of 2, 4, 6, ... up to 30 s,
-which Celery gives no setting for. After a 45 s outage the next attempt came
-12-14 s after Redis was back. This consumer retries every
-``broker_reconnect_interval`` seconds (1 s) for as long as the outage lasts,
-so a worker consumes again within about that long of Redis returning, and
-the attempts stay cheap (a refused connection fails at once; a silent network
-within ``broker_socket_timeout``).
+Named by ``worker_consumer``; only the worker imports this module (by name, from the Celery setting), never the API.
 
-Only the worker imports this module (by name, from the Celery setting), never the API.
+* Celery's consumer reconnects to a lost broker through kombu's
+  ``ensure_connection`` with its defaults: waits of 2, 4, 6, ... up to 30 s,
+  which Celery gives no setting for. After a 45 s outage the next attempt came
+  12-14 s after Redis was back. This consumer retries every
+  ``broker_reconnect_interval`` seconds (1 s) for as long as the outage lasts,
+  so a worker consumes again within about that long of Redis returning, and
+  the attempts stay cheap (a refused connection fails at once; a silent network
+  within ``broker_socket_timeout``).
+* A write Redis refuses (``OutOfMemoryError`` past ``maxmemory``, ``READONLY``
+  on a replica) is a ``ResponseError``: a *channel* error to kombu, which
+  Celery treats as unrecoverable unless ``broker_channel_error_retry`` is on,
+  and then the worker exited (``CRITICAL Unrecoverable error:
+  OutOfMemoryError`` from kombu's unacked-restore lock, its ``ZADD
+  unacked_index`` or its ack). With that setting on (:mod:`workers.celery_app`)
+  the consumer restarts instead, and this one waits ``broker_reconnect_interval``
+  before it does (Celery's own guard only slows it after 5 restarts a second),
+  for as long as Redis keeps refusing. A message taken off the queue whose
+  unacked record was refused is lost to the broker; its job is requeued by the
+  next submission (:data:`workers.jobs.SUBMIT`, ``stale_queued_seconds``).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import time
 from typing import Any
 
+import redis
 from celery.worker.consumer import Consumer as CeleryConsumer
 
 from workers.settings import get_worker_settings
 
 __all__ = ["Consumer"]
 
+log = logging.getLogger(__name__)
+
 
 class Consumer(CeleryConsumer):
-    """Celery's consumer; only the reconnect schedule differs."""
+    """Celery's consumer; the reconnect schedule and the handling of refused writes differ."""
 
     def ensure_connected(self, conn: Any) -> Any:
         interval = get_worker_settings().broker_reconnect_interval
@@ -34,3 +50,18 @@ class Consumer(CeleryConsumer):
             conn.ensure_connection, interval_start=interval, interval_step=0, interval_max=interval
         )
         return super().ensure_connected(conn)
+
+    def on_connection_error_after_connected(self, exc: Exception) -> None:
+        super().on_connection_error_after_connected(exc)
+        self._pause_if_refused(exc)
+
+    def on_connection_error_before_connected(self, exc: Exception) -> None:
+        super().on_connection_error_before_connected(exc)
+        self._pause_if_refused(exc)
+
+    @staticmethod
+    def _pause_if_refused(exc: Exception) -> None:
+        if isinstance(exc, redis.ResponseError):
+            interval = get_worker_settings().broker_reconnect_interval
+            log.warning("the broker refused a write (%s); consuming again in %.1f s", exc, interval)
+            time.sleep(interval)

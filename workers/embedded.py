@@ -188,6 +188,10 @@ class EmbeddedService:
         for spec in self._warm:
             await self.submit(spec)
 
+    async def idempotency_seen(self, key: str) -> str | None:
+        earlier = self._idempotency.get(key)
+        return earlier[0] if earlier is not None and earlier[1] > time.time() else None
+
     async def idempotency(self, key: str, body_hash: str, job_key: str) -> str | None:
         now = time.time()
         earlier = self._idempotency.get(key)

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -85,6 +85,8 @@ class Job:
     error: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     worker: str | None = None  # hostname of the last delivery (for operators; not in to_dict)
+    crashes: int = 0  # deliveries of this key that died, across resubmissions (CLAIM; not in to_dict)
+    retry_at: float | None = None  # a crash-failed job is not run again before (not in to_dict)
 
     @property
     def created_at(self) -> str:
@@ -142,6 +144,8 @@ class Job:
             error=h.get("error") or None,
             summary=json.loads(h["summary"]) if h.get("summary") else {},
             worker=h.get("worker") or None,
+            crashes=int(h.get("crashes") or 0),
+            retry_at=when("retry_at"),
         )
 
 
@@ -194,15 +198,18 @@ class Keys:
         return f"{self.prefix}:warm"
 
 
-# KEYS: job, payload. ARGV: now, kind, summary, payload, ttl, stale_running, stale_enqueue, result_exists (0/1),
-# accept_max_memory (a fraction of maxmemory). Returns {status, HGETALL...}: created, existing or full.
+# KEYS: job, payload, then the queue's lists (queue_keys). ARGV: now, kind, summary, payload, ttl, stale_running,
+# stale_enqueue, result_exists (0/1), accept_max_memory (a fraction of maxmemory), stale_queued, stale_queued_busy,
+# max_deliveries. Returns {status, HGETALL...}: created, existing or full.
 SUBMIT = """#!lua
 local job, now = KEYS[1], tonumber(ARGV[1])
 local function fresh(state, finished)
+  -- what survives a resubmission: the crashes of the key (at most one short of max_deliveries: one more trial)
+  local crashes = math.min(tonumber(redis.call('HGET', job, 'crashes') or '0'), tonumber(ARGV[12]) - 1)
   redis.call('DEL', job)
   redis.call('HSET', job, 'state', state, 'kind', ARGV[2], 'summary', ARGV[3], 'created', ARGV[1],
              'queued', ARGV[1], 'started', '', 'finished', finished, 'attempts', '0', 'error', '',
-             'enqueued', '0', 'worker', '')
+             'enqueued', '0', 'worker', '', 'crashes', tostring(math.max(crashes, 0)))
   redis.call('EXPIRE', job, ARGV[5])
 end
 local state = redis.call('HGET', job, 'state')
@@ -214,9 +221,21 @@ local live = state == 'queued' or state == 'running'
 if state == 'running' and now - (tonumber(redis.call('HGET', job, 'started')) or now) > tonumber(ARGV[6]) then
   live = false
 end
-if state == 'queued' and redis.call('HGET', job, 'enqueued') == '0'
-   and now - (tonumber(redis.call('HGET', job, 'queued')) or now) > tonumber(ARGV[7]) then
-  live = false
+if state == 'queued' then
+  local waited = now - (tonumber(redis.call('HGET', job, 'queued')) or now)
+  if redis.call('HGET', job, 'enqueued') == '0' then
+    if waited > tonumber(ARGV[7]) then live = false end  -- its publish was lost
+  elseif waited > tonumber(ARGV[10]) then
+    -- published, yet never claimed since: with the queue empty its message is gone (taken off the queue by a
+    -- consumer that could not record it, lost with Redis); behind a busy queue, only after a much longer wait
+    local waiting = 0
+    for i = 3, #KEYS do waiting = waiting + redis.call('LLEN', KEYS[i]) end
+    if waiting == 0 or waited > tonumber(ARGV[11]) then live = false end
+  end
+end
+-- a job that crashed its worker on every delivery is not run again before its cool-off ends (retry_at)
+if state == 'failed' and now < (tonumber(redis.call('HGET', job, 'retry_at')) or 0) then
+  return {'existing', unpack(redis.call('HGETALL', job))}
 end
 if live then return {'existing', unpack(redis.call('HGETALL', job))} end
 local info = redis.call('INFO', 'memory')
@@ -230,7 +249,10 @@ redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 return {'created', unpack(redis.call('HGETALL', job))}
 """
 
-# KEYS: job. ARGV: now, max_deliveries, ttl, worker, result_exists (0/1).
+# KEYS: job. ARGV: now, max_deliveries, ttl, worker, result_exists (0/1), crash_cooloff (seconds).
+# A delivery that finds the job still 'running' follows one that died (its worker was lost: killed, out of memory):
+# that counts a crash of the key. Crashes survive resubmission (SUBMIT keeps them); after max_deliveries of them
+# the job fails and SUBMIT leaves it failed until retry_at (now + crash_cooloff).
 CLAIM = """#!lua flags=allow-oom
 local job = KEYS[1]
 local state = redis.call('HGET', job, 'state')
@@ -240,13 +262,16 @@ if ARGV[5] == '1' then
   redis.call('HSET', job, 'state', 'succeeded', 'finished', ARGV[1], 'error', '')
   return {'done', 0}
 end
-local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
-if attempts >= tonumber(ARGV[2]) then
-  redis.call('HSET', job, 'state', 'failed', 'finished', ARGV[1],
-             'error', 'worker lost on every delivery (' .. attempts .. ' attempts)')
+local crashes = tonumber(redis.call('HGET', job, 'crashes') or '0')
+if state == 'running' then crashes = redis.call('HINCRBY', job, 'crashes', 1) end
+if crashes >= tonumber(ARGV[2]) then
+  local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
+  local retry_at = tostring(tonumber(ARGV[1]) + tonumber(ARGV[6]))
+  redis.call('HSET', job, 'state', 'failed', 'finished', ARGV[1], 'retry_at', retry_at, 'error',
+             'worker lost on every delivery (' .. attempts .. ' attempts); not run again for ' .. ARGV[6] .. ' s')
   return {'exhausted', attempts}
 end
-attempts = redis.call('HINCRBY', job, 'attempts', 1)
+local attempts = redis.call('HINCRBY', job, 'attempts', 1)
 redis.call('HSET', job, 'state', 'running', 'started', ARGV[1], 'worker', ARGV[4], 'enqueued', '1')
 redis.call('EXPIRE', job, ARGV[3])
 return {'claimed', attempts}
@@ -266,8 +291,18 @@ redis.call('INCRBY', KEYS[3], ARGV[3])
 return 1
 """
 
-# KEYS: result. ARGV: body, ttl. Allowed at the memory limit: it finishes a job that was accepted.
+# KEYS: result. ARGV: body, ttl, max_memory (a fraction of maxmemory; 0: no bound). Returns 1 if stored, else 0.
+# On an evicting cache instance (max_memory 0) Redis makes room itself. On the noeviction state instance (one Redis
+# for both roles) a result is written only while it leaves the instance below max_memory: results never take the
+# room kept for the broker's acks and the job transitions (they are what fills such an instance).
 STORE_RESULT = """#!lua flags=allow-oom
+local bound = tonumber(ARGV[3])
+if bound > 0 then
+  local info = redis.call('INFO', 'memory')
+  local used = tonumber(string.match(info, 'used_memory:(%d+)'))
+  local limit = tonumber(string.match(info, 'maxmemory:(%d+)'))
+  if limit > 0 and used + string.len(ARGV[1]) > limit * bound then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
@@ -280,11 +315,11 @@ redis.call('HSET', KEYS[1], 'state', 'failed', 'finished', ARGV[1], 'error', ARG
 return 1
 """
 
-# KEYS: job. ARGV: note. Before a retry: the delivery did not die, so it does not count.
+# KEYS: job. ARGV: note, now. Before a retry: the delivery did not die, so it does not count.
 RELEASE = """#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
-redis.call('HSET', KEYS[1], 'state', 'queued', 'error', ARGV[1])
+redis.call('HSET', KEYS[1], 'state', 'queued', 'error', ARGV[1], 'queued', ARGV[2])
 return 1
 """
 
@@ -310,9 +345,17 @@ class JobStore:
         result_ttl: int,
         results: redis.Redis | None = None,
         accept_max_memory: float = 0.8,
+        *,
+        queues: Sequence[str] = (),
+        result_max_memory: float = 0.9,
+        max_deliveries: int = 3,
+        crash_cooloff: int = 3600,
     ) -> None:
         self.client, self.results, self.keys = client, results or client, Keys(prefix)
         self.job_ttl, self.result_ttl, self.accept_max_memory = job_ttl, result_ttl, accept_max_memory
+        self.queues, self.max_deliveries, self.crash_cooloff = list(queues), max_deliveries, crash_cooloff
+        # Results on the state instance itself (one Redis for both roles) are bounded; an evicting cache is not.
+        self.result_max_memory = result_max_memory if self.results is client else 0.0
         self._claim = client.register_script(CLAIM)
         self._fail = client.register_script(FAIL)
         self._release = client.register_script(RELEASE)
@@ -330,22 +373,34 @@ class JobStore:
     def claim(self, key: str, max_deliveries: int, worker: str) -> tuple[str, int]:
         """Count a delivery: ``('claimed', n)``, ``('exhausted', n)``, ``('done', 0)`` or ``('missing', 0)``."""
         exists = int(self.has_result(key))
-        reply = self._claim(keys=[self.keys.job(key)], args=[time.time(), max_deliveries, self.job_ttl, worker, exists])
+        args: list[float | str] = [time.time(), max_deliveries, self.job_ttl, worker, exists, self.crash_cooloff]
+        reply = self._claim(keys=[self.keys.job(key)], args=args)
         return _text(reply[0]), int(reply[1])
 
     def payload(self, key: str) -> bytes | None:
         value = self.client.get(self.keys.payload(key))
         return cast(bytes | None, value)
 
-    def succeed(self, key: str, body: bytes, fits: int) -> None:
+    def succeed(self, key: str, body: bytes, fits: int) -> bool:
         """Store the result, then mark the job succeeded, count the fits and drop the payload (atomically).
 
         In that order: a worker that dies in between leaves a stored result and a
         running job, which the redelivery's claim marks succeeded without computing.
+        A result the state instance has no room for (:data:`STORE_RESULT`) fails the job with
+        that reason instead (``False``); a resubmission computes it again.
         """
-        self._store_result(keys=[self.keys.result(key)], args=[body, self.result_ttl])
+        stored = self._store_result(keys=[self.keys.result(key)], args=[body, self.result_ttl, self.result_max_memory])
+        if not stored:
+            self.fail(
+                key,
+                f"the result ({len(body) // 1024} KiB) was not stored: the Redis of job state is near its maxmemory "
+                "(one Redis for both roles; see TIVCAST_CACHE_REDIS_URL); submit again later",
+            )
+            self.client.delete(self.keys.payload(key))  # DEL is allowed past maxmemory, and frees room
+            return False
         keys = [self.keys.job(key), self.keys.payload(key), self.keys.fits]
         self._succeed(keys=keys, args=[time.time(), self.job_ttl, fits])
+        return True
 
     def mark_enqueued(self, key: str) -> None:
         """Confirm the publish, so the job is never taken for one whose publish was lost."""
@@ -355,13 +410,20 @@ class JobStore:
         self._fail(keys=[self.keys.job(key)], args=[time.time(), error])
 
     def release(self, key: str, note: str) -> None:
-        self._release(keys=[self.keys.job(key)], args=[note])
+        self._release(keys=[self.keys.job(key)], args=[note, time.time()])
 
-    def submit(self, key: str, kind: str, summary: str, payload: str, stale: tuple[float, float]) -> str:
-        """The :data:`SUBMIT` transition: ``'created'`` (caller enqueues), ``'existing'`` or ``'full'`` (refused)."""
+    def submit(
+        self, key: str, kind: str, summary: str, payload: str, stale: tuple[float, float, float, float]
+    ) -> str:
+        """The :data:`SUBMIT` transition: ``'created'`` (caller enqueues), ``'existing'`` or ``'full'`` (refused).
+
+        ``stale``: (running, enqueue, queued, queued_busy) seconds (``WorkerSettings.stale``)."""
         exists = int(self.has_result(key))
+        running, enqueue, queued, busy = stale
+        args: list[float | str] = [time.time(), kind, summary, payload, self.job_ttl, running, enqueue, exists]
+        args.append(self.accept_max_memory)
         reply = self._submit(
-            keys=[self.keys.job(key), self.keys.payload(key)],
-            args=[time.time(), kind, summary, payload, self.job_ttl, *stale, exists, self.accept_max_memory],
+            keys=[self.keys.job(key), self.keys.payload(key), *self.queues],
+            args=[*args, queued, busy, self.max_deliveries],
         )
         return _text(reply[0])

@@ -44,7 +44,7 @@ from celery.signals import (
 )
 
 from workers import logs
-from workers.celery_app import FORECAST_TASK
+from workers.celery_app import FORECAST_TASK, queue_keys
 from workers.jobs import JobStore, Keys
 from workers.metrics import record_job
 from workers.scratch import TempRoot
@@ -77,7 +77,16 @@ def store() -> JobStore:
         client = redis_client(settings)
         results = redis_client(settings, settings.cache_redis_url) if settings.cache_redis_url else client
         _store = JobStore(
-            client, settings.key_prefix, settings.job_ttl, settings.result_ttl, results, settings.accept_max_memory
+            client,
+            settings.key_prefix,
+            settings.job_ttl,
+            settings.result_ttl,
+            results,
+            settings.accept_max_memory,
+            queues=queue_keys(settings),
+            result_max_memory=settings.result_max_memory,
+            max_deliveries=settings.max_deliveries,
+            crash_cooloff=settings.crash_cooloff,
         )
     return _store
 

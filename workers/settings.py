@@ -32,18 +32,31 @@ class WorkerSettings(BaseSettings):
     accept_max_memory: float = Field(
         default=0.8, gt=0, le=1, description="New jobs are refused (503) above this fraction of Redis's maxmemory."
     )
+    result_max_memory: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="One Redis for both roles: a result is stored only while it leaves the instance below this "
+        "fraction of maxmemory (the rest is the broker's and the accepted jobs'). Ignored with cache_redis_url.",
+    )
     key_prefix: str = Field(default="tivcast", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     queue: str = Field(default="tivcast", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     soft_time_limit: int = Field(default=20, ge=1, description="Seconds before a task is told to stop.")
     time_limit: int = Field(default=30, ge=1, description="Seconds before a task's process is killed.")
     visibility_timeout: int = Field(default=45, ge=1, description="Seconds before an unacked message is redelivered.")
     unacked_restore_interval: int = Field(default=5, ge=1, description="Seconds between sweeps for such messages.")
-    max_deliveries: int = Field(default=3, ge=1, description="Deliveries of a job before it is failed as lost.")
+    max_deliveries: int = Field(default=3, ge=1, description="Lost deliveries of a key before it is failed as lost.")
+    crash_cooloff: int = Field(
+        default=3600, ge=1, description="Seconds a job failed as lost stays failed: resubmissions answer its failure."
+    )
+    stale_queued_busy_seconds: int = Field(
+        default=1800, ge=60, description="A published job unclaimed this long is requeued even behind a busy queue."
+    )
     max_retries: int = Field(default=3, ge=0, description="Retries after a transient Redis error.")
     retry_backoff_max: int = Field(default=30, ge=1, description="Longest retry countdown, seconds.")
     result_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a result is kept in Redis.")
     job_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a job's state and payload are kept.")
-    idempotency_ttl: int = Field(default=DAY, ge=60, description="Seconds an Idempotency-Key is remembered.")
+    idempotency_ttl: int = Field(default=3600, ge=60, description="Seconds an Idempotency-Key is remembered.")
     redis_socket_timeout: float = Field(default=0.2, gt=0, description="API side: seconds per socket read/write.")
     redis_connect_timeout: float = Field(default=0.2, gt=0, description="API side: seconds to connect.")
     redis_operation_timeout: float = Field(default=0.25, gt=0, description="API side: deadline of a whole call.")
@@ -74,6 +87,8 @@ class WorkerSettings(BaseSettings):
             raise ValueError("retry_backoff_max must be below visibility_timeout (countdowns are held unacked)")
         if self.unacked_restore_interval >= self.visibility_timeout:
             raise ValueError("unacked_restore_interval must be below visibility_timeout")
+        if self.result_max_memory <= self.accept_max_memory:
+            raise ValueError("result_max_memory must be above accept_max_memory (results finish accepted jobs)")
         if self.heartbeat_seconds >= self.heartbeat_ttl:
             raise ValueError("heartbeat_seconds must be below heartbeat_ttl")
         if self.redis_operation_timeout < max(self.redis_socket_timeout, self.redis_connect_timeout):
@@ -99,6 +114,26 @@ class WorkerSettings(BaseSettings):
     def stale_enqueue_seconds(self) -> float:
         """A job 'queued' but never confirmed enqueued this long ago lost its publish: resubmitting requeues it."""
         return self.enqueue_timeout + 5.0
+
+    @property
+    def stale_queued_seconds(self) -> float:
+        """A job published (or released for a retry) this long ago and still unclaimed, with the queue empty, lost
+        its message: resubmitting requeues it.
+
+        A message still held somewhere comes back within that time: a retry countdown is held at most
+        ``retry_backoff_max``, and an unacknowledged message is restored after ``visibility_timeout`` plus a sweep.
+        """
+        return float(self.visibility_timeout + self.retry_backoff_max + 2 * self.unacked_restore_interval)
+
+    @property
+    def stale(self) -> tuple[float, float, float, float]:
+        """The staleness bounds :data:`workers.jobs.SUBMIT` takes: running, enqueue, queued, queued behind a queue."""
+        return (
+            self.stale_running_seconds,
+            self.stale_enqueue_seconds,
+            self.stale_queued_seconds,
+            float(max(self.stale_queued_busy_seconds, self.stale_queued_seconds)),
+        )
 
 
 @lru_cache

@@ -54,8 +54,7 @@ def run_job(self: Task[[str], str], key: str) -> str:
         except ForecastingError as exc:
             jobs.fail(key, str(exc))
             return "failed"
-        jobs.succeed(key, body, fits)
-        return "succeeded"
+        return "succeeded" if jobs.succeed(key, body, fits) else "failed"
     except TRANSIENT as exc:
         try:
             jobs.release(key, f"retrying after a Redis error: {exc}")
@@ -70,7 +69,7 @@ def run_job(self: Task[[str], str], key: str) -> str:
 def warm_cache() -> int:
     """Queue the published warm entries whose results are missing; returns how many were queued."""
     settings, jobs = get_worker_settings(), store()
-    stale = (settings.stale_running_seconds, settings.stale_enqueue_seconds)
+    stale = settings.stale
     request_id = logs.bound("request_id")  # the request that published the warm set, if any: pass it on
     headers = {logs.REQUEST_ID_HEADER: request_id} if request_id else {}
     queued = 0

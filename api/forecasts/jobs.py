@@ -196,6 +196,8 @@ async def serve_spec(
     body = await state.service.get_result(spec.key)
     if body is None:
         job = await state.service.submit(spec)  # a failed job is reset and queued again by submit
+        if job.state == "failed":  # not reset: it crashed its workers and is cooling off (its reason says so)
+            return failed_problem(job)
         if job.state != "succeeded":
             return await job_response(state, job, status=202)
         body = await state.service.get_result(spec.key)

@@ -90,7 +90,12 @@ class TestKilledChild:
         submit(settings, spec)
         failed = job_in(settings, spec.key, ("succeeded", "failed"), 60)
         assert (failed.state, failed.attempts) == ("failed", 3)
-        assert failed.error == "worker lost on every delivery (3 attempts)"
+        assert failed.error == "worker lost on every delivery (3 attempts); not run again for 3600 s"
+        # Resubmitting (a client's retry, the dashboard's poll) does not bring it back during the cool-off.
+        again = submit(settings, spec)
+        assert (again.state, again.attempts, again.error) == ("failed", 3, failed.error)
+        time.sleep(1)
+        assert job_now(settings, spec.key) == again  # no further delivery ran
 
 
 class TestTimeLimits:

@@ -10,14 +10,15 @@ import pytest
 import redis
 
 from forecasting import ForecastInputs
-from tests.services import SHARED_REDIS_URL, RedisServer
+from tests.services import SHARED_REDIS_URL, RedisServer, unique_prefix
 from tests.workers.conftest import japan_forecast, run, settings_for
+from workers.celery_app import queue_keys
 from workers.client import RedisService
 from workers.jobs import Job, JobStore
 from workers.requests import JobSpec
 from workers.settings import WorkerSettings
 
-STALE = (85.0, 6.0)
+STALE = (85.0, 6.0, 85.0, 1800.0)
 
 
 @pytest.fixture
@@ -113,9 +114,25 @@ class TestDeliveries:
         submit(store, spec)
         assert [store.claim(spec.key, 3, "w")[0] for _ in range(4)] == ["claimed"] * 3 + ["exhausted"]
         failed = job(store, spec.key)
-        assert (failed.state, failed.attempts) == ("failed", 3)
-        assert failed.error == "worker lost on every delivery (3 attempts)"
+        assert (failed.state, failed.attempts, failed.crashes) == ("failed", 3, 3)
+        assert failed.error == "worker lost on every delivery (3 attempts); not run again for 3600 s"
         assert store.claim(spec.key, 3, "w") == ("done", 0)
+
+    def test_crashes_survive_resubmission_and_a_crash_failed_job_cools_off(
+        self, store: JobStore, spec: JobSpec
+    ) -> None:
+        submit(store, spec)
+        assert [store.claim(spec.key, 3, "w")[0] for _ in range(4)] == ["claimed"] * 3 + ["exhausted"]
+        assert submit(store, spec) == "existing"  # within the cool-off: not reset, its failure is the answer
+        cooling = job(store, spec.key)
+        assert (cooling.state, cooling.attempts, cooling.error is not None) == ("failed", 3, True)
+        store.client.hset(store.keys.job(spec.key), "retry_at", time.time() - 1)  # the cool-off is over
+        assert submit(store, spec) == "created"
+        retried = job(store, spec.key)
+        assert (retried.state, retried.attempts, retried.crashes) == ("queued", 0, 2)  # one more trial
+        assert store.claim(spec.key, 3, "w") == ("claimed", 1)
+        assert store.claim(spec.key, 3, "w")[0] == "exhausted"  # that trial died too
+        assert submit(store, spec) == "existing"
 
     def test_success_stores_the_result_counts_fits_and_drops_the_payload(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
@@ -146,6 +163,28 @@ class TestDeliveries:
     def test_a_delivery_for_an_unknown_job_does_nothing(self, store: JobStore) -> None:
         assert store.claim("0" * 64, 3, "w") == ("missing", 0)
         assert not store.client.exists(store.keys.job("0" * 64))
+
+
+class TestLostMessage:
+    def test_a_published_job_whose_message_is_gone_is_queued_again(self, settings: WorkerSettings,
+                                                                    spec: JobSpec) -> None:
+        client = redis.Redis.from_url(SHARED_REDIS_URL)
+        queues = queue_keys(settings)
+        store = JobStore(client, settings.key_prefix, settings.job_ttl, settings.result_ttl, queues=queues)
+        try:
+            assert submit(store, spec) == "created"
+            store.mark_enqueued(spec.key)  # published; then the message was taken and lost (no claim)
+            store.client.hset(store.keys.job(spec.key), "queued", time.time() - STALE[2] - 1)
+            client.lpush(queues[0], "another job's message")
+            assert submit(store, spec) == "existing"  # the queue is busy: it may be waiting in it
+            client.delete(queues[0])
+            assert submit(store, spec) == "created"  # the queue is empty: its message is gone
+            store.client.hset(store.keys.job(spec.key), "enqueued", "1")
+            client.lpush(queues[0], "another job's message")
+            store.client.hset(store.keys.job(spec.key), "queued", time.time() - STALE[3] - 1)
+            assert submit(store, spec) == "created"  # behind a busy queue, after the longer bound
+        finally:
+            client.close()
 
 
 class TestJobView:
@@ -187,9 +226,11 @@ class TestMemoryLimit:
         self, japan_inputs: ForecastInputs
     ) -> None:
         accepted, refused = japan_forecast(japan_inputs), japan_forecast(japan_inputs, "restriction")
-        with RedisServer("--maxmemory-policy", "noeviction") as server:
-            client = server.client()
-            jobs = JobStore(client, "tivcast-test-full", 3600, 3600, accept_max_memory=0.8)
+        with RedisServer("--maxmemory-policy", "noeviction") as server, RedisServer(
+            "--maxmemory-policy", "allkeys-lru"
+        ) as cache:  # as in compose: results on their own, evicting instance
+            client, results = server.client(), cache.client()
+            jobs = JobStore(client, "tivcast-test-full", 3600, 3600, results, accept_max_memory=0.8)
             try:
                 assert submit(jobs, accepted) == "created"
                 used = int(client.info("memory")["used_memory"])
@@ -205,3 +246,64 @@ class TestMemoryLimit:
                 assert jobs.payload(accepted.key) is None
             finally:
                 client.close()
+                results.close()
+
+    def test_results_never_take_the_room_of_the_state_instance(self, japan_inputs: ForecastInputs) -> None:
+        """One Redis for both roles: a result that would leave it above result_max_memory is not written; the
+        job fails with the reason, and the broker keeps room for its acks."""
+        spec = japan_forecast(japan_inputs)
+        with RedisServer("--maxmemory-policy", "noeviction") as server:
+            client = server.client()
+            jobs = JobStore(client, "tivcast-test-results", 3600, 3600, accept_max_memory=0.8, result_max_memory=0.9)
+            try:
+                assert submit(jobs, spec) == "created"
+                used = int(client.info("memory")["used_memory"])
+                client.config_set("maxmemory", int(used / 0.85))  # below the result bound, above the admission mark
+                assert jobs.claim(spec.key, 3, "w") == ("claimed", 1)
+                body = b"x" * 80_000  # a large result (65-82 KB were seen)
+                assert jobs.succeed(spec.key, body, 1) is False
+                failed = job(jobs, spec.key)
+                assert failed.state == "failed" and "was not stored" in (failed.error or "")
+                assert not client.exists(jobs.keys.result(spec.key), jobs.keys.payload(spec.key))
+                memory = client.info("memory")
+                assert int(memory["used_memory"]) < int(memory["maxmemory"])
+                client.set("kombu-ack-room", "x")  # a plain write still succeeds: nothing is wedged
+            finally:
+                client.close()
+        with RedisServer("--maxmemory-policy", "noeviction") as state, RedisServer(
+            "--maxmemory-policy", "allkeys-lru"
+        ) as cache:
+            client, results = state.client(), cache.client()
+            jobs = JobStore(client, "tivcast-test-results", 3600, 3600, results)
+            try:  # on its own (evicting) instance a result is not bounded by the state instance's memory
+                submit(jobs, spec)
+                used = int(client.info("memory")["used_memory"])
+                client.config_set("maxmemory", int(used / 0.85))
+                jobs.claim(spec.key, 3, "w")
+                assert jobs.succeed(spec.key, b"x" * 80_000, 1) is True
+                assert job(jobs, spec.key).state == "succeeded"
+            finally:
+                client.close()
+                results.close()
+
+    def test_idempotency_keys_are_not_stored_past_the_mark(self, japan_inputs: ForecastInputs) -> None:
+        spec = japan_forecast(japan_inputs)
+        with RedisServer("--maxmemory-policy", "noeviction") as server:
+            settings = settings_for(unique_prefix("idem"), server.url())
+
+            async def scenario() -> None:
+                service = RedisService(settings)
+                try:
+                    assert await service.idempotency("below", "hash-a", spec.key) is None
+                    client = server.client()
+                    used = int(client.info("memory")["used_memory"])
+                    client.config_set("maxmemory", int(used / 0.8) - 1)
+                    assert await service.idempotency("above", "hash-a", spec.key) is None
+                    assert await service.idempotency_seen("below") == "hash-a"
+                    assert await service.idempotency_seen("above") is None  # nothing stored past the mark
+                    assert 0 < int(client.ttl(service.keys.idempotency("below"))) <= 3600
+                    client.close()
+                finally:
+                    await service.aclose()
+
+            run(scenario())

@@ -74,12 +74,20 @@ async def post_forecast(
             "history_window": window,
         }
         spec = spec_or_422(lambda: forecast_job(raw, inputs))
-    if idempotency_key is not None:
-        digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    if idempotency_key is None:
+        return await serve_spec(request, state, spec, latest=False)
+    digest = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    reused = InvalidParameter("Idempotency-Key", "was already used with a different request body")
+    previous = await state.service.idempotency_seen(idempotency_key)
+    if previous is not None and previous != digest:
+        raise reused
+    response = await serve_spec(request, state, spec, latest=False)
+    if response.status_code in (200, 202):
+        # Stored only once the request was answered (a refused one leaves nothing), and within admission.
         previous = await state.service.idempotency(idempotency_key, digest, spec.key)
         if previous is not None and previous != digest:
-            raise InvalidParameter("Idempotency-Key", "was already used with a different request body")
-    return await serve_spec(request, state, spec, latest=False)
+            raise reused  # a concurrent first use with another body won; this request's job is harmless (content-keyed)
+    return response
 
 
 @router.get(
