@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import redis
+import yaml
 
 from workers.scratch import root_for
 from workers.settings import WorkerSettings
@@ -88,10 +89,20 @@ def delete_prefix(url: str, prefix: str) -> None:
         client.close()
 
 
-class RedisServer:
-    """A private ``redis-server`` on a free port, without persistence; stop and start keep the port.
+def compose_redis_options(service: str) -> list[str]:
+    """The options docker-compose.yml gives ``redis-server`` in ``service`` (``redis``: the state instance)."""
+    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][service]["command"]
+    assert command[0] == "redis-server", command
+    return [str(part) for part in command[1:]]
 
-    ``args`` are extra server options, e.g. ``("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")``.
+
+class RedisServer:
+    """A private ``redis-server`` on a free port, without persistence unless told; stop and start keep the port.
+
+    ``args`` are extra server options, e.g. ``("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")``;
+    they come last, so they override the defaults (``--save ""``, ``--appendonly no``). :meth:`like_compose`
+    runs one with the options of a compose service (the state instance: append-only, ``noeviction``), whose data
+    survive :meth:`restart` as they do in production.
     """
 
     def __init__(self, *args: str) -> None:
@@ -100,6 +111,10 @@ class RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix="tivcast-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
+
+    @classmethod
+    def like_compose(cls, service: str = "redis", *extra: str) -> RedisServer:
+        return cls(*compose_redis_options(service), *extra)
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -128,6 +143,14 @@ class RedisServer:
             self.process.kill()
             self.process.wait(10)
         self.process = None
+
+    def restart(self) -> None:
+        """A clean restart (SIGTERM, as ``docker compose restart`` sends): what is persisted comes back."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+        self.start()
 
     def flush(self) -> None:
         client = self.client()

@@ -10,6 +10,9 @@ Named by ``worker_consumer``; only the worker imports this module (by name, from
   so a worker consumes again within about that long of Redis returning, and
   the attempts stay cheap (a refused connection fails at once; a silent network
   within ``broker_socket_timeout``).
+* A lost connection leaves its unacknowledged messages where they are
+  (kombu restores them after the visibility timeout), instead of pushing
+  them back while its tasks still run.
 * A write Redis refuses (``OutOfMemoryError`` past ``maxmemory``, ``READONLY``
   on a replica) is a ``ResponseError``: a *channel* error to kombu, which
   Celery treats as unrecoverable unless ``broker_channel_error_retry`` is on,
@@ -52,6 +55,13 @@ class Consumer(CeleryConsumer):
         return super().ensure_connected(conn)
 
     def on_connection_error_after_connected(self, exc: Exception) -> None:
+        # The tasks of the lost connection keep running (worker_cancel_long_running_tasks_on_connection_loss is
+        # off): their messages stay unacked, to be restored after the visibility timeout, when those tasks are
+        # over. kombu would otherwise push them back while closing the channels (if Redis already answers again),
+        # and a second delivery of a running task would be counted as a crash of its job.
+        transport = getattr(self.connection, "transport", None) if self.connection else None
+        for channel in getattr(transport, "channels", None) or ():
+            channel.do_restore = False
         super().on_connection_error_after_connected(exc)
         self._pause_if_refused(exc)
 

@@ -12,9 +12,15 @@ never see half a transition:
   a new job is refused (``full``) while the state instance uses more than
   ``accept_max_memory`` of its ``maxmemory``, so what was accepted always
   has room to finish.
-* :data:`CLAIM` (worker, on every delivery): count the delivery; after
-  ``max_deliveries`` deliveries that never finished, fail the job instead of
-  running it again (the broker does not count redeliveries).
+  A job published but never claimed (its message was lost: taken off the
+  queue by a consumer that could not record it) is stale too, once it waited
+  ``stale_queued_seconds`` with the queue empty. A job that crashed its
+  workers (below) is not reset before its ``retry_at``.
+* :data:`CLAIM` (worker, on every delivery): count the delivery; a delivery
+  that finds the job still running follows one that died, a *crash* of the
+  key, counted across resubmissions; after ``max_deliveries`` crashes, fail
+  the job instead of running it again (the broker does not count
+  redeliveries) and keep it failed for ``crash_cooloff`` seconds.
 * :data:`SUCCEED`, :data:`FAIL`, :data:`RELEASE`: finish a job (dropping its
   payload); record a failure; hand a delivery back before a retry (it did
   not die, so it does not count).
@@ -26,7 +32,10 @@ existence of a result is checked by the caller and passed to the scripts.
 The worker's transitions carry the ``allow-oom`` flag (Redis 7): a job
 accepted below the admission mark can always be claimed and finished, even
 if the instance has filled up since; refusing them would strand an accepted
-job. Only :data:`SUBMIT` (new work) is refused when memory is short.
+job. Only :data:`SUBMIT` (new work) is refused when memory is short, and a
+result written to the state instance itself (one Redis for both roles) only
+while it leaves that instance below ``result_max_memory``
+(:data:`STORE_RESULT`): results must not take the broker's room.
 
 Timestamps are stored as epoch seconds and shown as ISO 8601 UTC strings.
 """
