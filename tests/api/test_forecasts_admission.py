@@ -7,6 +7,7 @@ kept Redis past its admission mark (and so every later POST refused) long after 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -38,5 +39,14 @@ def test_a_refused_post_stores_no_idempotency_key(tmp_path: Path) -> None:
             assert 0 < int(redis.ttl(f"{prefix}:idem:a")) <= 3600
             reused = client.post("/v1/forecasts", json={**JAPAN, "horizon": 3}, headers={"Idempotency-Key": "a"})
             assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "Idempotency-Key"
+            # A job that crashed its workers on every delivery (as CLAIM records it) is answered with its failure
+            # during its cool-off: the POST (or the dashboard's poll) does not queue it again.
+            key = accepted.json()["key"]
+            error = "worker lost on every delivery (3 attempts); not run again for 3600 s"
+            redis.hset(f"{prefix}:job:{key}", mapping={"state": "failed", "error": error, "crashes": 3,
+                                                       "retry_at": time.time() + 3600})
+            again = client.post("/v1/forecasts", json={**JAPAN, "horizon": 2})
+            assert again.status_code == 422 and error in again.json()["detail"]
+            assert redis.hget(f"{prefix}:job:{key}", "state") == b"failed"
             redis.close()
     dbs.close()
