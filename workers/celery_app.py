@@ -49,10 +49,11 @@ from celery import Celery
 from workers import logs  # noqa: F401  (connects Celery's setup_logging: JSON logs in worker and beat)
 from workers.settings import WorkerSettings, get_worker_settings
 
-__all__ = ["FORECAST_TASK", "WARM_TASK", "app", "make_celery", "queue_keys"]
+__all__ = ["FORECAST_TASK", "RECONCILE_TASK", "WARM_TASK", "app", "make_celery", "queue_keys"]
 
 FORECAST_TASK = "tivcast.forecast.run"
 WARM_TASK = "tivcast.cache.warm"
+RECONCILE_TASK = "tivcast.jobs.reconcile"
 
 
 def transport_options(settings: WorkerSettings) -> dict[str, Any]:
@@ -108,7 +109,12 @@ def make_celery(settings: WorkerSettings) -> Celery:
                 "schedule": float(settings.warm_interval_seconds),
                 # a sweep nobody ran within its interval is superseded by the next one
                 "options": {"queue": settings.queue, "expires": settings.warm_interval_seconds},
-            }
+            },
+            "reconcile-jobs": {  # jobs whose message was lost (workers.tasks.reconcile)
+                "task": RECONCILE_TASK,
+                "schedule": settings.stale_queued_seconds / 2,
+                "options": {"queue": settings.queue, "expires": settings.stale_queued_seconds / 2},
+            },
         },
     )
     return celery

@@ -56,6 +56,7 @@ __all__ = [
     "ENQUEUED",
     "FAIL",
     "RELEASE",
+    "REQUEUE",
     "STATES",
     "STORE_RESULT",
     "SUBMIT",
@@ -332,6 +333,20 @@ redis.call('HSET', KEYS[1], 'state', 'queued', 'error', ARGV[1], 'queued', ARGV[
 return 1
 """
 
+# KEYS: job, payload, then the queue's lists. ARGV: now, stale_queued. The sweep's half of SUBMIT's stale-queued rule
+# (workers.tasks.reconcile): a job published but unclaimed that long, with the queue empty and its payload kept, lost
+# its message; mark it unpublished (the caller publishes it again, then confirms). Returns 1 when the caller must.
+REQUEUE = """#!lua
+if redis.call('HGET', KEYS[1], 'state') ~= 'queued' or redis.call('HGET', KEYS[1], 'enqueued') ~= '1' then return 0 end
+if tonumber(ARGV[1]) - (tonumber(redis.call('HGET', KEYS[1], 'queued')) or tonumber(ARGV[1])) <= tonumber(ARGV[2]) then
+  return 0
+end
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+for i = 3, #KEYS do if redis.call('LLEN', KEYS[i]) > 0 then return 0 end end
+redis.call('HSET', KEYS[1], 'enqueued', '0', 'queued', ARGV[1])
+return 1
+"""
+
 # KEYS: job. Confirms a publish; never creates a partial hash (the job may have expired or been flushed).
 ENQUEUED = """#!lua flags=allow-oom
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'enqueued', '1') end
@@ -371,6 +386,7 @@ class JobStore:
         self._submit = client.register_script(SUBMIT)
         self._succeed = client.register_script(SUCCEED)
         self._enqueued = client.register_script(ENQUEUED)
+        self._requeue = client.register_script(REQUEUE)
         self._store_result = self.results.register_script(STORE_RESULT)
 
     def has_result(self, key: str) -> bool:
@@ -410,6 +426,21 @@ class JobStore:
         keys = [self.keys.job(key), self.keys.payload(key), self.keys.fits]
         self._succeed(keys=keys, args=[time.time(), self.job_ttl, fits])
         return True
+
+    def lost_messages(self, stale_queued: float, limit: int = 1000) -> list[str]:
+        """Jobs whose message is gone (published, unclaimed ``stale_queued`` seconds, the queue empty), each marked
+        unpublished for the caller to publish again (then :meth:`mark_enqueued`); at most ``limit`` a sweep."""
+        found: list[str] = []
+        prefix = self.keys.job("")
+        for raw in self.client.scan_iter(match=f"{prefix}*", count=1000):
+            name = _text(raw)
+            key = name[len(prefix) :]
+            keys = [name, self.keys.payload(key), *self.queues]
+            if self._requeue(keys=keys, args=[time.time(), stale_queued]):
+                found.append(key)
+                if len(found) >= limit:
+                    break
+        return found
 
     def mark_enqueued(self, key: str) -> None:
         """Confirm the publish, so the job is never taken for one whose publish was lost."""

@@ -7,6 +7,9 @@ that already has its result only marks it succeeded. Input errors fail the
 job once; only Redis connection errors are retried, a bounded number of
 times with jittered exponential backoff.
 
+``tivcast.jobs.reconcile()`` (beat) publishes again the jobs whose message
+was lost (:meth:`workers.jobs.JobStore.lost_messages`).
+
 ``tivcast.cache.warm()`` (beat) queues every warm entry the API published
 whose result is missing, through the same single-flight submit as the API.
 """
@@ -22,11 +25,11 @@ from celery import Task
 
 from forecasting import ForecastingError
 from workers import compute, logs
-from workers.celery_app import FORECAST_TASK, WARM_TASK, app
+from workers.celery_app import FORECAST_TASK, RECONCILE_TASK, WARM_TASK, app
 from workers.runtime import store
 from workers.settings import WorkerSettings, get_worker_settings
 
-__all__ = ["backoff", "run_job", "warm_cache"]
+__all__ = ["backoff", "reconcile", "run_job", "warm_cache"]
 
 log = logging.getLogger(__name__)
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
@@ -85,3 +88,21 @@ def warm_cache() -> int:
             queued += 1
     log.info("warm cache: %d job(s) queued", queued)
     return queued
+
+
+@app.task(name=RECONCILE_TASK)
+def reconcile() -> int:
+    """Publish again the jobs whose message was lost (beat): published, never claimed, the queue empty.
+
+    A consumer that took a message off the queue and could not record it (Redis past ``maxmemory``) loses it;
+    its job stayed ``queued`` and its result URL answered 202 until an identical request came
+    (:data:`workers.jobs.SUBMIT` has the same rule). Returns how many were published.
+    """
+    settings, jobs = get_worker_settings(), store()
+    lost = jobs.lost_messages(settings.stale_queued_seconds)
+    for key in lost:
+        run_job.apply_async((key,), queue=settings.queue)
+        jobs.mark_enqueued(key)
+    if lost:
+        log.warning("reconcile: %d job(s) had lost their message and were queued again", len(lost))
+    return len(lost)

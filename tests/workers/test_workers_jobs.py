@@ -187,6 +187,29 @@ class TestLostMessage:
             client.close()
 
 
+    def test_the_sweep_finds_a_job_whose_message_is_gone(self, settings: WorkerSettings, spec: JobSpec,
+                                                         japan_inputs: ForecastInputs) -> None:
+        client = redis.Redis.from_url(SHARED_REDIS_URL)
+        queues = queue_keys(settings)
+        store = JobStore(client, settings.key_prefix, settings.job_ttl, settings.result_ttl, queues=queues)
+        recent = japan_forecast(japan_inputs, "restriction")
+        try:
+            for each in (spec, recent):
+                submit(store, each)
+                store.mark_enqueued(each.key)
+            store.client.hset(store.keys.job(spec.key), "queued", time.time() - STALE[2] - 1)
+            client.lpush(queues[0], "another job's message")
+            assert store.lost_messages(STALE[2]) == []  # it may be waiting in the queue
+            client.delete(queues[0])
+            assert store.lost_messages(STALE[2]) == [spec.key]  # not the recent one
+            lost = store.client.hgetall(store.keys.job(spec.key))
+            assert lost[b"enqueued"] == b"0" and lost[b"state"] == b"queued"  # to be published again
+            store.mark_enqueued(spec.key)
+            assert store.lost_messages(STALE[2]) == []  # its wait starts again
+        finally:
+            client.close()
+
+
 class TestJobView:
     def test_to_dict_has_iso_times_and_age(self) -> None:
         job = Job("k", "forecast", "running", created=1_700_000_000.0, queued=1_700_000_000.0,

@@ -6,6 +6,7 @@ Each test runs its own ``redis-server`` (it restarts or fills it) and a real ``t
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from forecasting import ForecastInputs
 from tests.services import CeleryWorker, RedisServer, unique_prefix, wait_for
 from tests.workers.conftest import japan_forecast, mis_keyed, settings_for, with_hook
 from tests.workers.test_workers_failures import SHORT_LIMITS, job_in, job_now, submit
-from workers.celery_app import queue_keys
+from workers.celery_app import RECONCILE_TASK, make_celery, queue_keys
+from workers.jobs import JobStore
 
 
 def test_a_restart_keeps_an_accepted_job_and_costs_a_running_one_no_delivery(
@@ -46,7 +48,8 @@ def test_a_restart_keeps_an_accepted_job_and_costs_a_running_one_no_delivery(
 
 def test_a_redis_past_maxmemory_is_waited_out_by_the_worker(tmp_path: Path, japan_inputs: ForecastInputs) -> None:
     """kombu's ack (ZREM/HDEL in MULTI) and its unacked-restore lock are refused past maxmemory: the worker used to
-    exit with "Unrecoverable error: OutOfMemoryError"; now its consumer pauses and restarts until Redis has room."""
+    exit with "Unrecoverable error: OutOfMemoryError"; now its consumer pauses and restarts until Redis has room,
+    and a job whose message was lost meanwhile is published again by the reconcile sweep."""
     prefix = unique_prefix("oom")
     with RedisServer("--maxmemory-policy", "noeviction") as server, RedisServer(
         "--maxmemory-policy", "allkeys-lru"
@@ -72,9 +75,17 @@ def test_a_redis_past_maxmemory_is_waited_out_by_the_worker(tmp_path: Path, japa
             time.sleep(1.5)  # it keeps being refused (the restore lock at each reconnect)
             assert worker.process is not None and worker.process.poll() is None, worker.log_tail()
             client.config_set("maxmemory", 0)
+            # A job accepted whose message was then lost (taken off the queue, its unacked record refused): beat's
+            # reconcile publishes it again, and the worker consumes again.
             spec = mis_keyed(japan_forecast(japan_inputs, horizon=3))  # consumed and failed at once: no model fit
-            submit(settings, spec)
+            jobs = JobStore(client, prefix, 3600, 3600, queues=queue_keys(settings))
+            assert jobs.submit(spec.key, spec.kind, "{}", json.dumps(spec.payload), settings.stale) == "created"
+            jobs.mark_enqueued(spec.key)  # "published", but no message exists
+            client.hset(jobs.keys.job(spec.key), "queued", time.time() - 60)  # past the worker's stale bound (20 s)
+            celery = make_celery(settings)
+            celery.send_task(RECONCILE_TASK, queue=settings.queue)
             done = job_in(settings, spec.key, ("succeeded", "failed"), 30)
             assert (done.state, done.attempts) == ("failed", 1)
+            celery.close()
             assert "Unrecoverable error" not in worker.log.read_text(errors="replace")
             client.close()

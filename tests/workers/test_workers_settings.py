@@ -67,6 +67,12 @@ class TestProductionSettings:
         assert conf.task_default_queue == production.queue
         assert conf.beat_schedule["warm-cache"]["task"] == "tivcast.cache.warm"
         assert conf.beat_schedule["warm-cache"]["schedule"] == production.warm_interval_seconds
+        # Lost messages are looked for twice per stale bound (a job whose message is gone waits at most ~1.5 bounds).
+        assert conf.beat_schedule["reconcile-jobs"]["task"] == "tivcast.jobs.reconcile"
+        assert conf.beat_schedule["reconcile-jobs"]["schedule"] == production.stale_queued_seconds / 2
+        # A refused write restarts the consumer instead of stopping the worker; a lost connection cancels no task.
+        assert conf.broker_channel_error_retry is True
+        assert conf.worker_cancel_long_running_tasks_on_connection_loss is False
 
 
 class TestValidation:
