@@ -207,13 +207,14 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     """
     d = design(inputs, spec.target, spec.window, spec.settings)
     panel = inputs.panel()
-    if spec.window.end is not None and spec.window.end < panel.last_year:
-        panel = panel.cut(spec.window.end)
+    end = spec.window.end
+    as_of = end is not None and end < panel.last_year
+    if end is not None and as_of:
+        panel = panel.cut(end)
     if spec.window.start is not None and spec.window.start > min(panel.world):
         panel = panel.since(spec.window.start)  # every supplier's, and the world's, history starts there
     # As of an earlier history end, other suppliers get the statistical set the evaluation scores: today's
     # pipeline (orders and prospects known now) would be look-ahead; Japan's own forecast keeps it and says so.
-    as_of = spec.window.end is not None and spec.window.end < inputs.panel().last_year
     base = panel_forecast(panel, deals=d.pipeline if as_of else inputs.deals())
     target_points(base, spec.target)  # raises for a supplier with too little history
     code = spec.target.country

@@ -195,12 +195,11 @@ def load_card() -> ModelCard:
 def _error_records() -> tuple[ErrorRecord, ...]:
     """The shipped past errors (read once per process, when a forecast with an earlier history end needs them)."""
     shipped = _shipped(ERRORS_FILE, "bench/forecast_accuracy.py")
-    table, sparse = shipped["errors"], shipped.get("intermittent", {})
+    table, sparse = shipped["errors"], shipped["intermittent"]  # same shape: 1 where the history was intermittent
     return tuple(ErrorRecord(measure, "", int(origin), int(h), float(e), bool(flag))
                  for measure, by_h in table.items() for h, by_origin in by_h.items()
                  for origin, errors in by_origin.items()
-                 for e, flag in zip(errors, sparse.get(measure, {}).get(h, {}).get(origin, [0] * len(errors)),
-                                    strict=True))
+                 for e, flag in zip(errors, sparse[measure][h][origin], strict=True))
 
 
 @functools.cache

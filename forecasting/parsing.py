@@ -22,6 +22,7 @@ from typing import Any
 from forecasting.drivers import DRIVERS, POLICY, REGIMES
 from forecasting.errors import InvalidScenario
 from forecasting.parsing_pipeline import parse_pipeline
+from forecasting.prospects import PipelineRules
 from forecasting.scenarios import SCENARIOS, DriverChange, DriverPath, ModelSettings, Scenario, effective_pipeline
 
 __all__ = ["SCENARIO_YEARS", "parse_scenario"]
@@ -162,7 +163,8 @@ def _text(data: Mapping[str, Any], key: str, default: str, limit: int) -> str:
     return value.strip()
 
 
-def _describe(base: str, paths: Mapping[str, DriverPath], changes: tuple[DriverChange, ...]) -> str:
+def _describe(base: str, paths: Mapping[str, DriverPath], changes: tuple[DriverChange, ...],
+              pipeline: PipelineRules | None) -> str:
     parts = [f"Custom scenario: as '{base}'"]
     for name, path in paths.items():
         stated = ", ".join(f"{y}: {v:g}" for y, v in path.values.items())
@@ -170,6 +172,8 @@ def _describe(base: str, paths: Mapping[str, DriverPath], changes: tuple[DriverC
     for c in changes:
         until = f" to {c.to_year}" if c.to_year is not None else ""
         parts.append(f"{c.op} {c.driver} {'by' if c.op != 'set' else 'to'} {c.value:g} from {c.from_year}{until}")
+    if pipeline is not None and pipeline.describe():
+        parts.append(f"Japan's pipeline: {pipeline.describe()}")
     return "; ".join(parts) + "."
 
 
@@ -223,12 +227,9 @@ def parse_scenario(data: Any) -> Scenario:
         raise _fail("scenario.countries", "null or a list of ISO3 codes", countries)
     pipeline = None if data.get("pipeline") is None else parse_pipeline(
         data["pipeline"], effective_pipeline(SCENARIOS[base]))
-    described = _describe(base, paths, changes)
-    if pipeline is not None and pipeline.describe():
-        described = f"{described[:-1]}; Japan's pipeline: {pipeline.describe()}."
     return Scenario(
         name=name, title=_text(data, "title", f"Custom scenario '{name}'", 120),
-        description=_text(data, "description", described, 2000), base=base,
+        description=_text(data, "description", _describe(base, paths, changes, pipeline), 2000), base=base,
         paths=paths, changes=changes, settings=_settings(data.get("settings", {}), SCENARIOS[base].settings),
         known_deliveries=dict(sorted(deliveries.items())),
         countries=None if countries is None else tuple(countries), pipeline=pipeline,

@@ -22,8 +22,8 @@ Named by ``worker_consumer``; only the worker imports this module (by name, from
   the consumer restarts instead, and this one waits ``broker_reconnect_interval``
   before it does (Celery's own guard only slows it after 5 restarts a second),
   for as long as Redis keeps refusing. A message taken off the queue whose
-  unacked record was refused is lost to the broker; its job is requeued by the
-  next submission (:data:`workers.jobs.SUBMIT`, ``stale_queued_seconds``).
+  unacked record was refused is lost to the broker; its job is requeued by beat's
+  reconcile sweep or the next submission (:data:`workers.jobs.SUBMIT`, ``stale_queued_seconds``).
 """
 
 from __future__ import annotations
