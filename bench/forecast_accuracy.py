@@ -287,6 +287,12 @@ def main() -> None:
         print(f"h={h:2d}  " + " / ".join(_fmt(m[k]["mase"], 2) for k in
                                          ("served", "naive", "mean5", "damped_ets", "theta", "drift"))
               + f"   cover80 {_fmt(m['served']['coverage_80'], 3)}  cover95 {_fmt(m['served']['coverage_95'], 3)}")
+    print("\nIntermittent histories by horizon (lower bound 0): n, coverage 80 % and 95 %")
+    for h in range(1, evaluation.horizon + 1):
+        at = [s for s in evaluation.scored if s.horizon == h and s.intermittent]
+        held = {w: sum(s.intervals[w][0] <= s.actual <= s.intervals[w][1] for s in at) / len(at) for w in (0.8, 0.95)}
+        print(f"h={h:2d}  n={len(at)}  cover80 {held[0.8]:.3f}  cover95 {held[0.95]:.3f}  "
+              f"({', '.join(sorted({s.code for s in at}))})")
     print("\nBy supplier, horizons 1-5: MASE served / naive / mean5, ratio to the better of the two, cover80")
     for code, t in evaluation.by_country().items():
         m = t["models"]

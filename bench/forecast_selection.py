@@ -87,6 +87,7 @@ class Scored:
     intermittent: bool
     mase: dict[str, float] | None  # None when the MASE scale is 0
     covered: dict[float, bool]
+    rules: dict[str, dict[float, tuple[bool, float]]]  # interval rule -> width -> (held, Winkler score)
 
 
 def read_exports(path: Path) -> tuple[States, dict[int, float]]:
@@ -127,7 +128,13 @@ def score(states: States, world: dict[int, float], listed: Callable[[int], list[
             history = cut.array(code, "share")[1]
             mase = {"served": abs(actual - point) / scale, "naive": abs(actual - history[-1]) / scale,
                     "mean5": abs(actual - float(np.mean(history[-5:]))) / scale} if scale > 0 else None
-            scored = Scored(h, sparse, mase, {w: lo <= actual <= hi for w, (lo, hi) in bounds.items()})
+            upper = {w: min(point + calibration.bounds("share", h, 2 * w - 1)[1] * spread, 100.0) for w in WIDTHS}
+            lower = {w: interval(point, spread, calibration, "share", h, w, False)[0] for w in WIDTHS}
+            rules = {"served": bounds, "quantile lower": {w: (lower[w], bounds[w][1]) for w in WIDTHS},
+                     "one-sided": {w: (0.0, upper[w]) for w in WIDTHS}}
+            scored = Scored(h, sparse, mase, {w: lo <= actual <= hi for w, (lo, hi) in bounds.items()},
+                            {r: {w: (b[w][0] <= actual <= b[w][1], winkler(actual, *b[w], w)) for w in WIDTHS}
+                             for r, b in rules.items()})
             for label, (first, last) in bands.items():
                 if first <= rank[code] <= last:
                     out[label].append(scored)
@@ -138,6 +145,11 @@ def score(states: States, world: dict[int, float], listed: Callable[[int], list[
             check = False
         print(f"  origin {origin}: {len(rows)} scored forecasts", flush=True)
     return out
+
+
+def winkler(actual: float, lo: float, hi: float, width: float) -> float:
+    """The interval (Winkler) score: the width, plus 2 / alpha times the miss (alpha = 1 - width)."""
+    return hi - lo + 2.0 / (1.0 - width) * (max(lo - actual, 0.0) + max(actual - hi, 0.0))
 
 
 def check_served(states: States, world: dict[int, float], codes: list[str], origin: int,
@@ -195,6 +207,19 @@ def report(results: dict[str, list[Scored]], origins: Sequence[int]) -> None:
     for label, rows in results.items():
         for name, flag in (("intermittent", True), ("not intermittent", False)):
             print(f"| {label} | {name} | {_cells([r for r in rows if r.intermittent == flag])} |")
+    print("\nAn intermittent history's interval of width w as served, [0, the (1 + w) / 2 quantile], and two that are")
+    print("not served: with the quantile's lower bound (the rule before model version 2026.12.5) and one-sided,")
+    print("[0, the w quantile]. Coverage, and the Winkler score (pp; lower is better)")
+    rules = ("served", "quantile lower", "one-sided")
+    print("| suppliers scored | intermittent n | " + " | ".join(f"{w:.0%} {r}" for w in WIDTHS for r in rules) + " | "
+          + " | ".join(f"Winkler {w:.0%} {r}" for w in WIDTHS for r in rules) + " |")
+    print("| --- " * (2 + 4 * len(rules)) + "|")
+    for label, rows in results.items():
+        sparse = [r for r in rows if r.intermittent]
+        if sparse:
+            held = [f"{np.mean([r.rules[k][w][0] for r in sparse]):.3f}" for w in WIDTHS for k in rules]
+            scores = [f"{np.mean([r.rules[k][w][1] for r in sparse]):.3f}" for w in WIDTHS for k in rules]
+            print(f"| {label} | {len(sparse)} | " + " | ".join(held + scores) + " |")
 
 
 def main() -> None:
