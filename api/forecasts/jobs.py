@@ -58,8 +58,8 @@ class TargetIn(BaseModel):
 
 class WindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: int | None = Field(default=None, ge=1950, le=2100)
-    end: int | None = Field(default=None, ge=1950, le=2100)
+    start: int | None = Field(default=None, ge=1950, le=2100, strict=True)
+    end: int | None = Field(default=None, ge=1950, le=2100, strict=True)
 
 
 MAX_SCENARIO_CHARS, MAX_SCENARIO_DEPTH = 16_384, 6
@@ -114,8 +114,12 @@ class ForecastIn(BaseModel):
     target: TargetIn
     scenario: Scenario | None = None
     scenarios: Annotated[list[Scenario] | None, Field(min_length=1, max_length=10)] = None
-    horizon: int = Field(default=10, ge=1, le=30, description="Years ahead")
-    interval_width: float = Field(default=0.8, gt=0, lt=1, description="e.g. 0.8 for an 80 % interval")
+    # Strict: a JSON bool or string is not a number (``true`` was horizon 1, ``"10"`` was 10); a strict float
+    # still takes a JSON integer, and NaN or an infinity is refused as not finite.
+    horizon: int = Field(default=10, ge=1, le=30, strict=True, description="Years ahead")
+    interval_width: float = Field(
+        default=0.8, gt=0, lt=1, strict=True, allow_inf_nan=False, description="e.g. 0.8 for an 80 % interval"
+    )
     history_window: WindowIn | None = None
 
     def model_post_init(self, _context: Any) -> None:

@@ -141,6 +141,74 @@ class TestBadRequests:
         assert forecast_client.get("/v1/jobs/not-a-key").status_code == 422
 
 
+def custom(**parts: Any) -> dict[str, Any]:
+    return {"target": {"country": "JPN"}, "scenario": {"name": "strict-numbers", **parts}}
+
+
+MOGAMI = "aus-mogami-frigates"
+
+
+class TestStrictNumbers:
+    """A number in the body is a JSON number: a bool or a string is a 422 naming the field, never coerced
+    (``"horizon": true`` was stored as horizon 1, ``"horizon": "10"`` as 10)."""
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({**JAPAN, "horizon": True}, "horizon"),
+            ({**JAPAN, "horizon": "10"}, "horizon"),
+            ({**JAPAN, "horizon": 10.5}, "horizon"),
+            ({**JAPAN, "interval_width": True}, "interval_width"),
+            ({**JAPAN, "interval_width": "0.8"}, "interval_width"),
+            ({**JAPAN, "history_window": {"start": "1990"}}, "history_window.start"),
+            ({**JAPAN, "history_window": {"end": True}}, "history_window.end"),
+            (custom(pipeline={"edits": [{"deal_id": MOGAMI, "units": True}]}), "scenario.pipeline.edits[0].units"),
+            (custom(pipeline={"edits": [{"deal_id": MOGAMI, "probability": "1"}]}),
+             "scenario.pipeline.edits[0].probability"),
+            (custom(pipeline={"edits": [{"deal_id": MOGAMI, "delivery_years": ["2030"]}]}),
+             "scenario.pipeline.edits[0].delivery_years[0]"),
+            (custom(pipeline={"probability_shift": True}), "scenario.pipeline.probability_shift"),
+            (custom(pipeline={"elasticity": "1"}), "scenario.pipeline.elasticity"),
+            (custom(settings={"uncertainty_samples": True}), "scenario.settings.uncertainty_samples"),
+            (custom(settings={"changepoint_prior_scale": "0.1"}), "scenario.settings.changepoint_prior_scale"),
+            (custom(settings={"cap": True}), "scenario.settings.cap"),
+            (custom(known_deliveries={"2030": "5"}), "scenario.known_deliveries[2030]"),
+        ],
+    )
+    def test_a_bool_or_a_string_is_a_422_naming_the_field(
+        self, forecast_client: TestClient, body: dict[str, Any], field: str
+    ) -> None:
+        response = forecast_client.post("/v1/forecasts", json=body)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == [field], response.json()
+
+    def test_a_refused_body_stores_nothing(self, forecast_client: TestClient) -> None:
+        """The 422 comes before any job or Idempotency-Key is kept: the key is still free for the real body."""
+        key = f"strict-{time.time_ns()}"
+        bad = forecast_client.post("/v1/forecasts", json={**JAPAN, "horizon": True}, headers={"Idempotency-Key": key})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "horizon"
+        good = forecast_client.post("/v1/forecasts", json={**JAPAN, "horizon": 4}, headers={"Idempotency-Key": key})
+        assert good.status_code in (200, 202), good.text
+        assert (good.json().get("summary") or good.json()["request"])["horizon"] == 4
+
+    def test_nan_interval_width_must_be_finite(self, forecast_client: TestClient) -> None:
+        body = '{"target": {"country": "JPN"}, "scenario": "baseline", "interval_width": NaN}'
+        response = forecast_client.post("/v1/forecasts", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert error["field"] == "interval_width" and "finite number" in error["message"]
+
+    def test_a_json_integer_is_still_a_number(self, forecast_client: TestClient) -> None:
+        """A strict float takes a JSON integer: ``1`` for interval_width is refused by its bound (< 1), not its
+        type, and an integer prior scale is a forecast."""
+        response = forecast_client.post("/v1/forecasts", json={**JAPAN, "interval_width": 1})
+        assert response.status_code == 422
+        assert "less than 1" in response.json()["errors"][0]["message"], response.json()
+        accepted = forecast_client.post("/v1/forecasts", json=custom(settings={"changepoint_prior_scale": 1}))
+        assert accepted.status_code in (200, 202), accepted.text
+
+
 class TestBacktests:
     def test_backtest_reports_the_served_model_against_every_benchmark(self, forecast_client: TestClient) -> None:
         response = computed(forecast_client, forecast_client.get("/v1/backtests", params={"country": "KOR"}))
