@@ -61,13 +61,13 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
     size = query.limit or state.settings.page_size_default
     if size > state.settings.page_size_max:
         raise InvalidParameter("limit", f"must be at most {state.settings.page_size_max}")
-    fingerprint = query_fingerprint(codes, start, end, mrv)
+    fingerprint = query_fingerprint(ROUTE, dataset_id, codes, start, end, mrv)
     position = Cursor.decode(query.cursor) if query.cursor is not None else None
     if position is not None:
         if position.query != fingerprint:
             raise InvalidParameter(
                 "cursor",
-                "belongs to another query (other countries, years or mrv); "
+                "belongs to another query (another dataset, other countries, years or mrv); "
                 "use the links of this query's pages, or start again without a cursor",
             )
         if release is not None and release != position.release:

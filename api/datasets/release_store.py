@@ -6,8 +6,9 @@ rendered to its JSON and CSV bytes once. A page is then a few bisections and a j
 no ORM object and no COUNT statement per request, and the total comes for free.
 
 Cursors are opaque to clients but bound to what produced them: the release (so following ``next`` never
-mixes releases, even after a new one is loaded), a fingerprint of the query's filters (a cursor from
-another query is a 422), the key of the row to continue from, and the direction (next, prev, last).
+mixes releases, even after a new one is loaded), a fingerprint of the route, the dataset and the query's
+filters (a cursor from another query, another dataset's included, is a 422), the key of the row to
+continue from, and the direction (next, prev, last).
 """
 
 from __future__ import annotations
@@ -64,8 +65,13 @@ class Cursor:
             raise InvalidParameter("cursor", "is not a cursor returned by this API; start again without it") from None
 
 
-def query_fingerprint(countries: Sequence[str], start: int | None, end: int | None, mrv: int | None) -> str:
-    canonical = json.dumps([sorted(countries), start, end, mrv], separators=(",", ":"))
+def query_fingerprint(
+    route: str, dataset_id: str, countries: Sequence[str], start: int | None, end: int | None, mrv: int | None
+) -> str:
+    """What a cursor is bound to: the route and dataset it pages, and the query's filters. The dataset counts
+    because datasets can share a release id (the milex series come from one SIPRI release): without it a
+    cursor of one was taken by another, and continued from a row of the wrong series."""
+    canonical = json.dumps([route, dataset_id, sorted(countries), start, end, mrv], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

@@ -141,6 +141,35 @@ class TestBoundCursor:
         assert response.json()["errors"][0]["field"] == "cursor"
         assert "another query" in response.json()["detail"]
 
+    @pytest.mark.parametrize(
+        ("source", "target"),
+        [
+            ("milex-constant-usd", "milex-current-usd"),  # one SIPRI release id: the cursor was taken, rows skipped
+            ("milex-current-usd", "milex-constant-usd"),
+            ("milex-constant-usd", "arms-exports"),  # another release id: was a 404 for a release never asked for
+            ("arms-exports", "milex-share-gdp"),
+        ],
+    )
+    def test_a_cursor_from_another_dataset_is_a_422(self, client: TestClient, source: str, target: str) -> None:
+        query = {"country": "JPN,KOR", "limit": 7}
+        first = client.get(f"/v1/datasets/{source}/observations", params=query).json()
+        cursor = first["next_cursor"]
+        assert cursor is not None and first["links"]["next"].endswith(f"cursor={cursor}")
+        same = client.get(f"/v1/datasets/{source}/observations", params={**query, "limit": 3, "cursor": cursor})
+        assert same.status_code == 200, same.text  # the same query, another page size: continues
+        for params in ({**query, "limit": 3, "cursor": cursor}, {**query, "cursor": cursor, "format": "csv"}):
+            response = client.get(f"/v1/datasets/{target}/observations", params=params)
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert [e["field"] for e in response.json()["errors"]] == ["cursor"]
+            assert "another dataset" in response.json()["detail"]
+
+    def test_the_milex_series_share_a_release_id(self, client: TestClient) -> None:
+        """Why the dataset must be in the cursor: the release alone does not tell these two apart."""
+        releases = {d: client.get(f"/v1/datasets/{d}/observations", params={"limit": 1}).json()["release"]
+                    for d in ("milex-constant-usd", "milex-current-usd")}
+        assert len(set(releases.values())) == 1, releases
+
     def test_another_page_size_may_continue_the_same_query(self, client: TestClient) -> None:
         first = client.get(OBS, params={**QUERY, "limit": 5}).json()
         cursor = first["links"]["next"].split("cursor=")[1]

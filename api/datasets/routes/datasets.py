@@ -167,7 +167,8 @@ async def list_observations(
 
     Keyset pagination: follow ``links`` (or the ``Link`` header): ``first``, ``prev``, ``next``, ``last``.
     Every link names the release the first page came from, so paging never mixes releases; a cursor is
-    bound to its query (a cursor from another query is a 422). ``count`` is the total over all pages."""
+    bound to its dataset and query (a cursor from another query, another dataset's included, is a 422).
+    ``count`` is the total over all pages."""
     query = ObservationQuery(dataset_id, country, start, end, mrv, release, limit, cursor, format)
     return await observations.answer(request, state, snapshot, query)
 
