@@ -279,18 +279,29 @@ def _scored_tiv(records: dict[tuple[str, int], list[ErrorRecord]], origin: int, 
     from the errors known at the origin; a horizon with too few known errors gets no interval (and is left out
     of the coverage, not of the point scores)."""
     calibrations: dict[tuple[str, int], Calibration | None] = {}
-    out = []
-    for code, h, point, actual, scale, spread, bench, sparse in rows:
-        measure = "world" if code == WORLD else "tiv"
+
+    def calibration_of(measure: str, h: int) -> Calibration | None:
         if (measure, h) not in calibrations:
             try:
                 calibrations[(measure, h)] = calibrate(records.get((measure, h), []), known_by=origin,
                                                        measures=[measure])
             except InsufficientData:
                 calibrations[(measure, h)] = None
-        calibration = calibrations[(measure, h)]
-        intervals = {} if calibration is None else \
-            {w: interval(point, spread, calibration, measure, h, w, sparse) for w in WIDTHS}
+        return calibrations[(measure, h)]
+
+    world = {h: (point, spread) for code, h, point, _, _, spread, _, _ in rows if code == WORLD}
+    out = []
+    for code, h, point, actual, scale, spread, bench, sparse in rows:
+        measure = "world" if code == WORLD else "tiv"
+        calibration = calibration_of(measure, h)
+        if calibration is None:
+            intervals = {}
+        elif code == WORLD:
+            intervals = {w: interval(point, spread, calibration, measure, h, w) for w in WIDTHS}
+        else:
+            world_point, world_spread = world.get(h, (0.0, 0.0))
+            intervals = {w: supplier_tiv_interval(point, spread, calibration, calibration_of("world", h), h, w,
+                                                  sparse, world_point, world_spread) for w in WIDTHS}
         out.append(Scored(code, origin, h, actual, scale, {SERVED: point, **bench}, intervals, measure=measure))
     return out
 
@@ -302,3 +313,15 @@ def interval(point: float, scale: float, calibration: Calibration, measure: str,
     lo, hi = calibration.bounds(measure, horizon, width)
     upper = 100.0 if measure == "share" else math.inf
     return 0.0 if intermittent else max(point + lo * scale, 0.0), min(point + hi * scale, upper)
+
+
+def supplier_tiv_interval(point: float, scale: float, calibration: Calibration, world: Calibration | None,
+                          horizon: int, width: float, intermittent: bool, world_point: float,
+                          world_scale: float) -> tuple[float, float]:
+    """A supplier's calibrated TIV bounds, the upper one no higher than the world total's upper bound of the
+    same width (from ``world``'s quantiles, when it has them): a supplier never exports more than the world,
+    so the world's upper bound is also one for the supplier, at least as likely to hold."""
+    lo, hi = interval(point, scale, calibration, "tiv", horizon, width, intermittent)
+    if world is not None and "world" in world.quantiles and world_scale > 0:
+        hi = min(hi, interval(world_point, world_scale, world, "world", horizon, width)[1])
+    return min(lo, hi), hi

@@ -47,7 +47,7 @@ from forecasting.coherent import PanelForecast, forecast_panel, interval_scale, 
 from forecasting.demand import Elasticity, estimate_elasticity
 from forecasting.drivers import WORLD_MILEX, regressor_values
 from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
-from forecasting.evaluation import interval
+from forecasting.evaluation import interval, supplier_tiv_interval
 from forecasting.inputs import ForecastInputs
 from forecasting.japan import (
     JAPAN,
@@ -107,6 +107,7 @@ class FittedModel:
     calibration: Calibration = field(repr=False)
     spread: float = 0.0  # the target's interval scale (recent mean absolute one-year change)
     intermittent: bool = False  # the target's history is intermittent: its intervals' lower bound is 0
+    world_spread: float = 0.0  # the world total's interval scale (a supplier's TIV upper bound is at most the world's)
     description: dict[str, Any] = field(repr=False, default_factory=dict)
     japan: JapanParts | None = field(repr=False, default=None)  # Japan's deal-pipeline model
     elasticity: Elasticity | None = field(repr=False, default=None)  # world demand, for TIV targets
@@ -221,6 +222,7 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     measure = "tiv" if code == WORLD else spec.target.measure
     spread = interval_scale(panel.array(code, measure)[1])
     sparse = code != WORLD and is_intermittent(panel.array(code, measure)[1])
+    world_spread = interval_scale(panel.array(WORLD, "tiv")[1])
     coefficients = _driver_coefficients(d, seed) if d.settings.drivers else {}
     card = load_card()
     needed = ("share", "tiv", "world") if d.pipeline else ("world" if code == WORLD else spec.target.measure,)
@@ -228,8 +230,8 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     japan = _japan_parts(inputs, d, panel, base, calibration, spec.target) if d.pipeline else None
     elasticity = estimate_elasticity(panel.world, d.world_milex, panel.lower_bound_years) \
         if d.world_milex and japan is None else (japan.elasticity if japan else None)
-    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, calibration, spread, sparse, japan=japan,
-                         elasticity=elasticity)
+    fitted = FittedModel(spec, inputs, d, seed, coefficients, base, calibration, spread, sparse,
+                         world_spread=world_spread, japan=japan, elasticity=elasticity)
     description = describe_model(d, coefficients, seed, base, card, panel, spec.target)
     description["interval_errors"] = interval_errors
     if elasticity is not None:
@@ -385,8 +387,13 @@ def base_interval(fitted: FittedModel, horizon: int, width: float) -> tuple[Arra
     target = fitted.spec.target
     point = target_points(fitted.base, target)[:horizon]
     measure = "world" if target.country == WORLD else target.measure
-    bounds = [interval(float(p), fitted.spread, fitted.calibration, measure, h + 1, width, fitted.intermittent)
-              for h, p in enumerate(point)]
+    if measure == "tiv":
+        bounds = [supplier_tiv_interval(float(p), fitted.spread, fitted.calibration, fitted.calibration, h + 1,
+                                        width, fitted.intermittent, float(fitted.base.world[h]), fitted.world_spread)
+                  for h, p in enumerate(point)]
+    else:
+        bounds = [interval(float(p), fitted.spread, fitted.calibration, measure, h + 1, width, fitted.intermittent)
+                  for h, p in enumerate(point)]
     return point, np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
 
 

@@ -369,3 +369,23 @@ class TestRequestedInterval:
         asked = predict(fit(world_inputs, ModelSpec(Target("WLD", "tiv"))), "baseline", 5, 0.8).to_dict()[
             "model"]["requested_interval"]
         assert asked["measure"] == "world" and asked["n_h1_5"] < 200
+
+
+class TestSupplierTivBounds:
+    """A supplier never exports more than the world: its TIV upper bound is at most the world total's."""
+
+    def test_no_shipped_supplier_s_tiv_upper_bound_exceeds_the_world_s_at_any_width(
+            self, inputs_for: Any) -> None:
+        world_inputs = inputs_for("WLD")
+        codes = sorted(c for c in world_inputs.panel_tiv if c != "JPN")
+        capped = 0
+        for width in (0.5, 0.95, 0.99):
+            world = predict(fit(world_inputs, ModelSpec(Target("WLD", "tiv"))), "baseline", 10, width)
+            world_upper = {r.year: r.upper for r in world.years}
+            for code in codes:
+                forecast = predict(fit(inputs_for(code), ModelSpec(Target(code, "tiv"))), "baseline", 10, width)
+                for r in forecast.years:
+                    assert 0.0 <= r.lower <= r.upper <= world_upper[r.year] + 1e-6, (code, width, r.year)
+                    assert r.point <= world.years[r.year - world.years[0].year].point + 1e-6
+                    capped += r.upper >= world_upper[r.year] - 1e-6
+        assert capped > 0  # at 99 % the cap binds (the United States, China, Germany, Spain, ...)
