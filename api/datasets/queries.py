@@ -31,6 +31,16 @@ def series(
     return found
 
 
+def first_years(session: Session, release: Release, countries: Sequence[str]) -> dict[str, int]:
+    """Each country's first reported year in the whole release (whatever the range asked for)."""
+    rows = session.execute(
+        sa_select(col(Observation.country_code), func.min(Observation.year))
+        .where(col(Observation.release_pk) == release.id, col(Observation.country_code).in_(countries))
+        .group_by(col(Observation.country_code))
+    )
+    return {code: int(year) for code, year in rows}
+
+
 def coverage(session: Session, release: Release) -> tuple[list[str], int | None, int | None]:
     codes = session.exec(
         select(Observation.country_code)

@@ -143,6 +143,14 @@ class SharePublic(BaseModel):
         "the sum of the suppliers it lists is a lower bound), or mixed for a period spanning both"
     )
     years_with_data: int = Field(description="Years in the period with a recorded value for the country")
+    flag: str | None = Field(
+        default=None,
+        examples=["lt_0.5m"],
+        description="Empty, or `;`-separated flags: the country's own (lt_0.5m: SIPRI printed 0, deliveries under "
+        "0.5 million TIV, not zero), or absent_read_as_zero: SIPRI left the cell empty (no deliveries identified) "
+        "after the country's first reported year, so tiv and share are 0 though no value is recorded; a period "
+        "carries the flags of its years (absent_read_as_zero when one had no value)",
+    )
     source_releases: list[str]
 
 

@@ -5,20 +5,27 @@ no world total; the shipped WLD 2024 value is the sum of the suppliers SIPRI lis
 that year, flagged ``sum_of_listed_suppliers`` (a lower bound), and every share computed
 from it says so in ``world_basis``. A year without any denominator gives no share.
 
-SIPRI leaves a cell empty when no deliveries were identified. With ``window=1`` such
-years are omitted (nothing is filled in); five-year totals count them as zero, exactly as
-SIPRI's own totals do, and report how many years had a value.
+SIPRI leaves a cell empty when no deliveries were identified. With ``window=1`` such a
+year after the country's first reported year (a row, even a ``0``) is served as tiv 0 and
+share 0 flagged ``absent_read_as_zero``, as the forecasting panel reads it; years before
+the first reported year stay absent (Russia starts in 1992, not with 40 years of zeros),
+and so does a year whose denominator is the sum of the listed suppliers (2024): a supplier
+missing from that list is unknown, not zero. A reported row carries its own flag
+(``lt_0.5m``: SIPRI's ``0``, under 0.5 million TIV). Five-year totals count every year
+without a value as zero, exactly as SIPRI's own totals do, report how many years had a
+value, and carry the flags of their years (``absent_read_as_zero`` when one had none).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from api.datasets.schemas import SharePublic
 from api.datasets.tables import Observation
 
 WORLD = "WLD"
 LISTED = "sum_of_listed_suppliers"
+ABSENT = "absent_read_as_zero"
 
 
 def _basis(row: Observation) -> str:
@@ -29,26 +36,42 @@ def _share(tiv: float, world: float) -> float:
     return round(100.0 * tiv / world, 6)
 
 
-def yearly(data: Mapping[str, Mapping[int, Observation]], countries: Sequence[str]) -> list[SharePublic]:
+def _flags(tokens: Iterable[str | None]) -> str | None:
+    found = sorted({t for text in tokens if text for t in text.split(";") if t})
+    return ";".join(found) or None
+
+
+def yearly(
+    data: Mapping[str, Mapping[int, Observation]], countries: Sequence[str], first_years: Mapping[str, int]
+) -> list[SharePublic]:
+    """A row per country and year with a denominator: the reported value, or 0 flagged ``absent_read_as_zero``
+    from the country's first reported year (``first_years``, over the whole release) on."""
     world = data.get(WORLD, {})
     out: list[SharePublic] = []
     for code in countries:
-        for year, row in sorted(data.get(code, {}).items()):
-            total = world.get(year)
-            if total is None or total.value <= 0:
+        rows, first = data.get(code, {}), first_years.get(code)
+        for year, total in sorted(world.items()):
+            if total.value <= 0:
                 continue
+            row = rows.get(year)
+            if row is None and (first is None or year < first or _basis(total) == LISTED):
+                continue  # before its first report, or not among the suppliers a listed sum was made of: unknown
+            tiv = row.value if row is not None else 0.0
             out.append(
                 SharePublic(
                     country=code,
                     period=str(year),
                     start=year,
                     end=year,
-                    tiv=row.value,
+                    tiv=tiv,
                     world_tiv=total.value,
-                    share=_share(row.value, total.value),
+                    share=_share(tiv, total.value),
                     world_basis=_basis(total),
-                    years_with_data=1,
-                    source_releases=sorted({r for r in (row.source_release, total.source_release) if r}),
+                    years_with_data=int(row is not None),
+                    flag=(row.flag or None) if row is not None else ABSENT,
+                    source_releases=sorted(
+                        {r for r in (row.source_release if row else None, total.source_release) if r}
+                    ),
                 )
             )
     return out
@@ -101,6 +124,7 @@ def windowed(
                     share=_share(tiv, world_total),
                     world_basis=basis,
                     years_with_data=len(present),
+                    flag=_flags([*(r.flag for r in present), ABSENT if len(present) < len(rows) else None]),
                     source_releases=sorted(
                         {r.source_release for r in [*present, *(world[y] for y in years)] if r.source_release}
                     ),

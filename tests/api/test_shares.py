@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -127,3 +130,70 @@ class TestWindowsExplicit:
     def test_yearly_shares_of_an_empty_range_are_an_empty_list(self, client: TestClient) -> None:
         body = client.get(URL, params={"country": "JPN", "start": 1950, "end": 1953}).json()
         assert body["data"] == [] and body["count"] == 0  # JPN has no value before 1954: no row invented
+
+
+class TestYearsWithoutDeliveries:
+    """SIPRI's empty cell after a country's first reported year is no deliveries identified: a row with tiv 0 and
+    share 0, flagged ``absent_read_as_zero`` (as the forecasting panel reads it); before that year, no row."""
+
+    def test_an_empty_cell_after_the_first_report_is_a_flagged_zero(self, client: TestClient) -> None:
+        rows = client.get(URL, params={"country": "JPN", "start": 2019, "end": 2022}).json()["data"]
+        assert [r["period"] for r in rows] == ["2019", "2020", "2021", "2022"]  # was an empty 200
+        for row in rows:
+            assert (row["tiv"], row["share"], row["years_with_data"]) == (0, 0, 0)
+            assert row["flag"] == "absent_read_as_zero"
+            assert float(row["world_tiv"]) > 0 and row["world_basis"] == "sipri_world_total"  # type: ignore[arg-type]
+
+    def test_a_reported_value_keeps_its_flag(self, client: TestClient) -> None:
+        bel = share(client, "BEL", 1961)  # SIPRI printed 0: under 0.5 million TIV, not no deliveries
+        assert (bel["tiv"], bel["share"], bel["years_with_data"], bel["flag"]) == (0, 0, 1, "lt_0.5m")
+        assert share(client, "USA", 2023)["flag"] is None
+
+    def test_years_before_the_first_report_stay_absent(self, client: TestClient) -> None:
+        rows = client.get(URL, params={"country": "RUS", "start": 1988, "end": 1993}).json()["data"]
+        assert [r["period"] for r in rows] == ["1992", "1993"]  # Russia starts in 1992
+        assert client.get(URL, params={"country": "JPN", "start": 1950, "end": 1954}).json()["data"][0]["period"] \
+            == "1954"
+
+    def test_a_supplier_missing_from_a_listed_sum_is_unknown_not_zero(self, client: TestClient) -> None:
+        """2024's denominator is the sum of the suppliers SIPRI's extract lists; Belarus is not among them."""
+        rows = client.get(URL, params={"country": "BLR", "start": 2023, "end": 2024}).json()["data"]
+        assert [r["period"] for r in rows] == ["2023"]
+
+    def test_country_all_has_the_zero_rows(self, client: TestClient) -> None:
+        rows = client.get(URL, params={"country": "all", "start": 2019, "end": 2022}).json()["data"]
+        japan = [r for r in rows if r["country"] == "JPN"]
+        assert japan == client.get(URL, params={"country": "JPN", "start": 2019, "end": 2022}).json()["data"]
+        by_year: dict[str, set[str]] = {}
+        for row in rows:
+            by_year.setdefault(str(row["period"]), set()).add(str(row["country"]))
+        assert len({frozenset(c) for c in by_year.values()}) == 1  # every supplier in every year, zero or not
+        assert {"IRN", "JPN"} <= {str(r["country"]) for r in rows if r["flag"] == "absent_read_as_zero"}
+
+    def test_windows_agree_with_the_yearly_rows(self, client: TestClient) -> None:
+        params = {"country": "JPN,IRN,USA", "start": 2010, "end": 2024}
+        windows = client.get(URL, params={**params, "window": 5}).json()["data"]
+        yearly = client.get(URL, params=params).json()["data"]
+        assert len(windows) == 9
+        for w in windows:
+            years = [r for r in yearly if r["country"] == w["country"] and w["start"] <= r["start"] <= w["end"]]
+            assert w["tiv"] == sum(r["tiv"] for r in years)
+            assert w["years_with_data"] == sum(r["years_with_data"] for r in years)
+            assert (w["flag"] == "absent_read_as_zero") == any(r["flag"] == "absent_read_as_zero" for r in years)
+        assert {w["flag"] for w in windows if w["country"] == "USA"} == {None}
+
+    def test_csv_carries_the_flag_column(self, client: TestClient) -> None:
+        def rows(country: str, year: int) -> list[dict[str, str]]:
+            params = {"country": country, "start": year, "end": year, "format": "csv"}
+            return list(csv.DictReader(io.StringIO(client.get(URL, params=params).text)))
+
+        [japan], [belgium] = rows("JPN", 2016), rows("BEL", 1961)
+        assert (japan["tiv"], japan["share"], japan["years_with_data"], japan["flag"]) == \
+            ("0", "0", "0", "absent_read_as_zero")
+        assert (belgium["tiv"], belgium["years_with_data"], belgium["flag"]) == ("0", "1", "lt_0.5m")
+
+    def test_the_rule_is_in_the_openapi_document(self, client: TestClient) -> None:
+        document = client.get("/openapi.json").json()
+        description = document["paths"][URL]["get"]["description"]
+        assert "absent_read_as_zero" in description and "first reported year" in description
+        assert "lt_0.5m" in document["components"]["schemas"]["SharePublic"]["properties"]["flag"]["description"]

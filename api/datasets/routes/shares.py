@@ -31,7 +31,7 @@ from api.web.responses import data_responses
 router = APIRouter(prefix="/v1/arms-exports", tags=["arms exports"], dependencies=STRICT)
 DATASET = "arms-exports"
 COLUMNS = ["country", "period", "start", "end", "share", "tiv", "world_tiv", "world_basis", "years_with_data",
-           "source_releases", "release"]  # fmt: skip
+           "flag", "source_releases", "release"]  # fmt: skip
 MEASURE = "Percent of world arms exports, in SIPRI trend-indicator values (volume, not money)."
 
 
@@ -68,13 +68,22 @@ async def get_shares(
     2024 shares use the sum of the suppliers SIPRI lists for 2024 (no world total was published);
     ``world_basis`` says which denominator each share used (``mixed`` for a window spanning both).
 
+    **Years without deliveries**: SIPRI leaves a cell empty when it identified no deliveries. From a
+    country's first reported year on (its first row in the release, even a ``0``), such a year is a row
+    with ``tiv`` 0 and ``share`` 0, flagged ``absent_read_as_zero`` and with ``years_with_data`` 0, so a
+    client can tell it from a reported value; years before the first reported year have no row, nor does a
+    year whose denominator is the sum of the listed suppliers (2024) for a supplier missing from that list
+    (unknown, not zero). A reported value keeps its own ``flag``: ``lt_0.5m`` is SIPRI's ``0``, deliveries
+    under 0.5 million TIV, not zero. ``country=all`` includes these rows for every supplier.
+
     **Windows** (``window=5``): complete five-year periods counted back from ``end`` (default: the last
     year with a denominator, 2024 with its sum of listed suppliers, so the last window is 2020-2024 with
     ``world_basis`` ``mixed``; ``end=2023`` keeps to SIPRI's own world totals), e.g. ``start=2010&end=2024``
     gives 2010-2014, 2015-2019 and 2020-2024, and ``start=2012&end=2024`` gives 2015-2019 and 2020-2024
     (2012-2014 is not a complete window). Years without a value for a country count as zero in its total,
-    as SIPRI's own totals do, and ``years_with_data`` says how many had one. A range holding no complete
-    window is a 422 that says so."""
+    as SIPRI's own totals do, ``years_with_data`` says how many had one, and ``flag`` carries the flags of
+    its years (``absent_read_as_zero`` when a year had none). A range holding no complete window is a 422
+    that says so."""
     check_years(start, end)
     if window not in (1, 5):
         raise InvalidParameter("window", f"must be 1 (yearly) or 5 (five-year totals), got {window}")
@@ -90,6 +99,7 @@ async def get_shares(
                 if c not in snapshot.countries or snapshot.countries[c].entity_type not in AGGREGATES
             ]
             data = queries.series(session, chosen, [*codes, shares.WORLD], start, end)
+            first = queries.first_years(session, chosen, codes) if window == 1 else {}
         if window > 1 and not shares.periods(sorted(data.get(shares.WORLD, {})), start, end, window):
             raise InvalidParameter(
                 "window",
@@ -98,7 +108,7 @@ async def get_shares(
                 f"total; windows are counted back from end (e.g. end=2024: 2020-2024), so ask for at least "
                 f"{window} years",
             )
-        rows = shares.yearly(data, codes) if window == 1 else shares.windowed(data, codes, start, end, window)
+        rows = shares.yearly(data, codes, first) if window == 1 else shares.windowed(data, codes, start, end, window)
         if as_ == "csv":
             extra = {"release": chosen.release_id}
             return csv_bytes(COLUMNS, (r.model_dump() | extra for r in rows)), CSV_TYPE, {}
@@ -113,5 +123,6 @@ async def get_shares(
         )
         return body.model_dump_json().encode(), "application/json", {}
 
-    key = make_etag("shares", chosen.content_hash, asked, start, end, window, as_)
+    # "shares-2": the rows gained years without deliveries and a flag, so an ETag of the old rows must not match.
+    key = make_etag("shares-2", chosen.content_hash, asked, start, end, window, as_)
     return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
