@@ -214,13 +214,16 @@ def design(inputs: ForecastInputs, target: Target, window: HistoryWindow, settin
                      "the accuracy figures used whole histories, so they describe the whole-history model")
     if target.country == "JPN" and inputs.pipeline and window.end is not None and window.end < max(span, default=0):
         notes.append(f"the deal pipeline is today's (orders, deliveries and prospects as known now), not what was "
-                     f"known at the end of this history ({window.end}); the statistical base is cut there")
+                     f"known at the end of this history ({window.end}); the statistical base is cut there, and the "
+                     f"deliveries the register records after {window.end} are forecast as the deals' deliveries "
+                     "in those years")
     return Design(
         target, window, replace(settings, drivers=tuple(names)), history,
         {n: s for n, (s, _) in observed.items()}, {n: h for n, (_, h) in observed.items()},
         scale_for(target.measure, settings.zero_offset),
         {n: regressor_centre(n, [observed[n][0][y] for y in fit_years]) for n in names}, tuple(notes),
-        inputs.deals() if target.country == "JPN" else (),
+        (tuple(deal.as_of(cut) for deal in inputs.deals()) if cut is not None else inputs.deals())
+        if target.country == "JPN" else (),
         _observed(inputs, WORLD_MILEX, last_year, cut)[0]
         if (target.country == "JPN" and inputs.pipeline) or target.measure == "tiv" else {},
     )

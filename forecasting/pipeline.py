@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -119,6 +119,21 @@ class Deal:
     @property
     def committed(self) -> bool:
         return self.status in COMMITTED
+
+    def as_of(self, end: int) -> Deal:
+        """The deal as a forecast made at the end of ``end`` takes it: the deliveries recorded after ``end`` are
+        units still to come, due in the years they were delivered (their TIV over the central TIV per unit), so an
+        as-of forecast counts them instead of losing them; the deal's other figures are today's."""
+        later = {y: v for y, v in self.past_deliveries.items() if y > end}
+        if not later:
+            return self
+        unit = self.tiv_per_unit[1]
+        units = min(sum(later.values()) / unit, self.units_delivered) if unit > 0 else 0.0
+        return replace(self, units_delivered=self.units_delivered - units,
+                       delivery_years=tuple(sorted(set(later) | set(self.delivery_years))),
+                       past_deliveries={y: v for y, v in self.past_deliveries.items() if y <= end},
+                       units_range=None if self.units_range is None else
+                       (self.units_range[0] + units, self.units_range[1] + units))
 
     def planned(self, years: Sequence[int], tiv_per_unit: float | None = None) -> Array:
         """TIV per forecast year without slip (remaining units spread over the delivery years)."""

@@ -62,6 +62,19 @@ class TestRegister:
         # Japan's 2023-2024 radar deliveries belong to the deal, not to the statistical base.
         assert japan_fit.japan.base[0] < japan_fit.base.share["JPN"][0]
 
+    def test_an_as_of_forecast_counts_the_deliveries_recorded_after_its_end(
+            self, japan_inputs: ForecastInputs) -> None:
+        # As of 2019 the radars (ordered 2020, 2 delivered in 2023-2024) are 4 units to come: the two recorded
+        # deliveries are due in 2023 and 2024, not lost because the register has them as past.
+        fitted = fit(japan_inputs, ModelSpec(Target("JPN", "tiv"), HistoryWindow(end=2019)))
+        radars = next(d for d in pipeline(predict(fitted, "baseline", 10))["deals"]
+                      if d["deal_id"] == "phl-jfps3-radars")
+        assert radars["units_remaining"] == 4
+        assert radars["expected_tiv"]["2023"] == pytest.approx(13 * 0.75)
+        assert sum(radars["expected_tiv"].values()) == pytest.approx(4 * 13)
+        assert sum(v for y, v in radars["expected_tiv"].items() if int(y) < 2023) == 0
+        assert "the register records after 2019 are forecast" in " ".join(predict(fitted, "baseline", 10).notes)
+
 
 class TestScenarios:
     @pytest.mark.parametrize("measure", ["share", "tiv"])
