@@ -69,6 +69,7 @@ class JapanParts:
     world_spread: float
     calibration: Calibration
     elasticity: Elasticity
+    intermittent: bool = False  # the base's history is intermittent: it adds nothing to the lower bound
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,9 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
     paths = _combine(parts.measure, base_draws, deal_draws + known[None, :], world_draws)
     q = ((1.0 - width) / 2.0, (1.0 + width) / 2.0)
     lower, upper = np.quantile(paths, q, axis=0)
+    if parts.intermittent:  # as for any intermittent history (lower bound 0): the base may deliver nothing
+        lower = np.quantile(_combine(parts.measure, np.zeros_like(base_draws), deal_draws + known[None, :],
+                                     world_draws), q[0], axis=0)
     return PipelineResult(point, np.minimum(lower, point), np.maximum(upper, point), shifted_base, world, deals,
                           known, raw)
 

@@ -272,7 +272,7 @@ def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelFor
     elasticity = estimate_elasticity(panel.world, milex, panel.lower_bound_years) if milex else \
         Elasticity.unavailable()
     return JapanParts(target.measure, other_base, interval_scale(other), base.world,
-                      interval_scale(world_history), calibration, elasticity)
+                      interval_scale(world_history), calibration, elasticity, is_intermittent(other))
 
 
 def _driver_coefficients(d: Design, seed: int) -> dict[str, float]:

@@ -203,6 +203,16 @@ class TestCustom:
         assert row["deal:aus-mogami-frigates"] == pytest.approx(100 * 0.25 * 400 * (0.65 + 0.35 * 0.65) / world,
                                                                 rel=1e-5)
 
+    def test_without_deals_japan_s_intermittent_base_has_a_lower_bound_of_0(
+            self, japan_fit: FittedModel, japan_inputs: ForecastInputs) -> None:
+        # Japan's history besides the deals is intermittent, so as for any such history its base adds nothing to
+        # the lower bound: with every deal removed the bounds are [0, upper] at any width.
+        edits = [{"deal_id": d.deal_id, "remove": True} for d in japan_inputs.deals()]
+        custom = parse_scenario({"name": "no-deals", "base": "baseline", "pipeline": {"edits": edits}})
+        for width in (0.5, 0.8, 0.95):
+            years = predict(japan_fit, custom, horizon=10, interval_width=width).years
+            assert all(r.lower == 0.0 < r.point < r.upper for r in years), width
+
     def test_a_removed_deal_and_a_stated_elasticity(self, japan_fit: FittedModel) -> None:
         custom = parse_scenario({"name": "no-pac3", "base": "demand-surge", "pipeline": {
             "elasticity": 1.0, "edits": [{"deal_id": "usa-pac3-mse", "remove": True}]}})
