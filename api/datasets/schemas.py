@@ -50,7 +50,10 @@ class DatasetPublic(BaseModel):
     id: str = Field(examples=["arms-exports"])
     kind: str = Field(description="series (country-year values), table, events or regimes")
     title: str
-    description: str
+    description: str = Field(
+        description="The shipped release's description; for a release loaded by an operator, that release's own "
+        "(its id, published date, file and coverage), never the shipped release's facts"
+    )
     unit: str | None
     unit_label: str | None
     measure: str | None = Field(description="What the numbers measure, in plain language")

@@ -70,9 +70,12 @@ def dataset_public(
         )
         for s in described.get("sources", [])
     ]
+    description = dataset.description
     if not describes(described, release):
-        # The shipped descriptor's citation, gaps, caveats and sources are about the shipped release only.
+        # The shipped descriptor's description, citation, gaps, caveats and sources are about the shipped release
+        # only (its vintages, its supplier selection, its calculated 2024 world total).
         citation, gaps, caveats, sources = loaded_provenance(dataset.title, described, release)
+        description = loaded_description(dataset_id, described, release, coverage)
     base = f"/v1/datasets/{dataset_id}"
     links = {
         "self": base,
@@ -89,7 +92,7 @@ def dataset_public(
         id=dataset.id,
         kind=dataset.kind,
         title=dataset.title,
-        description=dataset.description,
+        description=description,
         unit=dataset.unit,
         unit_label=dataset.unit_label,
         measure=measure,
@@ -109,6 +112,28 @@ def describes(descriptor: dict[str, Any], release: Release) -> bool:
     """Does the shipped descriptor describe this release (the one shipped in the package)?"""
     shipped = descriptor.get("tivcast", {}).get("release", {}).get("id") or "shipped"
     return release.origin == "shipped" and release.release_id == shipped
+
+
+def loaded_description(
+    dataset_id: str, descriptor: dict[str, Any], release: Release, coverage: Coverage | None
+) -> str:
+    """The description of a release loaded by an operator: what the release itself says (id, published date,
+    file, coverage), never the shipped release's facts."""
+    generated = f", data generated {release.published}" if release.published else ""
+    if coverage is not None and coverage.start is not None:
+        covers = (
+            f"{len(coverage.countries)} countries and aggregates, {coverage.start}-{coverage.end}, "
+            f"{release.row_count} values"
+        )
+    else:
+        covers = f"{release.row_count} rows"
+    shipped = descriptor.get("tivcast", {}).get("release", {}).get("id") or "shipped"
+    return (
+        f"{dataset_id}, release {release.release_id!r}{generated}: loaded into tivcast from the file "
+        f"{release.origin!r} on {release.loaded_at.date().isoformat()}; it covers {covers}. The description of "
+        f"the shipped release ({shipped!r}) does not apply to it; see measure for what a value means, and "
+        "citation, gaps and sources for this release."
+    )
 
 
 def loaded_provenance(

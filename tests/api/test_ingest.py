@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import time
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -196,6 +200,39 @@ class TestProvenanceFollowsTheRelease:
         assert [s["version"] for s in loaded["sources"]] == ["sipri-2025-03-10"]
         assert loaded["coverage"]["start"] == 2020  # coverage is the loaded release's
         assert loaded["terms"] == shipped["terms"]  # the source's terms of use still hold
+
+    def test_after_an_ingest_the_description_is_the_loaded_release_s(self, fresh_url: str) -> None:
+        """The description was the shipped release's ("1950-2023 come from SIPRI's March 2024 release ... WLD 2024
+        (28,671) is tivcast's sum ...") after its gaps and citation were replaced; the data package's too."""
+
+        def package(client: TestClient, release: str | None = None) -> dict[str, Any]:
+            params = {"release": release} if release else {}
+            zipped = client.get("/v1/datasets/arms-exports/datapackage", params=params).content
+            descriptor: dict[str, Any] = json.loads(zipfile.ZipFile(io.BytesIO(zipped)).read("datapackage.json"))
+            assert descriptor["description"] == descriptor["resources"][0]["description"]
+            return descriptor
+
+        def described(client: TestClient) -> tuple[str, dict[str, Any]]:
+            dataset = client.get("/v1/datasets/arms-exports").json()
+            listed = next(d for d in client.get("/v1/datasets").json()["data"] if d["id"] == "arms-exports")
+            current = package(client)
+            assert listed["description"] == dataset["description"] == current["description"]
+            return dataset["description"], current
+
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            shipped, _ = described(client)
+            shipped_id = client.get("/v1/datasets/arms-exports").json()["release"]["release_id"]
+        assert "March 2024 release" in shipped and "28,671" in shipped
+        ingest(fresh_url, SIPRI_FILE.read_bytes())
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            loaded, current = described(client)
+            assert package(client, shipped_id)["description"] == shipped  # the shipped release is still described
+        for shipped_fact in ("March 2024", "28,671", "1950-2023", "44 suppliers", "25 largest", "Japan"):
+            assert shipped_fact not in loaded, shipped_fact
+        assert "'sipri-2025-03-10'" in loaded and "data generated 2025-03-10" in loaded and "test.csv" in loaded
+        assert "2020-2024" in loaded and "22 values" in loaded
+        assert f"shipped release ({shipped_id!r}) does not apply" in loaded
+        assert current["tivcast"]["release"]["release_id"] == "sipri-2025-03-10"
 
     def test_sipris_data_generated_date_is_the_published_date_not_the_retrieval_date(self, fresh_url: str) -> None:
         ingest(fresh_url, SIPRI_FILE.read_bytes())

@@ -131,6 +131,7 @@ def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release:
     )
     resource = _resource(dataset_id, data, snapshot.descriptors[dataset_id])
     resource["sources"] = [s.model_dump(exclude_none=True) for s in public.sources]
+    resource["description"] = public.description  # a loaded release's own, not the shipped descriptor's
     descriptor = {
         "profile": "tabular-data-package",
         "name": _filename("tivcast", dataset_id, release.release_id).lower().replace("_", "-"),
