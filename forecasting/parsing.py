@@ -45,9 +45,11 @@ def _number(value: Any, where: str, low: float, high: float, *, open_low: bool =
     return float(value)
 
 
-def _year(value: Any, where: str) -> int:
+def _year(value: Any, where: str, key: bool = False) -> int:
+    """A year: a JSON integer, or (``key``) an object key's string such as ``"2030"``."""
+    kinds = (int, str) if key else (int,)
     try:
-        year = int(value) if isinstance(value, int | str) and not isinstance(value, bool) else None
+        year = int(value) if isinstance(value, kinds) and not isinstance(value, bool) else None
     except ValueError:
         year = None
     if year is None or not SCENARIO_YEARS[0] <= year <= SCENARIO_YEARS[1]:
@@ -94,7 +96,7 @@ def _path(name: str, spec: Any) -> DriverPath:
         raise _fail(f"{where}.fill", "'hold' or 'linear'", fill)
     values: dict[int, float] = {}
     for key, value in _mapping(spec.get("values", {}), f"{where}.values").items():
-        year = _year(key, f"{where}[{key}]")
+        year = _year(key, f"{where}[{key}]", key=True)
         cell = f"{where}[{year}]"
         values[year] = _level_value(name, value, cell) if mode == "level" else _number(value, cell, -0.5, 1.0)
     if (mode == "level") != bool(values) and mode != "growth":
@@ -218,7 +220,7 @@ def parse_scenario(data: Any) -> Scenario:
         raise _fail("scenario.changes", "a list", raw_changes)
     changes = tuple(_change(i, c) for i, c in enumerate(raw_changes))
     deliveries = {
-        _year(k, f"scenario.known_deliveries[{k}]"): _number(v, f"scenario.known_deliveries[{k}]", 0.0, 1e5)
+        _year(k, f"scenario.known_deliveries[{k}]", key=True): _number(v, f"scenario.known_deliveries[{k}]", 0.0, 1e5)
         for k, v in _mapping(data.get("known_deliveries", {}), "scenario.known_deliveries").items()
     }
     countries = data.get("countries")

@@ -125,6 +125,13 @@ class TestCustomScenarios:
         path = resolve(japan_inputs, custom).drivers["japan_defence_spending"]
         assert path[2027] == pytest.approx(65000.0)
 
+    @pytest.mark.parametrize("year", ["2027", True, 2027.0])
+    def test_a_change_s_year_is_a_json_integer(self, year: object) -> None:
+        with pytest.raises(InvalidScenario) as caught:
+            parse_scenario({"changes": [
+                {"driver": "japan_defence_spending", "op": "multiply", "value": 1.1, "from_year": year}]})
+        assert caught.value.field == "scenario.changes[0].from_year"
+
     def test_changes_add_multiply_and_set(self, japan_inputs: ForecastInputs) -> None:
         custom = parse_scenario({"changes": [
             {"driver": "japan_defence_spending", "op": "multiply", "value": 1.1, "from_year": 2027},
