@@ -33,7 +33,8 @@ def forecast_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     """The same API contract in both modes: embedded (process pool, in-memory cache) and Redis with a real
     Celery worker started through the ``tivcast worker`` CLI."""
     dbs = Databases("sqlite", tmp_path_factory.mktemp("forecasts"))
-    settings = Settings(database_url=dbs.copy(), warm_on_start=False)
+    # No rate limit: a module posts more than 30 forecasts a minute; tests/security/test_rate_limit.py tests it.
+    settings = Settings(database_url=dbs.copy(), warm_on_start=False, rate_limit=None)
     if request.param == "embedded":
         with TestClient(create_app(settings, WorkerSettings(redis_url=None))) as client:
             yield client
