@@ -85,7 +85,10 @@ def not_modified_since(header: str | bytes | None, last_modified: str | bytes | 
         modified = parsedate_to_datetime(last_modified.decode() if isinstance(last_modified, bytes) else last_modified)
     except (TypeError, ValueError):
         return False  # an unparsable date is ignored, as the RFC says
-    return since.tzinfo is not None and modified <= since
+    # Every HTTP-date is GMT; the obsolete asctime form ("Wed Dec  2 15:14:27 2026") carries no zone, and a
+    # recipient must accept it (RFC 9110 §5.6.7).
+    since, modified = (d if d.tzinfo is not None else d.replace(tzinfo=UTC) for d in (since, modified))
+    return modified <= since
 
 
 async def conditional(

@@ -149,6 +149,10 @@ class TestLastModified:
         assert client.get(path, headers={"If-Modified-Since": modified}).status_code == 304  # replayed too
         earlier = "Mon, 01 Jan 2001 00:00:00 GMT"
         assert client.get(path, headers={"If-Modified-Since": earlier}).status_code == 200
+        # The obsolete forms a recipient must accept (RFC 9110 §5.6.7): RFC 850 and asctime, both GMT
+        stamp = parsedate_to_datetime(modified)
+        for obsolete in (stamp.strftime("%A, %d-%b-%y %H:%M:%S GMT"), stamp.strftime("%a %b %e %H:%M:%S %Y")):
+            assert client.get(path, headers={"If-Modified-Since": obsolete}).status_code == 304, obsolete
         # If-None-Match wins over If-Modified-Since
         both = {"If-Modified-Since": modified, "If-None-Match": '"other"'}
         assert client.get(path, headers=both).status_code == 200
