@@ -12,6 +12,8 @@ histories, this prints the MASE (horizons 1-5) of:
   which lets the data choose between differencing and mean reversion; an
   AR(1) towards the mean of the last 20 years) and other simple levels (the
   median of the last 5 years, the mean of the last 10);
+* robust combinations of the served members: the median of their forecasts,
+  and their mean without the highest and the lowest at each horizon;
 * for intermittent series only (40 %+ zero years), smaller sets made for them:
   IMAPA alone, last value + IMAPA, and those two with always-zero;
 * per-supplier selection: at each origin, the two members with the lowest
@@ -166,6 +168,19 @@ def equal(names: tuple[str, ...], imapa: bool = True) -> Combiner:
     def combine(origin: int, code: str, hist: Array, m: Members) -> Array:
         chosen = [m[n] for n in names if n in m] + ([m["imapa"]] if imapa and "imapa" in m else [])
         return np.asarray(np.mean(chosen, axis=0), dtype=float)
+
+    return combine
+
+
+def robust(names: tuple[str, ...], trim: int) -> Combiner:
+    """The served members (IMAPA too where served) combined robustly: ``trim=0`` the median of the members'
+    forecasts, otherwise the mean after dropping the ``trim`` highest and lowest at each horizon."""
+
+    def combine(origin: int, code: str, hist: Array, m: Members) -> Array:
+        chosen = np.sort(np.asarray([m[n] for n in (*names, "imapa") if n in m], dtype=float), axis=0)
+        if trim == 0:
+            return np.asarray(np.median(chosen, axis=0), dtype=float)
+        return np.asarray(np.mean(chosen[trim:len(chosen) - trim], axis=0), dtype=float)
 
     return combine
 
@@ -449,6 +464,8 @@ def main() -> None:
     candidates["served + AutoARIMA"] = equal((*SERVED_MEMBERS, "x_arima"))
     candidates["served + AutoARIMA + AR(1) 20 y + median 5 y + mean 10 y"] = equal(
         (*SERVED_MEMBERS, "x_arima", "x_ar1_20", "x_median5", "x_mean10"))
+    candidates["served members, median of their forecasts"] = robust(SERVED_MEMBERS, trim=0)
+    candidates["served members, mean without the highest and lowest"] = robust(SERVED_MEMBERS, trim=1)
     for names in (("imapa",), ("naive", "imapa"), ("naive", "imapa", "zero")):
         candidates[f"intermittent series: {' + '.join(names)} only"] = intermittent_set(names)
     candidates["per-supplier selection (best 2)"] = per_supplier_selection(lab)
