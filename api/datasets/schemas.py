@@ -157,6 +157,21 @@ class SharePublic(BaseModel):
     source_releases: list[str]
 
 
+class ShareOmittedPublic(BaseModel):
+    """A year or window the request covers that has no share, because the country's value is unknown there."""
+
+    country: str = Field(examples=["BLR"])
+    period: str = Field(examples=["2020-2024"])
+    start: int
+    end: int
+    unknown_years: list[int] = Field(
+        examples=[[2024]],
+        description="The years of the period whose denominator is the sum of the suppliers SIPRI lists "
+        "(sum_of_listed_suppliers) and that do not include the country: its value there is unknown, not zero",
+    )
+    reason: str
+
+
 class ShareListPublic(BaseModel):
     dataset: str
     release: str
@@ -165,6 +180,13 @@ class ShareListPublic(BaseModel):
     measure: str
     data: list[SharePublic]
     count: int
+    omitted: list[ShareOmittedPublic] = Field(
+        default_factory=list,
+        description="Periods asked for that have no row, and why: a year (or a five-year window holding a year) "
+        "whose denominator is the sum of the listed suppliers (2024) for a country not among them. Such a value "
+        "is unknown, and a window total would count it as zero, so neither is served. Empty when nothing was left "
+        "out; CSV says the same in a `note` column on its first row.",
+    )
 
 
 class PolicyEventPublic(BaseModel):

@@ -13,14 +13,17 @@ and so does a year whose denominator is the sum of the listed suppliers (2024): 
 missing from that list is unknown, not zero. A reported row carries its own flag
 (``lt_0.5m``: SIPRI's ``0``, under 0.5 million TIV). Five-year totals count every year
 without a value as zero, exactly as SIPRI's own totals do, report how many years had a
-value, and carry the flags of their years (``absent_read_as_zero`` when one had none).
+value, and carry the flags of their years (``absent_read_as_zero`` when one had none) — except a year
+whose denominator is the sum of the listed suppliers: a country missing from that list has an unknown value
+there, so a window holding that year is not served (it would count the unknown as zero), just as the yearly
+row is not. Both are named, with the reason, in the list of :class:`ShareOmittedPublic`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from api.datasets.schemas import SharePublic
+from api.datasets.schemas import ShareOmittedPublic, SharePublic
 from api.datasets.tables import Observation
 
 WORLD = "WLD"
@@ -41,21 +44,40 @@ def _flags(tokens: Iterable[str | None]) -> str | None:
     return ";".join(found) or None
 
 
+def _unknown(code: str, low: int, high: int, years: Sequence[int]) -> ShareOmittedPublic:
+    period = str(low) if low == high else f"{low}-{high}"
+    listed = ", ".join(map(str, years))
+    return ShareOmittedPublic(
+        country=code,
+        period=period,
+        start=low,
+        end=high,
+        unknown_years=list(years),
+        reason=f"{code} is not among the suppliers whose sum is the denominator of {listed} "
+        f"({LISTED}): its value there is unknown, not zero, so no share is served for {period}",
+    )
+
+
 def yearly(
     data: Mapping[str, Mapping[int, Observation]], countries: Sequence[str], first_years: Mapping[str, int]
-) -> list[SharePublic]:
+) -> tuple[list[SharePublic], list[ShareOmittedPublic]]:
     """A row per country and year with a denominator: the reported value, or 0 flagged ``absent_read_as_zero``
-    from the country's first reported year (``first_years``, over the whole release) on."""
+    from the country's first reported year (``first_years``, over the whole release) on; and the years left out
+    as unknown (after the first report, a listed sum the country is not part of)."""
     world = data.get(WORLD, {})
     out: list[SharePublic] = []
+    omitted: list[ShareOmittedPublic] = []
     for code in countries:
         rows, first = data.get(code, {}), first_years.get(code)
         for year, total in sorted(world.items()):
             if total.value <= 0:
                 continue
             row = rows.get(year)
-            if row is None and (first is None or year < first or _basis(total) == LISTED):
-                continue  # before its first report, or not among the suppliers a listed sum was made of: unknown
+            if row is None and (first is None or year < first):
+                continue  # before its first report: no row, and nothing to explain
+            if row is None and _basis(total) == LISTED:
+                omitted.append(_unknown(code, year, year, [year]))  # not among the suppliers summed: unknown
+                continue
             tiv = row.value if row is not None else 0.0
             out.append(
                 SharePublic(
@@ -74,7 +96,7 @@ def yearly(
                     ),
                 )
             )
-    return out
+    return out, omitted
 
 
 def periods(world_years: Sequence[int], start: int | None, end: int | None, size: int) -> list[tuple[int, int]]:
@@ -101,9 +123,13 @@ def windowed(
     start: int | None,
     end: int | None,
     size: int,
-) -> list[SharePublic]:
+) -> tuple[list[SharePublic], list[ShareOmittedPublic]]:
+    """A row per country and complete window, and the windows left out: those holding a year whose denominator
+    is a sum of listed suppliers the country is not part of (its value there is unknown; read as zero, the
+    window's share would be a number SIPRI never implied)."""
     world = data.get(WORLD, {})
     out: list[SharePublic] = []
+    omitted: list[ShareOmittedPublic] = []
     for low, high in periods(sorted(world), start, end, size):
         years = range(low, high + 1)
         world_total = sum(world[y].value for y in years)
@@ -111,6 +137,10 @@ def windowed(
         basis = next(iter(bases)) if len(bases) == 1 else "mixed"  # one denominator, the same for every country
         for code in countries:
             rows = [data.get(code, {}).get(y) for y in years]
+            unknown = [y for y, r in zip(years, rows, strict=True) if r is None and _basis(world[y]) == LISTED]
+            if unknown:
+                omitted.append(_unknown(code, low, high, unknown))
+                continue
             present = [r for r in rows if r is not None]
             tiv = sum(r.value for r in present)
             out.append(
@@ -130,4 +160,7 @@ def windowed(
                     ),
                 )
             )
-    return sorted(out, key=lambda s: (countries.index(s.country), s.start))
+    def order(s: SharePublic | ShareOmittedPublic) -> tuple[int, int]:
+        return countries.index(s.country), s.start
+
+    return sorted(out, key=order), sorted(omitted, key=order)

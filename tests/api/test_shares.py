@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -197,3 +198,78 @@ class TestYearsWithoutDeliveries:
         description = document["paths"][URL]["get"]["description"]
         assert "absent_read_as_zero" in description and "first reported year" in description
         assert "lt_0.5m" in document["components"]["schemas"]["SharePublic"]["properties"]["flag"]["description"]
+
+
+class TestUnknownIsNotZero:
+    """A supplier missing from 2024's sum of listed suppliers (Belarus) has no 2024 value: unknown, not zero. Neither
+    its 2024 row nor a five-year window holding 2024 is served; ``omitted`` (CSV: a ``note``) says which and why."""
+
+    PARAMS = {"country": "BLR", "window": 5, "start": 2015, "end": 2024}
+
+    def test_a_window_holding_the_unknown_year_is_not_served_as_if_zero(self, client: TestClient) -> None:
+        body = client.get(URL, params=self.PARAMS).json()
+        assert [r["period"] for r in body["data"]] == ["2015-2019"]  # 2020-2024 was tiv 264 over 2020-2023 only
+        assert body["count"] == 1
+        [omitted] = body["omitted"]
+        assert {k: omitted[k] for k in ("country", "period", "start", "end", "unknown_years")} == {
+            "country": "BLR", "period": "2020-2024", "start": 2020, "end": 2024, "unknown_years": [2024]
+        }
+        assert "unknown, not zero" in omitted["reason"] and "sum_of_listed_suppliers" in omitted["reason"]
+
+    def test_windows_follow_the_yearly_rule(self, client: TestClient) -> None:
+        yearly = client.get(URL, params={"country": "BLR", "start": 2020, "end": 2024}).json()
+        assert [r["period"] for r in yearly["data"]] == ["2020", "2021", "2022", "2023"]
+        assert [(o["period"], o["unknown_years"]) for o in yearly["omitted"]] == [("2024", [2024])]
+        windows = client.get(URL, params={"country": "BLR", "window": 5, "start": 2020, "end": 2024}).json()
+        assert windows["data"] == [] and [o["period"] for o in windows["omitted"]] == ["2020-2024"]
+
+    def test_a_listed_supplier_beside_it_keeps_its_window(self, client: TestClient) -> None:
+        body = client.get(URL, params={**self.PARAMS, "country": "BLR,KOR"}).json()
+        assert [(r["country"], r["period"]) for r in body["data"]] == [
+            ("BLR", "2015-2019"), ("KOR", "2015-2019"), ("KOR", "2020-2024")
+        ]
+        assert [(o["country"], o["period"]) for o in body["omitted"]] == [("BLR", "2020-2024")]
+        assert client.get(URL, params={**self.PARAMS, "country": "KOR"}).json()["omitted"] == []
+
+    def test_sipris_own_totals_give_belarus_its_last_window(self, client: TestClient) -> None:
+        body = client.get(URL, params={**self.PARAMS, "start": 2014, "end": 2023}).json()
+        assert [r["period"] for r in body["data"]] == ["2014-2018", "2019-2023"] and body["omitted"] == []
+        assert body["data"][-1]["world_basis"] == "sipri_world_total"
+
+    def test_csv_names_what_was_left_out_in_a_note(self, client: TestClient) -> None:
+        table = pd.read_csv(io.StringIO(client.get(URL, params={**self.PARAMS, "format": "csv"}).text))
+        assert list(table["period"]) == ["2015-2019"]
+        assert "no share for BLR 2020-2024" in table["note"][0] and "unknown" in table["note"][0]
+        only = pd.read_csv(io.StringIO(client.get(URL, params={**self.PARAMS, "start": 2020, "format": "csv"}).text))
+        assert len(only) == 1 and only["period"].isna().all() and "BLR 2020-2024" in only["note"][0]
+        plain = client.get(URL, params={**self.PARAMS, "country": "KOR", "format": "csv"}).text
+        assert "note" not in plain.splitlines()[0]  # nothing left out: the columns as before
+
+    def test_the_rule_is_in_the_openapi_document(self, client: TestClient) -> None:
+        document = client.get("/openapi.json").json()
+        omitted = document["components"]["schemas"]["ShareListPublic"]["properties"]["omitted"]
+        assert "unknown" in omitted["description"] and "note" in omitted["description"]
+        assert "Unknown is not zero" in document["paths"][URL]["get"]["description"]
+        window = next(p for p in document["paths"][URL]["get"]["parameters"] if p["name"] == "window")
+        assert "omitted" in window["description"]
+
+
+class TestNoWindowMessage:
+    """The 422 for a range without a complete window describes the request as it was made."""
+
+    @pytest.mark.parametrize(
+        ("params", "says"),
+        [
+            ({"start": 2023}, "from start=2023 to the last year with a denominator (2024)"),
+            ({"end": 1952}, "from the first year with a denominator (1950) to end=1952"),
+            ({"start": 2021, "end": 2023}, "from start=2021 to end=2023"),
+        ],
+    )
+    def test_it_names_what_was_given_and_what_defaulted(
+        self, client: TestClient, params: dict[str, int], says: str
+    ) -> None:
+        response = client.get(URL, params={"country": "JPN", "window": 5, **params})
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert says in detail and "no complete 5-year window" in detail
+        assert "first year," not in detail and "last year holds" not in detail

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
 from api.datasets import queries, shares
-from api.datasets.schemas import ShareListPublic
+from api.datasets.schemas import ShareListPublic, ShareOmittedPublic, SharePublic
 from api.errors import InvalidParameter
 from api.web.cache import make_etag
 from api.web.deps import (
@@ -55,7 +55,9 @@ async def get_shares(
             "of the suppliers SIPRI lists, a lower bound): with end=2024 (the default) the windows are "
             "2020-2024 (world_basis `mixed`), 2015-2019, ... down to `start`; a window is given only when all "
             "its years lie in [start, end] and have a denominator, so a partial window at the start of the "
-            "range is left out. A range that holds no complete window is a 422.",
+            "range is left out. A window holding a year whose denominator is the sum of the listed suppliers "
+            "that leaves the country out (Belarus, 2024) is not served, as that yearly row is not: it is named in "
+            "`omitted`. A range that holds no complete window is a 422.",
             examples=[1],
             json_schema_extra={"enum": [1, 5]},
         ),
@@ -83,7 +85,14 @@ async def get_shares(
     (2012-2014 is not a complete window). Years without a value for a country count as zero in its total,
     as SIPRI's own totals do, ``years_with_data`` says how many had one, and ``flag`` carries the flags of
     its years (``absent_read_as_zero`` when a year had none). A range holding no complete window is a 422
-    that says so."""
+    that says so.
+
+    **Unknown is not zero**: a year whose denominator is the sum of the listed suppliers says nothing of a
+    supplier missing from that list (Belarus in 2024). Its yearly row is not served, and neither is a window
+    holding that year (counting it as zero would serve a share SIPRI's data does not give): ``omitted`` names
+    each such period with ``unknown_years`` and the reason, and a CSV says so in a ``note`` column on its first
+    row (a row holding only the note when no other row is left). A client gets no number rather than a wrong
+    one; ``end=2023`` gives Belarus's 2019-2023 window on SIPRI's own totals."""
     check_years(start, end)
     if window not in (1, 5):
         raise InvalidParameter("window", f"must be 1 (yearly) or 5 (five-year totals), got {window}")
@@ -100,18 +109,15 @@ async def get_shares(
             ]
             data = queries.series(session, chosen, [*codes, shares.WORLD], start, end)
             first = queries.first_years(session, chosen, codes) if window == 1 else {}
-        if window > 1 and not shares.periods(sorted(data.get(shares.WORLD, {})), start, end, window):
-            raise InvalidParameter(
-                "window",
-                f"the range start={start if start is not None else 'first year'}, "
-                f"end={end if end is not None else 'last year'} holds no complete {window}-year window with a world "
-                f"total; windows are counted back from end (e.g. end=2024: 2020-2024), so ask for at least "
-                f"{window} years",
-            )
-        rows = shares.yearly(data, codes, first) if window == 1 else shares.windowed(data, codes, start, end, window)
+        world_years = sorted(data.get(shares.WORLD, {}))
+        if window > 1 and not shares.periods(world_years, start, end, window):
+            raise InvalidParameter("window", _no_window(start, end, world_years, window))
+        if window == 1:
+            rows, omitted = shares.yearly(data, codes, first)
+        else:
+            rows, omitted = shares.windowed(data, codes, start, end, window)
         if as_ == "csv":
-            extra = {"release": chosen.release_id}
-            return csv_bytes(COLUMNS, (r.model_dump() | extra for r in rows)), CSV_TYPE, {}
+            return _csv(rows, omitted, chosen.release_id), CSV_TYPE, {}
         body = ShareListPublic(
             dataset=DATASET,
             release=chosen.release_id,
@@ -120,9 +126,37 @@ async def get_shares(
             measure=MEASURE,
             data=rows,
             count=len(rows),
+            omitted=omitted,
         )
         return body.model_dump_json().encode(), "application/json", {}
 
-    # "shares-2": the rows gained years without deliveries and a flag, so an ETag of the old rows must not match.
-    key = make_etag("shares-2", chosen.content_hash, asked, start, end, window, as_)
+    # "shares-3": a window holding a year the country's value is unknown in is no longer served (it was counted as
+    # zero), so an ETag of the old rows must not match.
+    key = make_etag("shares-3", chosen.content_hash, asked, start, end, window, as_)
     return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
+
+
+def _no_window(start: int | None, end: int | None, world_years: list[int], size: int) -> str:
+    """Why the range holds no complete window, in the terms of the request (what was given, what defaulted)."""
+    rule = f"windows are counted back from end (e.g. end=2024: 2020-2024), so ask for at least {size} years"
+    if start is None and end is None:
+        span = f"{world_years[0]}-{world_years[-1]}" if world_years else "no year"
+        return f"the release has a denominator for {span} only: no complete {size}-year window; {rule}"
+    low = f"start={start}" if start is not None else f"the first year with a denominator ({world_years[0]})"
+    high = f"end={end}" if end is not None else f"the last year with a denominator ({world_years[-1]})"
+    if not world_years:
+        return f"the range from {low} to {high} holds no year with a denominator, so no {size}-year window; {rule}"
+    return f"the range from {low} to {high} holds no complete {size}-year window with a denominator; {rule}"
+
+
+def _csv(rows: list[SharePublic], omitted: list[ShareOmittedPublic], release_id: str) -> bytes:
+    """The rows as CSV; periods left out as unknown are named in a ``note`` column on the first row (an empty row
+    holding only the note when nothing else is left), where ``pandas.read_csv`` shows it."""
+    records = [r.model_dump() | {"release": release_id} for r in rows]
+    if not omitted:
+        return csv_bytes(COLUMNS, records)
+    note = (
+        "no share for " + ", ".join(f"{o.country} {o.period}" for o in omitted) + f": a supplier left out of a "
+        f"year's sum of listed suppliers ({shares.LISTED}) has an unknown value there, not zero (JSON: omitted)"
+    )
+    return csv_bytes([*COLUMNS, "note"], [(records[0] if records else {}) | {"note": note}, *records[1:]])
