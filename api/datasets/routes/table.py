@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.datasets.catalog import Snapshot
 from api.datasets.observations import series_rows, wrong_kind
 from api.datasets.tables import Release
-from api.errors import InvalidParameter
+from api.errors import InvalidParameter, NotFound
 from api.web.cache import make_etag
 from api.web.deps import (
     ALL,
@@ -30,6 +31,7 @@ from api.web.responses import data_responses
 
 router = APIRouter(prefix="/v1", tags=["datasets"], dependencies=STRICT)
 MAX_DATASETS = 8
+RELEASE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 LONG_COLUMNS = ["dataset", "country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"]
 
 
@@ -38,7 +40,10 @@ class ColumnPublic(BaseModel):
     title: str
     unit: str | None = Field(examples=["TIV_million"])
     unit_label: str | None
-    release: str = Field(description="The release the values come from (each dataset's current one)")
+    release: str = Field(
+        description="The release the values come from: the dataset's current one, or the one pinned with "
+        "release=<dataset>:<release>"
+    )
     version: str = Field(description="Content hash of that release")
 
 
@@ -47,8 +52,11 @@ class TablePublic(BaseModel):
     columns: list[ColumnPublic] = Field(description="Each dataset's unit and release, in the order asked")
     data: list[dict[str, Any]] = Field(
         description="long: one row per dataset, country and year (dataset, country, country_name, year, value, "
-        "flag, source_release). wide: one row per country and year, with one value per dataset (null where "
-        "that dataset has no value: nothing is filled in)"
+        "flag, source_release). wide: one row per country and year (country, country_name, year), with one value "
+        "per dataset under the dataset's id (null where that dataset has no value: nothing is filled in) and that "
+        "value's flag under `<dataset>__flag` (e.g. lt_0.5m, sum_of_listed_suppliers; null: no flag or no value). "
+        "The wide CSV adds `<dataset>__unit` and `<dataset>__release` columns, the same on every row, so a saved "
+        "file names its units and releases"
     )
     count: int
 
@@ -75,16 +83,35 @@ async def table(
             "OWID-style)"
         )
     ] = "long",
+    release: Annotated[
+        str | None,
+        Query(
+            description="Pin datasets to releases, to reproduce a table: comma-separated `<dataset>:<release>` "
+            "(e.g. arms-exports:sipri-at-2024_2025); a dataset not named is read at its current release. Naming a "
+            "dataset that is not in `dataset`, or one twice, is a 422; an unknown release is a 404, as on "
+            "/v1/datasets/{id}/observations. Each column's `release` (JSON) or `<dataset>__release` (wide CSV) "
+            "gives the value that pins the table as served.",
+            max_length=1000,
+            examples=["arms-exports:sipri-at-2024_2025"],
+        ),
+    ] = None,
     format: FormatQuery = None,
 ) -> Response:
     """Arms exports and military expenditure (or any series datasets) for the same countries and years as one
     table, each column with its unit and release (``columns``); CSV with ``format=csv`` or ``Accept``. Every
-    dataset is read at its current release; use each dataset's ``/observations?release=`` for older ones."""
+    dataset is read at its current release unless ``release=<dataset>:<release>,...`` pins it.
+
+    Wide rows carry each value's flag in ``<dataset>__flag`` (``lt_0.5m``: SIPRI's 0, under 0.5 million TIV;
+    ``sum_of_listed_suppliers``: the 2024 world total is a lower bound), in JSON and CSV. The wide CSV also has
+    ``<dataset>__unit`` and ``<dataset>__release`` columns after the flags, so a file read with
+    ``pandas.read_csv`` (which sees no JSON ``columns``) keeps its units and releases; the long CSV has them on
+    every row."""
     check_years(start, end)
     ids = _datasets(dataset, snapshot)
     codes = country_list(country, snapshot)
     as_ = choose(request, format)
-    releases = [snapshot.release(d) for d in ids]
+    pinned = _pins(release, ids)
+    releases = [_release(snapshot, d, pinned.get(d)) for d in ids]
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         columns = [
@@ -110,12 +137,17 @@ async def table(
                     for r in data
                 )  # fmt: skip
                 return csv_bytes(LONG_COLUMNS, rows), CSV_TYPE, headers
-            wide = ["country_code", "country_name", "year", *ids]
-            return csv_bytes(wide, (r | {"country_code": r["country"]} for r in data)), CSV_TYPE, headers
+            described = {f"{c.dataset}__unit": c.unit for c in columns} | {
+                f"{c.dataset}__release": c.release for c in columns
+            }
+            wide = ["country_code", "country_name", "year", *ids, *(f"{d}__flag" for d in ids), *described]
+            rows = (r | {"country_code": r["country"]} | described for r in data)
+            return csv_bytes(wide, rows), CSV_TYPE, headers
         body = TablePublic(shape=shape, columns=columns, data=data, count=len(data))
         return body.model_dump_json().encode(), "application/json", headers
 
-    key = make_etag("table", [r.content_hash for r in releases], ids, codes, start, end, shape, as_)
+    # "table-2": wide rows gained the flag of each value, so an ETag of the old body must not match.
+    key = make_etag("table-2", [r.content_hash for r in releases], ids, codes, start, end, shape, as_)
     return await respond(request, state, snapshot, key, build, modified=max(r.loaded_at for r in releases))
 
 
@@ -131,6 +163,37 @@ def _datasets(raw: str, snapshot: Snapshot) -> list[str]:
         if kind != "series":
             raise InvalidParameter("dataset", f"{wrong_kind(name, kind, 'a series')} (only series can be combined)")
     return ids
+
+
+def _pins(raw: str | None, ids: list[str]) -> dict[str, str]:
+    """``release=<dataset>:<release>,...`` as {dataset: release}; each dataset must be one of the query's, once."""
+    pins: dict[str, str] = {}
+    for part in (raw or "").split(","):
+        if not (item := part.strip()):
+            continue
+        name, colon, release_id = (p.strip() for p in item.partition(":"))
+        if not colon or not name or not RELEASE.fullmatch(release_id):
+            raise InvalidParameter("release", f"{item!r} is not <dataset>:<release>, e.g. arms-exports:sipri-at-2025")
+        if name not in ids:
+            raise InvalidParameter(
+                "release", f"{name!r} is not among the datasets asked for ({', '.join(ids)}); pin only those"
+            )
+        if name in pins:
+            raise InvalidParameter("release", f"{name!r} is pinned twice; give one release per dataset")
+        pins[name] = release_id
+    if raw is not None and not pins:
+        raise InvalidParameter("release", "name at least one <dataset>:<release>, or leave release out")
+    return pins
+
+
+def _release(snapshot: Snapshot, dataset_id: str, release_id: str | None) -> Release:
+    """The pinned (or current) release; an unknown one is a 404 naming the parameter."""
+    try:
+        return snapshot.release(dataset_id, release_id)
+    except NotFound as exc:
+        if release_id is None:
+            raise
+        raise NotFound(exc.detail, errors=[{"field": "release", "message": exc.detail}]) from None
 
 
 def _long(
@@ -162,7 +225,10 @@ def _wide(long: list[dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
     for row in long:
         cell = table.setdefault(
             (row["country"], row["year"]),
-            {"country": row["country"], "country_name": row["country_name"], "year": row["year"]} | dict.fromkeys(ids),
+            {"country": row["country"], "country_name": row["country_name"], "year": row["year"]}
+            | dict.fromkeys(ids)
+            | dict.fromkeys(f"{d}__flag" for d in ids),
         )
         cell[row["dataset"]] = row["value"]
+        cell[f"{row['dataset']}__flag"] = row["flag"]
     return [table[key] for key in sorted(table)]
