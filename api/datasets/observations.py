@@ -85,7 +85,8 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         rows = series_rows(state, snapshot, dataset_id, chosen)
-        cut = page(rows, rows.ranges(codes, start, end, mrv), size, position)
+        ranges = rows.ranges(codes, start, end, mrv)
+        cut = page(rows, ranges, size, position)
         links = _links(request, chosen.release_id, fingerprint, cut, link_format)
         headers = {"X-Total-Count": str(cut.total), "Link": ", ".join(f'<{u}>; rel="{r}"' for r, u in links.items())}
         next_cursor = links["next"].rsplit("cursor=", 1)[1] if "next" in links else None
@@ -94,7 +95,7 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
             if cut.total > len(cut.rows):
                 bulk = f"{request.base_url}v1/datasets/{dataset_id}/download?release={chosen.release_id}"
                 note = (
-                    f"partial: one page of {cut.total} rows; next page: {links.get('next', 'none')}; "
+                    f"partial: {_span(ranges, cut)}; next page: {links.get('next', 'none')}; "
                     f"the whole release as one CSV: {bulk}"
                 )
             return _csv_page([rows.csv[i] for i in cut.rows], note), CSV_TYPE, headers
@@ -214,6 +215,19 @@ def _with_query(request: Request, query: str) -> str:
             _templates.clear()
         _templates[key] = parts
     return f"{parts[0]}{query}{parts[1]}"
+
+
+def _span(ranges: list[tuple[str, int, int]], cut: Page) -> str:
+    """Which of the query's rows a page holds, counted from 1: "rows 11-20 of 80"."""
+    if not cut.rows:
+        return f"no rows of {cut.total} on this page"
+    seen = 0
+    for _, first, stop in ranges:  # the page's first row, counted over the ranges the page was cut from
+        if first <= cut.rows[0] < stop:
+            seen += cut.rows[0] - first
+            break
+        seen += stop - first
+    return f"rows {seen + 1}-{seen + len(cut.rows)} of {cut.total}"
 
 
 def _csv_page(lines: list[bytes], note: str | None) -> bytes:

@@ -98,6 +98,25 @@ class TestPartialCsvPages:
         assert note.startswith("partial") and "/v1/datasets/arms-exports/download?release=" in note
         assert "cursor=" in note  # the next page
 
+    def test_the_note_says_which_rows_of_how_many_the_page_holds(self, client: TestClient) -> None:
+        url = "/v1/datasets/arms-exports/observations?country=JPN,KOR&limit=10&format=csv"
+        response = client.get(url)
+        total = int(response.headers["x-total-count"])
+        notes = []
+        while True:
+            table = pd.read_csv(io.StringIO(response.text))
+            notes.append(table["note"].iloc[0].split(";")[0])
+            if "next" not in response.links:
+                break
+            response = client.get(response.links["next"]["url"])
+        pages = -(-total // 10)
+        assert notes == [f"partial: rows {10 * i + 1}-{min(10 * i + 10, total)} of {total}" for i in range(pages)]
+        assert notes[0] == "partial: rows 1-10 of 80"  # not "one page of 80 rows"
+        last = client.get(client.get(url).links["last"]["url"])
+        back = client.get(last.links["prev"]["url"])
+        for page, (low, high) in ((last, (total - 9, total)), (back, (total - 19, total - 10))):
+            assert pd.read_csv(io.StringIO(page.text))["note"].iloc[0].startswith(f"partial: rows {low}-{high} of")
+
     def test_a_complete_page_has_no_note(self, client: TestClient) -> None:
         table = pd.read_csv(
             io.StringIO(client.get("/v1/datasets/arms-exports/observations?format=csv&country=JPN").text)
