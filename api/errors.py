@@ -188,6 +188,22 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+def _validation_error(error: Any, body: Any) -> dict[str, str]:
+    """One entry of a RequestValidationError as ``{field, message}``. A body that is not JSON is the field
+    ``body``: FastAPI's location for it is the parser's character offset (from 0), which the message gives
+    instead, with the line and column (from 1)."""
+    loc = tuple(error["loc"])
+    if error.get("type") != "json_invalid" or not loc or not isinstance(loc[-1], int):
+        return {"field": _field_name(loc), "message": error["msg"]}
+    offset = loc[-1]
+    reason = str((error.get("ctx") or {}).get("error") or error["msg"])
+    where = f"at offset {offset}"
+    if isinstance(body, str) and offset <= len(body):
+        line, line_start = body.count("\n", 0, offset) + 1, body.rfind("\n", 0, offset) + 1
+        where += f" (line {line}, column {offset - line_start + 1})"
+    return {"field": "body", "message": f"not valid JSON: {reason} {where}"}
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers: every error leaves the app as problem+json."""
 
@@ -205,7 +221,7 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        errors = [_validation_error(e, exc.body) for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(
             422, "Invalid parameter", detail, slug="invalid-parameter", errors=errors, instance=request.url.path

@@ -47,3 +47,32 @@ def test_every_error_class_has_a_page(client: TestClient) -> None:
 
 def test_an_unknown_type_is_a_404(client: TestClient) -> None:
     assert client.get("/problems/no-such-thing").status_code == 404
+
+
+class TestBodyThatIsNotJson:
+    """A body that does not parse as JSON is the field ``body``; where it broke (the parser's character offset,
+    FastAPI's location for it) is in the message, not in ``field``."""
+
+    @pytest.mark.parametrize(
+        ("body", "where"),
+        [
+            (b"{bad", "at offset 1 (line 1, column 2)"),
+            (b'{"target": {"country": "JPN"},\n }', "at offset 32 (line 2, column 2)"),
+            (b"[1,", "at offset 3 (line 1, column 4)"),
+        ],
+    )
+    def test_the_field_is_body_and_the_message_says_where(self, client: TestClient, body: bytes, where: str) -> None:
+        response = client.post("/v1/forecasts", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        [error] = problem["errors"]
+        assert error["field"] == "body"
+        assert error["message"].startswith("not valid JSON: ") and where in error["message"]
+        assert problem["detail"] == f"body: {error['message']}" and problem["type"] == "/problems/invalid-parameter"
+
+    def test_a_well_formed_body_with_a_wrong_field_still_names_that_field(self, client: TestClient) -> None:
+        body = {"target": {"country": "JPN", "measure": "share"}, "horizon": "10"}
+        response = client.post("/v1/forecasts", json=body)
+        assert response.status_code == 422
+        assert [e["field"] for e in response.json()["errors"]] == ["horizon"]
