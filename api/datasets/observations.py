@@ -118,7 +118,7 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
         return envelope.replace(b'"data":[]', data, 1), JSON, headers
 
     in_memory = state.releases.get(chosen, _names_version(snapshot)) is not None
-    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at, offload=not in_memory)
+    return await respond(request, state, snapshot, key, build, modified=chosen.modified, offload=not in_memory)
 
 
 def rows_at(dataset_id: str, kind: str) -> str:
@@ -276,8 +276,8 @@ def read_query(dataset_id: str, items: list[tuple[str, str]]) -> ObservationQuer
             value = text
         elif key == "cursor" and len(text) <= 200:
             value = text
-        elif key == "format" and text in ("json", "csv"):
-            value = text
+        elif key == "format" and text.lower() in ("json", "csv"):
+            value = text.lower()  # any case, as the route's FormatQuery
         else:
             return None  # unknown, or not plainly valid: the route's 422
         if value is None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
+from pydantic import BeforeValidator
 
 from api.errors import NotAcceptable
 
@@ -22,8 +23,19 @@ Format = Literal["json", "csv"]
 JSON_TYPES = ("application/json", "application/problem+json")  # what a JSON-only route sends: a result or a problem
 MEDIA: dict[Format, tuple[str, str]] = {"json": ("application", "json"), "csv": ("text", "csv")}
 CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def _lower(value: object) -> object:
+    """``format=CSV`` is ``format=csv``: the value is matched in any case, as ``Accept`` is."""
+    return value.lower() if isinstance(value, str) else value
+
+
 FormatQuery = Annotated[
-    Format | None, Query(description="json or csv; overrides the Accept header (text/csv or application/json)")
+    Format | None,
+    BeforeValidator(_lower),
+    Query(
+        description="json or csv, in any case (CSV is csv); overrides the Accept header (text/csv or application/json)"
+    ),
 ]
 
 

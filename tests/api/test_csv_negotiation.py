@@ -49,6 +49,18 @@ class TestEveryDataEndpoint:
         assert response.headers["content-type"] == "application/problem+json"
         assert "text/csv" in response.json()["detail"]
 
+    ANY_CASE = [("CSV", "text/csv"), ("Csv", "text/csv"), ("JSON", "application/json")]
+
+    @pytest.mark.parametrize(("value", "media"), ANY_CASE)
+    def test_format_in_any_case(self, client: TestClient, path: str, value: str, media: str) -> None:
+        """As Accept is: format=CSV is format=csv, with the same body (and ETag)."""
+        accept = "application/json" if media == "text/csv" else "text/csv"
+        response = client.get(join(path, f"format={value}"), headers={"Accept": accept})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].split(";")[0] == media
+        lower = client.get(join(path, f"format={value.lower()}"))
+        assert response.content == lower.content and response.headers["etag"] == lower.headers["etag"]
+
     def test_json_and_csv_have_different_etags(self, client: TestClient, path: str) -> None:
         as_json, as_csv = client.get(path), client.get(path, headers={"Accept": "text/csv"})
         assert as_json.headers["etag"] != as_csv.headers["etag"]
@@ -93,6 +105,24 @@ def test_a_406_is_not_replayed_as_a_success(client: TestClient) -> None:
 
 def test_an_unknown_format_is_a_422(client: TestClient) -> None:
     assert client.get(URL, params={"format": "xlsx"}).status_code == 422
+    assert client.get(URL, params={"format": "XLSX"}).status_code == 422
+
+
+def test_links_of_a_page_asked_with_format_in_capitals_ask_for_csv(client: TestClient) -> None:
+    """The observation route (its fast path and FastAPI's route alike) reads format=CSV as csv."""
+    for extra in ({}, {"limit": "010"}):  # the fast path reads the first; "010" is left to the route
+        params = {"country": "JPN,KOR", "limit": "10", "format": "CSV", **extra}
+        response = client.get("/v1/datasets/arms-exports/observations", params=params)
+        assert response.headers["content-type"].startswith("text/csv")
+        assert "format=csv" in response.links["next"]["url"] and "format=CSV" not in response.headers["link"]
+
+
+def test_the_document_keeps_the_two_values_and_says_any_case(client: TestClient) -> None:
+    """Generated clients keep their enum of two values; the description says the server also takes any case."""
+    document = client.get("/openapi.json").json()
+    for path in ("/v1/arms-exports/shares", "/v1/observations", "/v1/datasets/{dataset_id}/observations"):
+        [param] = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "format"]
+        assert param["schema"]["anyOf"][0]["enum"] == ["json", "csv"] and "any case" in param["description"]
 
 
 def test_lists_are_pipe_joined_in_csv(client: TestClient) -> None:
