@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from frictionless import validate
 from api.app import create_app
 from api.datasets.ingest import ingest_file
 from api.datasets.parsers import parse_series
+from api.datasets.routes.bulk import build_package
 from api.db import make_engine, transaction
 from api.settings import Settings
 
@@ -88,6 +90,52 @@ class TestDataPackage:
         meta = descriptor["tivcast"]
         assert "SIPRI" in meta["citation"] and meta["unit"] == "TIV_million" and meta["gaps"]
         assert descriptor["licenses"] and descriptor["sources"]
+
+    @pytest.mark.parametrize(
+        ("accept", "media"),
+        [
+            ("", "application/zip"),
+            ("*/*", "application/zip"),
+            ("application/*", "application/zip"),
+            ("application/zip, application/octet-stream", "application/zip"),
+            ("application/octet-stream", "application/octet-stream"),
+            ("application/octet-stream, application/zip;q=0", "application/octet-stream"),
+        ],
+    )
+    def test_a_zip_labelled_as_a_zip_unless_only_an_octet_stream_is_accepted(
+        self, client: TestClient, accept: str, media: str
+    ) -> None:
+        """The document declares both (generated clients read application/octet-stream as a file); the server sends
+        what it declares: application/zip, or the same bytes as application/octet-stream when only that is asked."""
+        url = "/v1/datasets/arms-exports/datapackage"
+        response = client.get(url, headers={"Accept": accept})
+        assert response.status_code == 200 and response.headers["content-type"] == media
+        plain = client.get(url)
+        assert response.content == plain.content
+        assert (response.headers["etag"] == plain.headers["etag"]) == (media == "application/zip")
+        again = client.get(url, headers={"Accept": accept, "If-None-Match": response.headers["etag"]})
+        assert again.status_code == 304
+
+    def test_a_release_builds_to_the_same_bytes_at_any_time(self, client: TestClient) -> None:
+        """A zip entry is dated by the release's load, not the clock (zip times have a 2-second step)."""
+        state = client.app.state.tivcast  # type: ignore[attr-defined]
+        snapshot = state.catalog.get()
+        release = snapshot.release("arms-exports")
+        first = build_package(state, snapshot, "arms-exports", release)
+        time.sleep(2.1)
+        assert build_package(state, snapshot, "arms-exports", release) == first
+        [stamp] = {info.date_time for info in zipfile.ZipFile(io.BytesIO(first)).infolist()}
+        loaded = release.loaded_at.timetuple()
+        assert stamp == (*loaded[:5], loaded[5] // 2 * 2)  # the load time, to the zip format's 2 seconds
+
+    def test_an_accept_allowing_neither_is_a_406_naming_both(self, client: TestClient) -> None:
+        response = client.get("/v1/datasets/arms-exports/datapackage", headers={"Accept": "application/json"})
+        assert response.status_code == 406
+        detail = response.json()["detail"]
+        assert "application/zip" in detail and "application/octet-stream" in detail
+        document = client.get("/openapi.json").json()
+        content = document["paths"]["/v1/datasets/{dataset_id}/datapackage"]["get"]["responses"]["200"]["content"]
+        assert list(content) == ["application/zip", "application/octet-stream"]
 
 
 class TestPartialCsvPages:

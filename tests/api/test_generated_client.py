@@ -45,8 +45,11 @@ KEY = "generated-client-admin-key-0123456789"
 PACKAGE = "tivcast_client"
 TOOL_VENV = ROOT / ".venv" / "tools" / "openapi-client"
 GENERATOR = Path(os.environ.get("TIVCAST_OPENAPI_CLIENT", TOOL_VENV / "bin" / "openapi-python-client"))
-# application/zip (the data package) is an octet stream to the generator, which reads it as bytes (``File``).
-CONFIG = {"content_type_overrides": {"application/zip": "application/octet-stream"}, "post_hooks": []}
+# No content_type_overrides: the document itself declares the data package as application/zip and as
+# application/octet-stream, which the generator reads as bytes (``File``); a plain ``generate --path`` gives the same
+# client. ``post_hooks: []`` only skips the generator's default ruff formatting of its output (whether ruff is on
+# PATH depends on the machine, and a missing one is reported as a warning); it changes no generated type.
+CONFIG: dict[str, Any] = {"post_hooks": []}
 
 
 class ThreadedServer:
@@ -250,8 +253,11 @@ def download(g: Generated) -> None:
 def datapackage(g: Generated) -> None:
     package = g.call("GET /v1/datasets/{dataset_id}/datapackage", dataset_id="arms-exports")
     assert package.status_code == 200 and isinstance(package.parsed, g.package.types.File)
+    assert package.headers["content-type"] == "application/zip"  # the real type; the client reads it as a file
     with zipfile.ZipFile(package.parsed.payload) as archive:
         assert "datapackage.json" in archive.namelist()
+    content = g.operation("GET /v1/datasets/{dataset_id}/datapackage")["responses"]["200"]["content"]
+    assert list(content) == ["application/zip", "application/octet-stream"]
 
 
 def table(g: Generated) -> None:
@@ -543,3 +549,20 @@ def test_problem_responses_parse_into_typed_problem_details(generated: Generated
     with g.package.AuthenticatedClient(base_url=g.base, token="wrong-key") as intruder:
         refused = public.sync_detailed(client=intruder)
     assert refused.status_code == 401 and isinstance(refused.parsed, g.model("ProblemDetails"))
+
+
+def test_a_plain_generate_without_a_config_types_every_response(generated: Generated, tmp_path: Path) -> None:
+    """``openapi-python-client generate --path openapi.json`` as a client would run it, no config at all: no
+    "Unsupported content_type" (the data package was omitted as application/zip) and no other warning. The
+    project's ruff is put on PATH, for the generator's default formatting hooks."""
+    (tmp_path / "openapi.json").write_text(json.dumps(generated.document))
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        [str(GENERATOR), "generate", "--path", "openapi.json", "--meta", "none", "--output-path", "plain"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "unsupported content_type" not in output.lower() and "warning" not in output.lower(), output
+    module = (tmp_path / "plain" / "api" / "datasets" / "datapackage_v1_datasets_dataset_id_datapackage_get.py")
+    assert "File(payload=BytesIO(response.content))" in module.read_text()

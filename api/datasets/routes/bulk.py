@@ -26,11 +26,16 @@ from api.datasets.shipped import descriptor as shipped_package
 from api.datasets.tables import Release
 from api.web.cache import http_date, make_etag, matches, not_modified_since
 from api.web.deps import STRICT, AppState, DatasetId, ReleaseQuery, SnapshotDep, StateDep, respond
-from api.web.negotiation import CSV_TYPE, cell, require
+from api.web.negotiation import CSV_TYPE, acceptable, cell, require
 from api.web.responses import ERRORS, dataset_public, release_public
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=STRICT)
 ZIP = "application/zip"
+# A zip is an octet stream. Declared beside application/zip (and sent when Accept asks for it and not for a zip)
+# because generated clients type only what they know: openapi-python-client reads application/octet-stream as a
+# file and omits an application/zip response with a warning.
+OCTET = "application/octet-stream"
+BINARY = {"schema": {"type": "string", "format": "binary"}}
 COUNTRIES = "countries"
 COUNTRY_COLUMNS = ["code", "name", "entity_type", "aliases"]
 
@@ -153,10 +158,18 @@ def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release:
         },
     }
     out = io.BytesIO()
+    # Each entry dated by the release's load, not the clock: the same release gives the same bytes at every build,
+    # as its (strong) ETag says.
+    stamp = release.loaded_at.timetuple()[:6]
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("datapackage.json", json.dumps(descriptor, ensure_ascii=False, indent=2))
-        archive.writestr(f"{dataset_id}.csv", data)
-        archive.writestr(f"{COUNTRIES}.csv", countries)
+        for name, content in (
+            ("datapackage.json", json.dumps(descriptor, ensure_ascii=False, indent=2)),
+            (f"{dataset_id}.csv", data),
+            (f"{COUNTRIES}.csv", countries),
+        ):
+            entry = zipfile.ZipInfo(name, date_time=stamp)
+            entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            archive.writestr(entry, content)
     return out.getvalue()
 
 
@@ -164,10 +177,13 @@ def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release:
     "/{dataset_id}/datapackage",
     summary="A release as a Frictionless data package (zip)",
     responses={
-        200: {"content": {ZIP: {"schema": {"type": "string", "format": "binary"}}}, "description": "The package"},
+        200: {
+            "content": {ZIP: BINARY, OCTET: BINARY},
+            "description": f"The package, a zip: sent as {ZIP}, or as {OCTET} when Accept allows that and not {ZIP}",
+        },
         304: {"description": "Not modified"},
         **ERRORS,
-        406: {**ERRORS[406], "description": f"Accept does not allow {ZIP}"},
+        406: {**ERRORS[406], "description": f"Accept allows neither {ZIP} nor {OCTET}"},
     },
     response_class=Response,
 )
@@ -175,14 +191,17 @@ async def datapackage(
     dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, release: ReleaseQuery = None
 ) -> Response:
     """A zip with ``datapackage.json`` (Frictionless Data Package: schema, sources, licence, the release's
-    provenance) and the CSVs it describes: the whole release and the countries its codes refer to."""
-    require(request, ZIP)
+    provenance) and the CSVs it describes: the whole release and the countries its codes refer to. Sent as
+    ``application/zip``; an ``Accept`` that allows ``application/octet-stream`` and not a zip gets the same bytes
+    labelled so."""
+    require(request, ZIP, OCTET)
+    media = ZIP if acceptable(request.headers.get("accept", ""), [ZIP]) else OCTET
     chosen = snapshot.release(dataset_id, release)
     name = _filename(dataset_id, chosen.release_id)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         headers = {"Content-Disposition": f'attachment; filename="{name}.zip"', "X-Release": chosen.release_id}
-        return build_package(state, snapshot, dataset_id, chosen), ZIP, headers
+        return build_package(state, snapshot, dataset_id, chosen), media, headers
 
-    key = make_etag("datapackage", dataset_id, chosen.content_hash, snapshot.version)
+    key = make_etag("datapackage", dataset_id, chosen.content_hash, snapshot.version, media)
     return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
