@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -65,7 +66,12 @@ def ingest(
     ] = False,
 ) -> None:
     """Load a file as a new release of a dataset, atomically: all rows or none. A release replaces the whole
-    dataset; one with fewer than half the current release's rows is refused without --replace."""
+    dataset; one with fewer than half the current release's rows is refused without --replace. A file whose
+    content is already stored as an older release makes that release current again (a rollback)."""
+    day = _retrieved(retrieved)
+    if day is None and retrieved:
+        typer.echo(f"error: {file.name}: retrieved must be YYYY-MM-DD (a real date), not {retrieved!r}", err=True)
+        raise typer.Exit(2)
     engine = make_engine(get_settings().database_url)
     create_schema(engine)
     seed(engine)
@@ -77,7 +83,7 @@ def ingest(
                 file.read_bytes(),
                 origin=file.name,
                 release_id=release,
-                retrieved=date.fromisoformat(retrieved) if retrieved else None,
+                retrieved=day,
                 note=note,
                 replace=replace,
             )
@@ -86,11 +92,27 @@ def ingest(
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
-    verb = "loaded" if result.created else "unchanged (identical to)"
-    typer.echo(
-        f"{verb} {result.dataset_id} release {result.release_id}: {result.row_count} rows, "
-        f"version {result.content_hash[:16]}"
-    )
+    summary = f"{result.row_count} rows, version {result.content_hash[:16]}"
+    name = f"{result.dataset_id} release {result.release_id}"
+    if result.created:
+        typer.echo(f"loaded {name}: {summary}")
+    elif result.replaced is not None:
+        typer.echo(
+            f"current again: {name} (identical content was already stored; replaces {result.replaced}): {summary}"
+        )
+    else:
+        typer.echo(f"unchanged (identical to) {name}, the current release: {summary}")
+
+
+def _retrieved(text: str | None) -> date | None:
+    """``--retrieved`` as a date: YYYY-MM-DD only (``date.fromisoformat`` alone also takes 20250401 and week dates);
+    None when absent or not such a date."""
+    if not text or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def main() -> None:

@@ -17,25 +17,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.datasets.tables import Country, Dataset, Release
 from api.errors import NotFound
+
+
+def current_first() -> tuple[ColumnElement[Any], ...]:
+    """The order of a dataset's releases: the current one first, then the others by when they were last current.
+
+    The release made current last wins: a new load, or a stored release loaded again (a rollback). Releases
+    stored before ``current_since`` existed have none and rank after, by id (newest load first), as they did."""
+    return col(Release.current_since).desc().nulls_last(), col(Release.id).desc()
 
 
 @dataclass(frozen=True)
 class Snapshot:
     datasets: dict[str, Dataset]
     descriptors: dict[str, dict[str, Any]]
-    releases: dict[str, list[Release]]  # newest first
+    releases: dict[str, list[Release]]  # current first (current_first())
     countries: dict[str, Country]
     version: str = field(default="")
 
     @property
     def modified(self) -> datetime | None:
-        """When the newest release of any dataset was loaded (``Last-Modified`` of catalogue-wide answers)."""
-        loads = [r[0].loaded_at for r in self.releases.values() if r]
+        """When a dataset's current release last became current (``Last-Modified`` of catalogue-wide answers)."""
+        loads = [r[0].modified for r in self.releases.values() if r]
         return max(loads) if loads else None
 
     def dataset(self, dataset_id: str) -> Dataset:
@@ -117,10 +126,16 @@ class Catalog:
             generation, started = self._generation, self._clock()
             datasets = {d.id: d for d in session.exec(select(Dataset))}
             releases: dict[str, list[Release]] = {}
-            for release in session.exec(select(Release).order_by(Release.id.desc())):  # type: ignore[union-attr]
+            for release in session.exec(select(Release).order_by(*current_first())):
                 releases.setdefault(release.dataset_id, []).append(release)
             countries = {c.code: c for c in session.exec(select(Country))}
-            version = ",".join(f"{k}:{v[0].content_hash[:16]}" for k, v in sorted(releases.items()) if v)
+            # The current release's content and when it became current: a rollback to content served before is
+            # a new version (the URL cache must not replay the answers, and Last-Modified, of that earlier time).
+            version = ",".join(
+                f"{k}:{v[0].content_hash[:16]}@{v[0].modified.timestamp():.6f}"
+                for k, v in sorted(releases.items())
+                if v
+            )
             self._snapshot = Snapshot(
                 datasets,
                 {k: json.loads(d.descriptor) for k, d in datasets.items()},

@@ -1,8 +1,10 @@
 """Load datasets into the database as immutable releases: all rows or none.
 
-The parse step (``parsers.py``) validates the whole file before a single write, and the
-write happens in one transaction, so a bad or interrupted load leaves the previous
-release untouched. The same content again maps to the existing release and writes nothing.
+The parse step (``parsers.py``) validates the whole file before a single write, against the dataset's
+own rules (its descriptor's constraints, the layouts it takes, its world totals), and the write happens
+in one transaction, so a bad or interrupted load leaves the previous release untouched. The same content
+again maps to the existing release and writes no rows; loaded again while another release is current, it
+becomes the current release again (a rollback).
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from api.datasets.parsers import ParsedFile, Row, format_value, parse_series
+from api.datasets.catalog import current_first
+from api.datasets.parsers import SIPRI_EXPORTS, ParsedFile, Row, Rules, format_value, parse_series
 from api.datasets.pipeline_ingest import PIPELINE, parse_pipeline_file
 from api.datasets.tables import Country, Dataset, Observation, PolicyEvent, Record, Release
 from api.errors import Conflict, InvalidFile, InvalidParameter, NotFound
@@ -29,6 +33,19 @@ LISTED = "sum_of_listed_suppliers"  # a world value that is tivcast's sum of the
 # exceed it, and the countries listed cannot add up to more than it.
 ADDITIVE = frozenset({"arms-exports", "milex-constant-usd", "milex-current-usd"})
 NOT_SUPPLIERS = ("region", "world_total")  # aggregates: never summed with the countries
+# The SIPRI TIV tables a dataset takes, by the first cell of their header (its direction): arms-exports is
+# exports by supplier; an "Imports by" table would make a country's imports its export share. Every other
+# series takes tivcast's long CSV only.
+SIPRI_TABLES = {"arms-exports": SIPRI_EXPORTS}
+# The years a file must give a world total (WLD) for, where its source has one: SIPRI's TIV tables have a world
+# total every year (the shares divide by it); SIPRI's military expenditure has one at constant prices from 1988,
+# except 1991 ("a meaningful world total is not possible before 1988"; the descriptor's gaps). At current
+# prices SIPRI gives the world total for its newest year only, and its workbook none: nothing is required there
+# (a WLD row given is still checked against the countries).
+WORLD_REQUIRED: dict[str, tuple[int | None, frozenset[int], str]] = {
+    "arms-exports": (None, frozenset(), "every year of the file (the shares divide by it)"),
+    "milex-constant-usd": (1988, frozenset({1991}), "every year from 1988 but 1991 (SIPRI's world total)"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,13 @@ class IngestResult:
     content_hash: str
     row_count: int
     created: bool
+    current: bool = True  # the release is the dataset's current one after this load
+    replaced: str | None = None  # the release that was current before, when this load changed it
+
+    @property
+    def changed(self) -> bool:
+        """Did the load change what is served (a new release, or a stored one made current again)?"""
+        return self.created or self.replaced is not None
 
 
 def country_lookup(session: Session) -> dict[str, str]:
@@ -56,8 +80,29 @@ def series_dataset(session: Session, dataset_id: str) -> Dataset:
     if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} does not exist")
     if dataset.kind != "series":
-        raise InvalidParameter("dataset", f"{dataset_id!r} is a {dataset.kind} dataset; only series can be ingested")
+        article = "an" if dataset.kind[:1] in "aeiou" else "a"
+        raise InvalidParameter(
+            "dataset", f"{dataset_id!r} is {article} {dataset.kind} dataset; only series can be ingested"
+        )
     return dataset
+
+
+def series_rules(dataset: Dataset) -> Rules:
+    """What the dataset accepts: its descriptor's field constraints (``value`` minimum and maximum, a
+    ``country_code`` enum for a single-country series, the ``source_release`` pattern) and its SIPRI tables."""
+    schema = json.loads(dataset.descriptor).get("schema", {})
+    fields = {f.get("name"): f.get("constraints", {}) for f in schema.get("fields", [])}
+    value, code, source = fields.get("value", {}), fields.get("country_code", {}), fields.get("source_release", {})
+    return Rules(
+        dataset=dataset.id,
+        sipri_tables=SIPRI_TABLES.get(dataset.id, ()),
+        minimum=float(value["minimum"]) if "minimum" in value else None,
+        maximum=float(value["maximum"]) if "maximum" in value else None,
+        unit_label=dataset.unit_label,
+        countries=frozenset(code["enum"]) if "enum" in code else None,
+        code_pattern=code.get("pattern"),
+        source_pattern=source.get("pattern"),
+    )
 
 
 SHRINK = 0.5  # a new release with fewer rows than this fraction of the current one needs replace=True
@@ -80,14 +125,16 @@ def ingest_file(
     the current release, e.g. one year's file replacing 75 years) is refused unless ``replace`` is set.
     SIPRI's "Data generated" date is the source's publication date (``published``), not ``retrieved``;
     each row's ``source_release`` names SIPRI's data (``sipri-<generated date>``), never tivcast's release
-    id, so the same content under another release id is the same version."""
+    id, so the same content under another release id is the same version.
+
+    Content already stored is not stored again; if another release is current, the stored one becomes current
+    again (a rollback: ``replaced`` names the release it replaces), subject to the same shrink rule."""
     if release_id is not None and not RELEASE_ID.fullmatch(release_id):
         raise InvalidParameter("release", "must be 1-64 letters, digits, '.', '_' or '-'")
     if dataset_id == PIPELINE and session.get(Dataset, dataset_id) is not None:
         return _ingest_pipeline(session, data, origin=origin, release_id=release_id, retrieved=retrieved)
     dataset = series_dataset(session, dataset_id)
-    minimum = _schema_minimum(dataset)
-    parsed = parse_series(data, country_lookup(session), non_negative=minimum is not None and minimum >= 0)
+    parsed = parse_series(data, country_lookup(session), non_negative=False, rules=series_rules(dataset))
     published = None
     if parsed.layout == "sipri" and parsed.generated is not None:
         published = parsed.generated.isoformat()
@@ -105,30 +152,43 @@ def ingest_file(
         retrieved=retrieved,
         note=note,
         published=published,
+        reinstate=True,
     )
 
 
-def _ingest_pipeline(session: Session, data: bytes, *, origin: str, release_id: str | None,
-                     retrieved: date | None) -> IngestResult:
+def _ingest_pipeline(
+    session: Session, data: bytes, *, origin: str, release_id: str | None, retrieved: date | None
+) -> IngestResult:
     """Japan's deal pipeline: a table validated deal by deal (:mod:`api.datasets.pipeline_ingest`)."""
     dataset = session.get(Dataset, PIPELINE)
     assert dataset is not None
     columns = [f["name"] for f in json.loads(dataset.descriptor).get("schema", {}).get("fields", [])]
     records = parse_pipeline_file(data, columns, country_lookup(session))
     release = release_id or f"ingest-{records_hash(records)[:12]}"
-    return store_records(session, PIPELINE, "table", records, release_id=release, origin=origin,
-                         retrieved=retrieved, published=None)
+    return store_records(
+        session,
+        PIPELINE,
+        "table",
+        records,
+        release_id=release,
+        origin=origin,
+        retrieved=retrieved,
+        published=None,
+        reinstate=True,
+    )
+
+
+def current_release(session: Session, dataset_id: str) -> Release | None:
+    """The release served by default (the catalogue's order, :func:`api.datasets.catalog.current_first`)."""
+    return session.exec(select(Release).where(Release.dataset_id == dataset_id).order_by(*current_first())).first()
 
 
 def _refuse_sharp_shrink(session: Session, dataset_id: str, parsed: ParsedFile) -> None:
-    current = session.exec(
-        select(Release).where(Release.dataset_id == dataset_id).order_by(col(Release.id).desc())
-    ).first()
+    current = current_release(session, dataset_id)
     if current is None or len(parsed.rows) >= SHRINK * current.row_count:
         return
-    same = select(Release.id).where(Release.dataset_id == dataset_id, Release.content_hash == parsed.content_hash)
-    if session.exec(same).first() is not None:
-        return  # already stored: nothing will be written
+    if current.content_hash == parsed.content_hash:
+        return  # already the current release: nothing will change
     raise Conflict(
         f"this file has {len(parsed.rows):,} rows and would replace release {current.release_id!r} of "
         f"{dataset_id!r} ({current.row_count:,} rows): a release replaces the whole dataset, it does not add "
@@ -138,15 +198,6 @@ def _refuse_sharp_shrink(session: Session, dataset_id: str, parsed: ParsedFile) 
 
 def _with_source(parsed: ParsedFile, label: str) -> list[Row]:
     return [replace(row, source_release=row.source_release or label) for row in parsed.rows]
-
-
-def _schema_minimum(dataset: Dataset) -> float | None:
-    fields = json.loads(dataset.descriptor).get("schema", {}).get("fields", [])
-    for field in fields:
-        if field.get("name") == "value":
-            minimum = field.get("constraints", {}).get("minimum")
-            return float(minimum) if minimum is not None else None
-    return None
 
 
 def store_series(
@@ -159,14 +210,19 @@ def store_series(
     retrieved: date | None,
     note: str | None = None,
     published: str | None = None,
+    reinstate: bool = False,
 ) -> IngestResult:
+    """Store validated rows as a new release, or find the identical one. ``reinstate``: an identical release that
+    is not current becomes current again (an operator's load; seeding the shipped data never does this, or every
+    start would undo the operator's newer release)."""
+    require_world(parsed, dataset_id)
     if dataset_id in ADDITIVE:
         check_totals(parsed.rows, _aggregates(session))
     digest = parsed.content_hash
     existing = _existing(session, dataset_id, digest, release_id)
     if existing is not None:
-        return IngestResult(dataset_id, existing.release_id, digest, existing.row_count, created=False)
-    release = _new_release(
+        return _found(session, existing, reinstate)
+    release, replaced = _new_release(
         session,
         dataset_id,
         release_id or f"ingest-{digest[:12]}",
@@ -191,12 +247,34 @@ def store_series(
     ]
     for start in range(0, len(rows), 5000):
         session.execute(insert(Observation), rows[start : start + 5000])
-    return IngestResult(dataset_id, release.release_id, digest, len(rows), created=True)
+    return IngestResult(dataset_id, release.release_id, digest, len(rows), created=True, replaced=replaced)
 
 
 def _aggregates(session: Session) -> frozenset[str]:
     codes = session.exec(select(Country.code).where(col(Country.entity_type).in_(NOT_SUPPLIERS))).all()
     return frozenset(codes) | {WORLD}
+
+
+def require_world(parsed: ParsedFile, dataset_id: str) -> None:
+    """A world total (WLD) for every year the dataset's source has one for (``WORLD_REQUIRED``): without it a
+    year's shares are empty and its forecasts fail. Refused naming the first year without one, at its first value
+    (long CSV: that row's country_code; SIPRI's table: the year's column of its first row)."""
+    if dataset_id not in WORLD_REQUIRED:
+        return
+    first, excepted, which = WORLD_REQUIRED[dataset_id]
+    given = {r.year for r in parsed.rows if r.country_code == WORLD}
+    firsts: dict[int, Row] = {}
+    for row in parsed.rows:
+        firsts.setdefault(row.year, row)
+    for year in sorted(firsts):
+        if year in given or year in excepted or (first is not None and year < first):
+            continue
+        row = firsts[year]
+        raise InvalidFile(
+            f"no world total ({WORLD} row) for {year}: {dataset_id} needs one for {which}; {year} first appears here",
+            line=row.line,
+            column="country_code" if parsed.layout == "long" else row.column,
+        )
 
 
 def check_totals(rows: tuple[Row, ...], aggregates: frozenset[str]) -> None:
@@ -205,7 +283,8 @@ def check_totals(rows: tuple[Row, ...], aggregates: frozenset[str]) -> None:
     the source's rounding (each cell is rounded to a whole number: half a unit per cell summed).
 
     A value that breaks them (say a typo multiplying a country's TIV by 100) would make every share and
-    forecast of that year meaningless, so the whole file is refused, naming the line and the column."""
+    forecast of that year meaningless, so the whole file is refused, naming the line and the column: the
+    country's, or the world total's when it is the world total that looks wrong (:func:`_world_too_low`)."""
     world = {r.year: r for r in rows if r.country_code == WORLD}
     parts: dict[int, list[Row]] = {}
     for row in rows:
@@ -213,14 +292,9 @@ def check_totals(rows: tuple[Row, ...], aggregates: frozenset[str]) -> None:
             parts.setdefault(row.year, []).append(row)
     for year in sorted(parts):
         total = world[year]
-        for row in sorted(parts[year], key=lambda r: -r.value):
-            if row.value > total.value:
-                raise InvalidFile(
-                    f"{row.country_code} {year} = {format_value(row.value)} is above the world total for {year} "
-                    f"({WORLD} = {format_value(total.value)}, line {total.line}); no country can exceed the world",
-                    line=row.line,
-                    column=row.column,
-                )
+        above = sorted((r for r in parts[year] if r.value > total.value), key=lambda r: -r.value)
+        if above:
+            _world_too_low(total, above, parts[year])
         if total.flag and LISTED in total.flag.split(";"):
             continue  # tivcast's own sum of the listed suppliers, not the source's total
         listed = sum(r.value for r in parts[year])
@@ -235,6 +309,29 @@ def check_totals(rows: tuple[Row, ...], aggregates: frozenset[str]) -> None:
             )
 
 
+def _world_too_low(total: Row, above: list[Row], countries: list[Row]) -> None:
+    """Countries above their year's world total: which line is wrong? One country far above a world total that
+    the other countries fit under is that country's typo (say its TIV times 100); a world total below two or
+    more countries, or below the sum of the others, is the world total's own mistake."""
+    largest, year = above[0], total.year
+    others = sum(r.value for r in countries if r is not largest)
+    if len(above) > 1 or others > total.value + 0.5 * len(countries):
+        raise InvalidFile(
+            f"the world total for {year} looks wrong: {WORLD} = {format_value(total.value)} is below "
+            f"{len(above)} of the countries listed for {year}, the largest {largest.country_code} = "
+            f"{format_value(largest.value)} (line {largest.line}); no country can exceed the world",
+            line=total.line,
+            column=total.column,
+        )
+    raise InvalidFile(
+        f"{largest.country_code} {year} = {format_value(largest.value)} is above the world total for {year} "
+        f"({WORLD} = {format_value(total.value)}, line {total.line}), which the other countries fit under; "
+        "no country can exceed the world",
+        line=largest.line,
+        column=largest.column,
+    )
+
+
 def store_records(
     session: Session,
     dataset_id: str,
@@ -245,13 +342,17 @@ def store_records(
     origin: str,
     retrieved: date | None,
     published: str | None,
+    reinstate: bool = False,
 ) -> IngestResult:
-    """Store a table or event dataset as one release (same rules: hashed, immutable, all or none)."""
+    """Store a table or event dataset as one release (same rules: hashed, immutable, all or none; ``reinstate``
+    as in :func:`store_series`)."""
     digest = records_hash(records)
     existing = _existing(session, dataset_id, digest, release_id)
     if existing is not None:
-        return IngestResult(dataset_id, existing.release_id, digest, existing.row_count, created=False)
-    release = _new_release(session, dataset_id, release_id, digest, len(records), origin, retrieved, None, published)
+        return _found(session, existing, reinstate)
+    release, replaced = _new_release(
+        session, dataset_id, release_id, digest, len(records), origin, retrieved, None, published
+    )
     assert release.id is not None
     if kind == "events":
         session.add_all(PolicyEvent(release_pk=release.id, **_event_fields(r)) for r in records)
@@ -261,7 +362,7 @@ def store_records(
             for n, r in enumerate(records, start=1)
         )
     session.flush()
-    return IngestResult(dataset_id, release.release_id, digest, len(records), created=True)
+    return IngestResult(dataset_id, release.release_id, digest, len(records), created=True, replaced=replaced)
 
 
 def records_hash(records: list[dict[str, str]]) -> str:
@@ -298,6 +399,53 @@ def _existing(session: Session, dataset_id: str, digest: str, release_id: str | 
     return None
 
 
+def _found(session: Session, release: Release, reinstate: bool) -> IngestResult:
+    """The answer for content already stored: nothing is written, unless ``reinstate`` makes it current again."""
+    current = current_release(session, release.dataset_id)
+    replaced = None
+    if current is not None and current.id != release.id:
+        if not reinstate:
+            return IngestResult(
+                release.dataset_id,
+                release.release_id,
+                release.content_hash,
+                release.row_count,
+                created=False,
+                current=False,
+            )
+        replaced = current.release_id
+        release.current_since = _stamp(current)
+        session.add(release)
+        session.flush()
+    return IngestResult(
+        release.dataset_id,
+        release.release_id,
+        release.content_hash,
+        release.row_count,
+        created=False,
+        current=True,
+        replaced=replaced,
+    )
+
+
+def _stamp(current: Release | None) -> datetime:
+    """The ``current_since`` of a release about to become current: now, and always later than the release it
+    replaces (a clock stepped back must not leave the old one current), in a later second too: Last-Modified and
+    If-Modified-Since count whole seconds, so a client holding the replaced release's date would get a 304.
+    Within a second of the last change, it waits for the next second (rare: two changes in one second)."""
+    now = datetime.now(UTC)
+    if current is None:
+        return now
+    since = current.modified if current.modified.tzinfo else current.modified.replace(tzinfo=UTC)
+    next_second = since.replace(microsecond=0) + timedelta(seconds=1)
+    if now >= next_second:
+        return now
+    wait = (next_second - now).total_seconds()
+    if wait <= 1:  # more: the clock went back; stamp after the old one without waiting for it
+        time.sleep(wait)
+    return next_second
+
+
 def _new_release(
     session: Session,
     dataset_id: str,
@@ -308,7 +456,10 @@ def _new_release(
     retrieved: date | None,
     note: str | None,
     published: str | None,
-) -> Release:
+) -> tuple[Release, str | None]:
+    """The new release, current from now on, and the id of the release it replaces as the current one."""
+    before = current_release(session, dataset_id)
+    stamp = _stamp(before)
     release = Release(
         dataset_id=dataset_id,
         release_id=release_id,
@@ -318,11 +469,12 @@ def _new_release(
         published=published,
         origin=origin,
         note=note,
-        loaded_at=datetime.now(UTC),
+        loaded_at=min(stamp, datetime.now(UTC)),
+        current_since=stamp,
     )
     session.add(release)
     session.flush()
-    return release
+    return release, before.release_id if before is not None else None
 
 
 def database_checksum(session: Session) -> str:

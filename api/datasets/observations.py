@@ -118,7 +118,7 @@ async def answer(request: Request, state: AppState, snapshot: Snapshot, query: O
         return envelope.replace(b'"data":[]', data, 1), JSON, headers
 
     in_memory = state.releases.get(chosen, _names_version(snapshot)) is not None
-    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at, offload=not in_memory)
+    return await respond(request, state, snapshot, key, build, modified=chosen.modified, offload=not in_memory)
 
 
 def rows_at(dataset_id: str, kind: str) -> str:

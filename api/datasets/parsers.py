@@ -8,6 +8,8 @@ Two layouts are accepted:
   with one row per country *name*. An empty cell means "no deliveries identified" (no row);
   ``0`` means "between 0 and 0.5 million TIV" and is kept with the flag ``lt_0.5m``.
 
+What a dataset accepts beyond that (which SIPRI tables, the values' bounds, the countries, the form of
+``source_release``) is its :class:`Rules`, read from its descriptor by :mod:`api.datasets.ingest`.
 Every problem raises :class:`InvalidFile` naming the line and column.
 """
 
@@ -27,9 +29,29 @@ from api.errors import InvalidFile
 
 LONG_REQUIRED = ("country_code", "year", "value")
 LONG_OPTIONAL = ("country_name", "flag", "source_release")
-SIPRI_HEADERS = ("exports by", "imports by", "supplier", "recipient")
+SIPRI_EXPORTS = ("exports by", "supplier")  # the first header cell of SIPRI's TIV tables, by direction
+SIPRI_IMPORTS = ("imports by", "recipient")
+SIPRI_HEADERS = SIPRI_EXPORTS + SIPRI_IMPORTS
 YEAR_MIN, YEAR_MAX = 1900, 2100
 LT_HALF = "lt_0.5m"
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What one dataset accepts (its descriptor's constraints, and which of SIPRI's tables it takes).
+
+    ``sipri_tables``: the first header cells of the SIPRI TIV tables the dataset takes (empty: tivcast's long
+    CSV only); ``minimum``/``maximum`` bound ``value``; ``countries`` is the set of codes a single-country
+    dataset takes; the patterns are Table Schema ``pattern`` constraints (the whole value must match)."""
+
+    dataset: str
+    sipri_tables: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    unit_label: str | None = None
+    countries: frozenset[str] | None = None
+    code_pattern: str | None = None
+    source_pattern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +104,92 @@ def decode(data: bytes) -> str:
 
 
 def parse_series(
-    data: bytes, countries: Mapping[str, str], *, non_negative: bool = True, source_release: str | None = None
+    data: bytes,
+    countries: Mapping[str, str],
+    *,
+    non_negative: bool = True,
+    source_release: str | None = None,
+    rules: Rules | None = None,
 ) -> ParsedFile:
-    """Parse either layout. ``countries`` maps codes, names and aliases (upper-cased) to codes."""
+    """Parse either layout. ``countries`` maps codes, names and aliases (upper-cased) to codes. With ``rules``,
+    every row must also satisfy the dataset's :class:`Rules` (errors in file order, naming line and column)."""
     text = decode(data)
     lines = text.splitlines()
     for number, line in enumerate(lines[:40], start=1):
         first = line.split(",", 1)[0].strip().strip('"').lower()
         if first in SIPRI_HEADERS:
-            return _parse_sipri(lines, number, countries, non_negative, source_release)
-    return _parse_long(text, countries, non_negative)
+            if rules is not None:
+                _check_table(rules, first, line.split(",", 1)[0].strip().strip('"'), number)
+            return _parse_sipri(lines, number, countries, non_negative, source_release, rules)
+    return _parse_long(text, countries, non_negative, rules)
+
+
+def _check_table(rules: Rules, first: str, cell: str, line: int) -> None:
+    """A SIPRI TIV table is accepted only by the dataset it measures, in its direction (exports or imports)."""
+    if first in rules.sipri_tables:
+        return
+    what = "imports (by recipient)" if first in SIPRI_IMPORTS else "exports (by supplier)"
+    if rules.sipri_tables:
+        takes = " or ".join(repr(h.capitalize()) for h in rules.sipri_tables)
+        raise InvalidFile(
+            f"this is a SIPRI TIV table of arms {what} ({cell!r}); {rules.dataset} takes only SIPRI's {takes} "
+            "tables (or tivcast's long CSV)",
+            line=line,
+            column=cell,
+        )
+    raise InvalidFile(
+        f"this is a SIPRI TIV table of arms {what} ({cell!r}), in trend-indicator values; {rules.dataset} takes only "
+        "tivcast's long CSV (country_code,year,value[,flag][,source_release]) of its own unit",
+        line=line,
+        column=cell,
+    )
+
+
+def check_row(rules: Rules | None, row: Row, *, country_column: str, source_column: str | None) -> None:
+    """The dataset's constraints on one parsed row (its value's bounds, its country, its source_release)."""
+    if rules is None:
+        return
+    unit = f" ({rules.unit_label})" if rules.unit_label else ""
+    value = format_value(row.value)
+    if rules.minimum is not None and row.value < rules.minimum:
+        below = "negative" if rules.minimum == 0 else f"below {format_value(rules.minimum)}"
+        raise InvalidFile(
+            f"value {value} is {below}; {rules.dataset}{unit} cannot be {below}", line=row.line, column=row.column
+        )
+    if rules.maximum is not None and row.value > rules.maximum:
+        raise InvalidFile(
+            f"value {value} is above {format_value(rules.maximum)}, the largest {rules.dataset}{unit} can be; "
+            "is this file another dataset's?",
+            line=row.line,
+            column=row.column,
+        )
+    if rules.countries is not None and row.country_code not in rules.countries:
+        raise InvalidFile(
+            f"{row.country_code}: {rules.dataset} has values for {', '.join(sorted(rules.countries))} only",
+            line=row.line,
+            column=country_column,
+        )
+    if rules.code_pattern is not None and not re.fullmatch(rules.code_pattern, row.country_code):
+        raise InvalidFile(
+            f"country code {row.country_code!r} does not match {rules.code_pattern}",
+            line=row.line,
+            column=country_column,
+        )
+    source = row.source_release
+    if source is not None and rules.source_pattern is not None and not re.fullmatch(rules.source_pattern, source):
+        raise InvalidFile(
+            f"source_release {source!r} is not a source release name (lower case, with its year, such as "
+            "sipri-at-2025 or sipri-2025-03-10); is the file cut off?",
+            line=row.line,
+            column=source_column,
+        )
 
 
 def _reader(text: str) -> _csv.Reader:
     return csv.reader(io.StringIO(text, newline=""), strict=True)
 
 
-def _parse_long(text: str, countries: Mapping[str, str], non_negative: bool) -> ParsedFile:
+def _parse_long(text: str, countries: Mapping[str, str], non_negative: bool, rules: Rules | None) -> ParsedFile:
     reader = _reader(text)
     try:
         header = [h.strip() for h in next(reader)]
@@ -123,6 +214,7 @@ def _parse_long(text: str, countries: Mapping[str, str], non_negative: bool) -> 
                 line=line,
                 column="value",
             )
+            check_row(rules, row, country_column="country_code", source_column="source_release")
             _no_duplicate(seen, row, line)
             rows.append(row)
     except csv.Error as exc:
@@ -145,7 +237,12 @@ def _check_long_header(header: list[str]) -> None:
 
 
 def _parse_sipri(
-    lines: list[str], header_line: int, countries: Mapping[str, str], non_negative: bool, source_release: str | None
+    lines: list[str],
+    header_line: int,
+    countries: Mapping[str, str],
+    non_negative: bool,
+    source_release: str | None,
+    rules: Rules | None,
 ) -> ParsedFile:
     generated = _generated_date(lines[: header_line - 1])
     body = "\n".join(lines[header_line - 1 :])
@@ -170,6 +267,7 @@ def _parse_sipri(
                     continue  # no deliveries identified: no observation
                 value = _value(cell, line, str(year), non_negative)
                 row = Row(code, year, value, LT_HALF if value == 0 else None, source_release, line, str(year))
+                check_row(rules, row, country_column=header[0], source_column=None)
                 _no_duplicate(seen, row, line)
                 rows.append(row)
     except csv.Error as exc:

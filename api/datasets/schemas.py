@@ -28,7 +28,10 @@ class ReleasePublic(BaseModel):
     published: str | None
     origin: str = Field(description="'shipped' (curated data in the package) or the ingested file name")
     loaded_at: str
-    current: bool = Field(description="True for the release served by default (the newest load)")
+    current: bool = Field(
+        description="True for the release served by default: the newest load, or an older release whose content "
+        "was loaded again since (a rollback)"
+    )
 
 
 class ReleaseListPublic(BaseModel):
@@ -240,7 +243,14 @@ class IngestPublic(BaseModel):
     release_id: str = Field(examples=["sipri-2025-03-10"])
     content_hash: str = Field(description="sha256 of the canonical rows; the dataset version")
     row_count: int
-    created: bool = Field(description="False when the same content was already stored (nothing was written)")
+    created: bool = Field(description="False when the same content was already stored (no rows were written)")
+    current: bool = Field(
+        description="True: this release is now the one served by default. Content already stored becomes current "
+        "again when it was not (a rollback; see replaced)"
+    )
+    replaced: str | None = Field(
+        default=None, description="The release that was current before, when this upload changed it; else null"
+    )
     links: dict[str, str]
 
 

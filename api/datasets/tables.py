@@ -1,8 +1,9 @@
 """Database tables (SQLModel). Response shapes live in ``schemas.py``.
 
 A *release* is one immutable load of a dataset: SIPRI revises its whole database
-every spring, so each load is kept, hashed and addressable, and the newest is
-served by default.
+every spring, so each load is kept, hashed and addressable. The *current* release, served
+by default, is the one made current last (``current_since``): a new load, or an older
+release whose content is loaded again (a rollback).
 """
 
 from datetime import date, datetime
@@ -57,6 +58,18 @@ class Release(SQLModel, table=True):
     origin: str = Field(description="'shipped' or the ingested file name")
     note: str | None = Field(default=None, sa_column=Column(Text))
     loaded_at: datetime
+    current_since: datetime | None = Field(
+        default=None,
+        description="When the release last became the current one: at its load, and again when its content is "
+        "loaded again while another release is current (a rollback). None: stored before this column existed "
+        "(such releases rank by id, after every release with a value)",
+    )
+
+    @property
+    def modified(self) -> datetime:
+        """``Last-Modified`` of answers from this release: when it last became current, so that a rollback to it
+        moves the date forward (an If-Modified-Since from the release it replaced must not get a 304)."""
+        return self.current_since or self.loaded_at
 
 
 class Observation(SQLModel, table=True):

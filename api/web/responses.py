@@ -143,10 +143,10 @@ def loaded_provenance(
     what tivcast knows of it, and a plain statement that the shipped release's notes do not apply."""
     publishers = sorted({s["publisher"] for s in descriptor.get("sources", []) if s.get("publisher")})
     publisher = "; ".join(publishers) or "the publisher"
-    generated = f", data generated {release.published}" if release.published else ""
+    generated = f" (data generated {release.published})" if release.published else ""
     citation = (
-        f"{title}, {publisher}: release {release.release_id!r} loaded into tivcast from the file "
-        f"{release.origin!r}{generated} on {release.loaded_at.date().isoformat()}. Credit the publisher as its "
+        f"{title}, {publisher}: release {release.release_id!r}{generated}, loaded into tivcast from the file "
+        f"{release.origin!r} on {release.loaded_at.date().isoformat()}. Credit the publisher as its "
         "terms require; tivcast's calculations are not the publisher's."
     )
     shipped = descriptor.get("tivcast", {}).get("release", {}).get("id") or "shipped"

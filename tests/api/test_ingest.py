@@ -135,17 +135,21 @@ class TestGoodFiles:
         assert checksum(fresh_url) == before
 
     def test_long_csv_with_the_same_rows_has_the_same_version(self, fresh_url: str) -> None:
-        long = HEADER + "JPN,2024,21,,r1\nKOR,2024,964,,r1\n"
+        long = HEADER + "JPN,2024,21,,test-2024\nKOR,2024,964,,test-2024\nWLD,2024,29300,,test-2024\n"
         a = ingest(fresh_url, long.encode(), release_id="r1")
-        b = ingest(fresh_url, b"country_code,value,year,source_release\nKOR,964,2024,r1\nJPN,21,2024,r1\n")
+        b = ingest(
+            fresh_url,
+            b"country_code,value,year,source_release\nWLD,29300,2024,test-2024\nKOR,964,2024,test-2024\n"
+            b"JPN,21,2024,test-2024\n",
+        )
         assert a.content_hash == b.content_hash
         assert not b.created
 
     def test_a_release_id_reused_for_other_content_is_a_conflict(self, fresh_url: str) -> None:
-        ingest(fresh_url, (HEADER + "JPN,2024,21,,\n").encode(), release_id="mine")
+        ingest(fresh_url, (HEADER + "WLD,2024,29300,,\nJPN,2024,21,,\n").encode(), release_id="mine")
         before = checksum(fresh_url)
         with pytest.raises(Exception, match="already exists"):
-            ingest(fresh_url, (HEADER + "JPN,2024,22,,\n").encode(), release_id="mine")
+            ingest(fresh_url, (HEADER + "WLD,2024,29300,,\nJPN,2024,22,,\n").encode(), release_id="mine")
         assert checksum(fresh_url) == before
 
 

@@ -48,7 +48,7 @@ class TestUpload:
 
     def test_multipart_upload_with_provenance_and_a_hostile_file_name(self, sqlite: Databases) -> None:
         with serve(sqlite.copy(), admin_api_key=KEY) as client:
-            data = b"country_code,year,value\nJPN,2024,22\nKOR,2024,970\n"
+            data = b"country_code,year,value\nJPN,2024,22\nKOR,2024,970\nWLD,2024,29300\n"
             response = client.post(
                 UPLOAD,
                 params={"release": "mine-1", "retrieved": "2025-04-01", "note": "checked by hand", "replace": "true"},
@@ -101,14 +101,11 @@ class TestUpload:
 
     def test_a_release_id_taken_by_other_content_is_a_409(self, sqlite: Databases) -> None:
         with serve(sqlite.copy(), admin_api_key=KEY) as client:
-            one, other = b"country_code,year,value\nJPN,2024,1\n", b"country_code,year,value\nJPN,2024,2\n"
-            assert (
-                client.post(UPLOAD, params={"release": "r1", "replace": "true"}, content=one, headers=CSV).status_code
-                == 201
-            )
-            assert_problem(
-                client.post(UPLOAD, params={"release": "r1", "replace": "true"}, content=other, headers=CSV), 409
-            )
+            one = b"country_code,year,value\nJPN,2024,1\nWLD,2024,29300\n"
+            other = b"country_code,year,value\nJPN,2024,2\nWLD,2024,29300\n"
+            params = {"release": "r1", "replace": "true"}
+            assert client.post(UPLOAD, params=params, content=one, headers=CSV).status_code == 201
+            assert_problem(client.post(UPLOAD, params=params, content=other, headers=CSV), 409)
 
     def test_a_new_release_publishes_the_warm_set_for_its_version(
         self, sqlite: Databases, monkeypatch: pytest.MonkeyPatch

@@ -99,7 +99,7 @@ async def download(
         "Content-Disposition": f'attachment; filename="{_filename(dataset_id, chosen.release_id)}.csv"',
         "X-Release": chosen.release_id,
         "X-Total-Count": str(chosen.row_count),
-        "Last-Modified": http_date(chosen.loaded_at),
+        "Last-Modified": http_date(chosen.modified),
     }
     if matches(request, etag) or (
         "if-none-match" not in request.headers
@@ -204,4 +204,4 @@ async def datapackage(
         return build_package(state, snapshot, dataset_id, chosen), media, headers
 
     key = make_etag("datapackage", dataset_id, chosen.content_hash, snapshot.version, media)
-    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
+    return await respond(request, state, snapshot, key, build, modified=chosen.modified)

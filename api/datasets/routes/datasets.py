@@ -109,7 +109,7 @@ async def get_dataset(
         return _datasets(as_, [dataset], dataset)
 
     key = make_etag("dataset", dataset_id, snapshot.version, as_)
-    return await respond(request, state, snapshot, key, build, modified=snapshot.release(dataset_id).loaded_at)
+    return await respond(request, state, snapshot, key, build, modified=snapshot.release(dataset_id).modified)
 
 
 @router.get(
@@ -124,7 +124,8 @@ async def get_dataset(
 async def list_releases(
     dataset_id: DatasetId, request: Request, state: StateDep, snapshot: SnapshotDep, format: FormatQuery = None
 ) -> Response:
-    """Every load of the dataset, newest first, with content hashes and dates."""
+    """Every load of the dataset, the current one first (then by when each was last current), with content hashes
+    and dates."""
     releases = snapshot.releases.get(snapshot.dataset(dataset_id).id, [])
     as_ = choose(request, format)
 
@@ -135,7 +136,7 @@ async def list_releases(
         return _json(ReleaseListPublic(dataset=dataset_id, data=data, count=len(data)))
 
     key = make_etag("releases", dataset_id, snapshot.version, as_)
-    return await respond(request, state, snapshot, key, build, modified=releases[0].loaded_at if releases else None)
+    return await respond(request, state, snapshot, key, build, modified=releases[0].modified if releases else None)
 
 
 @router.get(
@@ -217,4 +218,4 @@ async def list_records(
         )
 
     key = make_etag("records", chosen.content_hash, as_)
-    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
+    return await respond(request, state, snapshot, key, build, modified=chosen.modified)

@@ -86,4 +86,4 @@ async def list_policy_events(
         return body.model_dump_json().encode(), "application/json", {}
 
     key = make_etag("events", chosen.content_hash, start, end, category, as_)
-    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
+    return await respond(request, state, snapshot, key, build, modified=chosen.modified)

@@ -133,7 +133,7 @@ async def get_shares(
     # "shares-3": a window holding a year the country's value is unknown in is no longer served (it was counted as
     # zero), so an ETag of the old rows must not match.
     key = make_etag("shares-3", chosen.content_hash, asked, start, end, window, as_)
-    return await respond(request, state, snapshot, key, build, modified=chosen.loaded_at)
+    return await respond(request, state, snapshot, key, build, modified=chosen.modified)
 
 
 def _no_window(start: int | None, end: int | None, world_years: list[int], size: int) -> str:

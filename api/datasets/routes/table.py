@@ -148,7 +148,7 @@ async def table(
 
     # "table-2": wide rows gained the flag of each value, so an ETag of the old body must not match.
     key = make_etag("table-2", [r.content_hash for r in releases], ids, codes, start, end, shape, as_)
-    return await respond(request, state, snapshot, key, build, modified=max(r.loaded_at for r in releases))
+    return await respond(request, state, snapshot, key, build, modified=max(r.modified for r in releases))
 
 
 def _datasets(raw: str, snapshot: Snapshot) -> list[str]:

@@ -24,14 +24,15 @@ from api.forecasts.inputs import InputsCache
 from api.forecasts.warm import publish_warm_set, warm_specs
 from api.operations.security import LIMITED, TOO_LARGE, UNAUTHORIZED, rate_limited, require_admin
 from api.web.cache import BodyCache, UrlCache
-from api.web.deps import AppState, DatasetId, StateDep
+from api.web.deps import STRICT, AppState, DatasetId, StateDep
 from api.web.responses import ERRORS, PROBLEM
 
 router = APIRouter(
     prefix="/v1/admin",
     tags=["admin"],
-    # The budget is counted before the key is checked, so guessing keys is rate limited too.
-    dependencies=[rate_limited("admin"), Depends(require_admin)],
+    # The budget is counted before the key is checked, so guessing keys is rate limited too. Unknown or repeated
+    # query parameters are a 422 naming them (STRICT, as on the data routes), checked after the key.
+    dependencies=[rate_limited("admin"), Depends(require_admin), *STRICT],
     responses={
         **UNAUTHORIZED,
         **ERRORS,
@@ -74,7 +75,11 @@ UPLOAD_BODY = {
     status_code=201,
     openapi_extra={"requestBody": UPLOAD_BODY},
     responses={
-        200: {"model": IngestPublic, "description": "The same content is already stored: nothing was written"},
+        200: {
+            "model": IngestPublic,
+            "description": "The same content is already stored: no rows were written. If another release was "
+            "current, this one is current again (a rollback: current true, replaced names the other)",
+        },
         409: {
             "model": ProblemDetails,
             "description": "The release id is taken by other content, or the file would shrink the dataset "
@@ -96,7 +101,10 @@ async def upload_release(
     state: StateDep,
     background: BackgroundTasks,
     release: NewRelease = None,
-    retrieved: Annotated[date | None, Query(description="When the file was retrieved from its source")] = None,
+    retrieved: Annotated[
+        date | None,
+        Query(description="When the file was retrieved from its source, YYYY-MM-DD", examples=["2025-04-01"]),
+    ] = None,
     note: Annotated[str | None, Query(max_length=500, description="Free-text provenance note")] = None,
     replace: Annotated[
         bool,
@@ -106,11 +114,12 @@ async def upload_release(
     """Validate the whole file, then store it as a new release in one transaction (all rows or none), exactly
     as ``tivcast ingest`` does. 201 with the new release; 200 when identical content is already stored; 422
     naming the line and column of the first problem. The new release is served at once and the warm set is
-    recomputed for it. A release replaces the whole dataset: one much smaller than the current release is a
-    409 unless ``replace=true``."""
+    recomputed for it. Content already stored that is not the current release becomes current again (a rollback:
+    200, ``current`` true, ``replaced`` the release it replaces). A release replaces the whole dataset: one much
+    smaller than the current release is a 409 unless ``replace=true``."""
     data, origin = await _read_upload(request)
     result = await run_in_threadpool(_store, state.engine, dataset_id, data, origin, release, retrieved, note, replace)
-    if result.created:
+    if result.changed:
         state.catalog.invalidate()
         if state.settings.warm_on_start:
             background.add_task(_warm, state, request.app.state.warm_countries)
@@ -121,6 +130,8 @@ async def upload_release(
         content_hash=result.content_hash,
         row_count=result.row_count,
         created=result.created,
+        current=result.current,
+        replaced=result.replaced,
         links={"releases": f"/v1/datasets/{dataset_id}/releases", "dataset": f"/v1/datasets/{dataset_id}"},
     )
 
