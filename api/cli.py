@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.datasets.ingest import ingest_file
+from api.datasets.ingest import ingest_file, parse_day
 from api.datasets.shipped import seed
 from api.db import create_schema, make_engine, transaction
 from api.errors import TivcastError
@@ -68,7 +66,7 @@ def ingest(
     """Load a file as a new release of a dataset, atomically: all rows or none. A release replaces the whole
     dataset; one with fewer than half the current release's rows is refused without --replace. A file whose
     content is already stored as an older release makes that release current again (a rollback)."""
-    day = _retrieved(retrieved)
+    day = parse_day(retrieved) if retrieved else None
     if day is None and retrieved:
         typer.echo(f"error: {file.name}: retrieved must be YYYY-MM-DD (a real date), not {retrieved!r}", err=True)
         raise typer.Exit(2)
@@ -103,16 +101,6 @@ def ingest(
     else:
         typer.echo(f"unchanged (identical to) {name}, the current release: {summary}")
 
-
-def _retrieved(text: str | None) -> date | None:
-    """``--retrieved`` as a date: YYYY-MM-DD only (``date.fromisoformat`` alone also takes 20250401 and week dates);
-    None when absent or not such a date."""
-    if not text or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def main() -> None:

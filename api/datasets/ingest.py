@@ -64,6 +64,17 @@ class IngestResult:
         return self.created or self.replaced is not None
 
 
+def parse_day(text: str) -> date | None:
+    """A retrieval date as given (``--retrieved``, ``retrieved=``): YYYY-MM-DD and a real day, else None.
+    ``date.fromisoformat`` alone would also take 20250401 and week dates such as 2025-W14-2."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def country_lookup(session: Session) -> dict[str, str]:
     """Codes, names and aliases (upper-cased) -> code."""
     lookup: dict[str, str] = {}

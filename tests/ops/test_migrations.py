@@ -110,3 +110,40 @@ def test_tivcast_db_upgrade_from_several_processes_at_once(empty_postgres: Calla
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and f"database: {head()}" in check.stdout
     assert drift(url, SQLModel.metadata) == []
+
+
+class TestCurrentSince:
+    """0002 adds ``release.current_since`` as NULL on the releases already stored: they keep the order they were
+    served in (the newest id is current), and a rollback to one of them works."""
+
+    def test_releases_stored_before_0002_keep_their_current_release_and_can_be_rolled_back(
+        self, databases: Databases
+    ) -> None:
+        from sqlmodel import Session
+
+        from api.datasets.catalog import Catalog
+        from api.datasets.ingest import ingest_file
+        from api.db import transaction
+
+        shipped = (ROOT / "api" / "data" / "arms-exports.csv").read_bytes()
+        revised = shipped.replace(b"\nJPN,2023,13,,", b"\nJPN,2023,14,,")
+        engine = make_engine(databases.copy())
+        try:
+            with transaction(engine) as session:
+                ingest_file(session, "arms-exports", revised, origin="revised.csv", release_id="revised")
+            with engine.begin() as connection:  # as 0002 leaves the rows of an older database
+                connection.execute(sa.text("UPDATE release SET current_since = NULL"))
+
+            def current() -> str:
+                return Catalog(engine, ttl=0).get().release("arms-exports").release_id
+
+            assert current() == "revised"  # the newest id, as before 0002
+            with transaction(engine) as session:
+                result = ingest_file(session, "arms-exports", shipped, origin="arms-exports.csv")
+            assert (result.created, result.current, result.replaced) == (False, True, "revised")
+            assert current() == result.release_id
+            with Session(engine) as session:
+                nulls = session.exec(sa.text("SELECT count(*) FROM release WHERE current_since IS NULL")).one()
+            assert nulls[0] > 0  # the other datasets' releases were left alone
+        finally:
+            engine.dispose()

@@ -107,6 +107,38 @@ class TestUpload:
             assert client.post(UPLOAD, params=params, content=one, headers=CSV).status_code == 201
             assert_problem(client.post(UPLOAD, params=params, content=other, headers=CSV), 409)
 
+    @pytest.mark.parametrize(
+        ("query", "field"),
+        [("bogus=1", "bogus"), ("releases=x", "releases"), ("replace=true&replace=false", "replace")],
+        ids=["unknown", "typo", "repeated"],
+    )
+    def test_unknown_or_repeated_query_parameters_are_a_422_naming_them(
+        self, sqlite: Databases, query: str, field: str
+    ) -> None:
+        url = sqlite.copy()
+        before = checksum(url)
+        path = f"/v1/admin/datasets/arms-exports/releases?{query}"
+        with serve(url, admin_api_key=KEY) as client:
+            assert (
+                client.post(path, content=SIPRI_FILE.read_bytes(), headers={"Content-Type": "text/csv"}).status_code
+                == 401
+            )
+            body = assert_problem(client.post(path, content=SIPRI_FILE.read_bytes(), headers=CSV), 422)
+            assert [e["field"] for e in body["errors"]] == [field]
+            purge = assert_problem(client.post("/v1/admin/cache/purge?bogus=1", headers=AUTH), 422)
+            assert purge["errors"][0]["field"] == "bogus"
+        assert checksum(url) == before
+
+    @pytest.mark.parametrize("value", ["notadate", "2026-13-45", "20260101", "1699920000"])
+    def test_retrieved_must_be_a_date(self, sqlite: Databases, value: str) -> None:
+        url = sqlite.copy()
+        before = checksum(url)
+        with serve(url, admin_api_key=KEY) as client:
+            response = client.post(UPLOAD + f"&retrieved={value}", content=SIPRI_FILE.read_bytes(), headers=CSV)
+        body = assert_problem(response, 422)
+        assert body["errors"] == [{"field": "retrieved", "message": f"must be YYYY-MM-DD (a real date), not {value!r}"}]
+        assert checksum(url) == before
+
     def test_a_new_release_publishes_the_warm_set_for_its_version(
         self, sqlite: Databases, monkeypatch: pytest.MonkeyPatch
     ) -> None:

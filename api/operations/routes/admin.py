@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from api.datasets.ingest import IngestResult, ingest_file
+from api.datasets.ingest import IngestResult, ingest_file, parse_day
 from api.datasets.release_store import ReleaseStore
 from api.datasets.schemas import IngestPublic, ProblemDetails, PurgePublic, WarmPublic
 from api.db import transaction
@@ -102,8 +102,13 @@ async def upload_release(
     background: BackgroundTasks,
     release: NewRelease = None,
     retrieved: Annotated[
-        date | None,
-        Query(description="When the file was retrieved from its source, YYYY-MM-DD", examples=["2025-04-01"]),
+        str | None,
+        Query(
+            max_length=10,
+            description="When the file was retrieved from its source: a date, YYYY-MM-DD",
+            examples=["2025-04-01"],
+            json_schema_extra={"format": "date"},
+        ),
     ] = None,
     note: Annotated[str | None, Query(max_length=500, description="Free-text provenance note")] = None,
     replace: Annotated[
@@ -117,8 +122,11 @@ async def upload_release(
     recomputed for it. Content already stored that is not the current release becomes current again (a rollback:
     200, ``current`` true, ``replaced`` the release it replaces). A release replaces the whole dataset: one much
     smaller than the current release is a 409 unless ``replace=true``."""
+    day = parse_day(retrieved) if retrieved is not None else None
+    if retrieved is not None and day is None:
+        raise InvalidParameter("retrieved", f"must be YYYY-MM-DD (a real date), not {retrieved!r}")
     data, origin = await _read_upload(request)
-    result = await run_in_threadpool(_store, state.engine, dataset_id, data, origin, release, retrieved, note, replace)
+    result = await run_in_threadpool(_store, state.engine, dataset_id, data, origin, release, day, note, replace)
     if result.changed:
         state.catalog.invalidate()
         if state.settings.warm_on_start:
