@@ -1,33 +1,72 @@
 """World demand: how world arms transfers (TIV) move with world military expenditure.
 
-The elasticity is estimated by least squares on first differences of logs,
-``dlog(world TIV)_t = a + b * dlog(world military expenditure)_t``, over every
-year with both series and the year before (SIPRI publishes a world
-military-expenditure total from 1988, without 1991, so about 1989-2023; years
-whose world TIV is a lower bound are left out). Differences, not levels: both
-series trend, and a regression of one trend on another finds an elasticity
-whatever the truth. Annual TIV is lumpy, so the estimate is imprecise; it is
-served with its standard error, and the scenario simulation draws the
-elasticity from ``N(b, se^2)``.
+Deliveries lag orders and orders lag budgets, and a year's TIV is lumpy (one
+frigate moves it), so a same-year regression of yearly changes finds almost
+nothing (0.04, standard error 0.56, on the shipped data) whatever the true
+link. The served specification respects the delivery lag and averages the
+lumps out:
+
+``log(TIV_t / TIV_{t-5}) = a + b * (m_t - m_{t-5})``, with
+``m_t = (log milex_t + log milex_{t-1} + log milex_{t-2}) / 3``
+
+(:data:`DIFFERENCE_YEARS` = 5, lags 0 to :data:`LAG_YEARS` = 2, equal
+weights): a lasting rise in world military expenditure in year t raises world
+transfers by a third of ``b`` in t, two thirds in t+1 and all of ``b`` from
+t+2 on. ``b`` is the long-run elasticity. The five-year differences overlap,
+so their errors are correlated: the standard error is the larger of the OLS
+one and a Newey-West one with 4 lags. Years whose world TIV is a lower bound
+are left out (SIPRI publishes a world military-expenditure total from 1988,
+without 1991).
+
+The estimate depends on the specification: :func:`alternatives` computes the
+others on the same data (the same-year regression, single lags, distributed
+lags, other difference lengths), which the response and
+``bench/world_demand_elasticity.py`` print. The scenario simulation draws
+``b`` from ``N(b, se^2)`` and applies the same lag weights
+(:meth:`Elasticity.lagged`), so the simulated world path reacts as the point
+does.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from forecasting.errors import InsufficientData
 
-__all__ = ["Elasticity", "estimate_elasticity"]
+__all__ = ["DIFFERENCE_YEARS", "LAG_YEARS", "Elasticity", "alternatives", "estimate_elasticity"]
+
+Array = npt.NDArray[np.float64]
+DIFFERENCE_YEARS = 5  # differences over five years: they average out single deliveries
+LAG_YEARS = 2  # spending of years t, t-1 and t-2 moves year t's deliveries, in equal parts
+METHOD = ("OLS of the 5-year log change of world TIV on the 5-year change of the mean log world military "
+          "expenditure of the year and the 2 before (a distributed lag over years 0-2, equal weights), with "
+          "intercept; standard error: the larger of OLS and Newey-West (4 lags, for the overlapping differences)")
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One other specification's estimate on the same data (for the sensitivity report)."""
+
+    specification: str
+    value: float
+    standard_error: float
+    n: int
+    years: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"specification": self.specification, "value": self.value, "standard_error": self.standard_error,
+                "n": self.n, "years": self.years}
 
 
 @dataclass(frozen=True)
 class Elasticity:
-    """An estimated elasticity with its uncertainty and the years it came from."""
+    """An estimated long-run elasticity with its uncertainty, the years it came from and its lag structure."""
 
     value: float
     standard_error: float
@@ -35,6 +74,9 @@ class Elasticity:
     first_year: int
     last_year: int
     r_squared: float
+    lag_years: int = 0  # the effect builds up in equal parts over years t..t+lag_years
+    difference_years: int = 1
+    alternatives: tuple[Alternative, ...] = field(default=(), compare=False)
 
     @classmethod
     def unavailable(cls) -> Elasticity:
@@ -45,6 +87,33 @@ class Elasticity:
     def estimated(self) -> bool:
         return self.n > 0
 
+    def weights(self) -> Array:
+        """Share of the long-run effect of a lasting change in year t reached in t, t+1, ... (cumulative)."""
+        return np.asarray(np.minimum(np.arange(1, self.lag_years + 2) / (self.lag_years + 1), 1.0), dtype=float)
+
+    def lagged(self, gap: Array) -> Array:
+        """The log-spending gap as world transfers feel it: per year the mean of the gap over the year and the
+        ``lag_years`` before (the gap before the first forecast year is 0: both paths are observed there)."""
+        gap = np.asarray(gap, dtype=float)
+        k = self.lag_years
+        if k == 0 or gap.size == 0:
+            return gap
+        padded = np.concatenate([np.zeros(gap.shape[:-1] + (k,)), gap], axis=-1)
+        return np.asarray(sum(padded[..., k - j: padded.shape[-1] - j] for j in range(k + 1)) / (k + 1),
+                          dtype=float)
+
+    def sensitivity(self) -> str:
+        """The estimate's dependence on the specification, in words."""
+        if not self.alternatives:
+            return "not computed"
+        values = [a.value for a in self.alternatives]
+        listed = "; ".join(f"{a.specification}: {a.value:.2f} (se {a.standard_error:.2f}, n {a.n}, {a.years})"
+                           for a in self.alternatives)
+        return (f"the estimate depends on the specification as much as on sampling error: on the same data the "
+                f"alternatives run from {min(values):.2f} to {max(values):.2f} ({listed}); the simulation draws "
+                "only the served specification's sampling error, so compare a stated elasticity "
+                "(scenario.pipeline.elasticity) for the rest")
+
     def to_dict(self) -> dict[str, Any]:
         if not self.estimated:
             return {"value": 0.0, "standard_error": 0.0, "n": 0, "years": "none", "r_squared": 0.0,
@@ -53,25 +122,96 @@ class Elasticity:
                     "estimated_or_asserted": "asserted: 0, for want of data"}
         return {"value": self.value, "standard_error": self.standard_error, "n": self.n,
                 "years": f"{self.first_year}-{self.last_year}", "r_squared": self.r_squared,
-                "method": "OLS of dlog(world TIV) on dlog(world military expenditure), with intercept",
-                "estimated_or_asserted": "estimated"}
+                "method": METHOD if (self.lag_years, self.difference_years) == (LAG_YEARS, DIFFERENCE_YEARS) else
+                f"OLS of {self.difference_years}-year log changes of world TIV on those of world military "
+                f"expenditure averaged over lags 0-{self.lag_years}, with intercept" + (
+                    " (the history is too short for the served 5-year changes over lags 0-2)"
+                    if self.difference_years < DIFFERENCE_YEARS else ""),
+                "estimated_or_asserted": "estimated", "lag_years": self.lag_years,
+                "difference_years": self.difference_years,
+                "build_up": "a lasting change of world military expenditure in year t moves world transfers by "
+                + ", ".join(f"{w:.0%}" for w in self.weights()) + " of the long-run elasticity in years t"
+                + "".join(f", t+{j}" for j in range(1, self.lag_years + 1)),
+                "alternatives": [a.to_dict() for a in self.alternatives],
+                "specification_sensitivity": self.sensitivity()}
+
+
+def _usable(world_tiv: Mapping[int, float], lower_bound_years: Sequence[int]) -> dict[int, float]:
+    return {y: math.log(v) for y, v in world_tiv.items() if v > 0 and y not in lower_bound_years}
+
+
+def _fit(world_tiv: Mapping[int, float], world_milex: Mapping[int, float], lower_bound_years: Sequence[int],
+         difference: int, lags: Sequence[int], smooth: bool) -> tuple[float, float, float, list[int]] | None:
+    """OLS of ``difference``-year log changes of TIV on those of log milex at ``lags`` (their mean when
+    ``smooth``, else each lag its own coefficient, summed): long-run value, standard error (the larger of OLS and
+    Newey-West with ``difference - 1`` lags), R² and the years."""
+    tiv = _usable(world_tiv, lower_bound_years)
+    milex = {y: math.log(v) for y, v in world_milex.items() if v > 0}
+    years = [t for t in sorted(tiv) if t - difference in tiv
+             and all(t - k in milex and t - k - difference in milex for k in lags)]
+    columns = len(lags) if not smooth else 1
+    if len(years) < 9 + columns:
+        return None
+    y = np.array([tiv[t] - tiv[t - difference] for t in years])
+    x = np.array([[milex[t - k] - milex[t - k - difference] for k in lags] for t in years])
+    if smooth:
+        x = x.mean(axis=1, keepdims=True)
+    design = np.column_stack([np.ones(len(years)), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    n, p = design.shape
+    inverse = np.linalg.inv(design.T @ design)
+    ols = float(resid @ resid) / (n - p) * inverse
+    score = design * resid[:, None]
+    meat = score.T @ score
+    for lag in range(1, difference):
+        cross = score[lag:].T @ score[:-lag]
+        meat += (1.0 - lag / difference) * (cross + cross.T)
+    newey_west = inverse @ meat @ inverse * n / (n - p)
+    ones = np.ones(p - 1)
+    variance = max(float(ones @ ols[1:, 1:] @ ones), float(ones @ newey_west[1:, 1:] @ ones))
+    total = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - float(resid @ resid) / total if total > 0 else 0.0
+    return float(coef[1:].sum()), math.sqrt(max(variance, 0.0)), r2, years
+
+
+_ALTERNATIVES: tuple[tuple[str, int, tuple[int, ...], bool], ...] = (
+    ("same-year 1-year changes", 1, (0,), False),
+    ("1-year changes, spending lagged 1 year", 1, (1,), False),
+    ("1-year changes, spending lagged 2 years", 1, (2,), False),
+    ("1-year changes, distributed lag 0-2 (sum of 3 coefficients)", 1, (0, 1, 2), False),
+    ("5-year changes, same year", 5, (0,), False),
+    ("5-year changes, distributed lag 0-3 (equal weights)", 5, (0, 1, 2, 3), True),
+    ("3-year changes, distributed lag 0-2 (equal weights)", 3, (0, 1, 2), True),
+)
+
+
+def alternatives(world_tiv: Mapping[int, float], world_milex: Mapping[int, float],
+                 lower_bound_years: Sequence[int] = ()) -> tuple[Alternative, ...]:
+    """Other specifications' estimates on the same data (module docstring), those the data allow."""
+    out = []
+    for name, difference, lags, smooth in _ALTERNATIVES:
+        fitted = _fit(world_tiv, world_milex, lower_bound_years, difference, lags, smooth)
+        if fitted is not None:
+            value, se, _, years = fitted
+            out.append(Alternative(name, value, se, len(years), f"{years[0]}-{years[-1]}"))
+    return tuple(out)
 
 
 def estimate_elasticity(world_tiv: Mapping[int, float], world_milex: Mapping[int, float],
                         lower_bound_years: Sequence[int] = ()) -> Elasticity:
-    """Elasticity of world TIV to world military expenditure (module docstring)."""
-    years = [y for y in sorted(world_milex) if y - 1 in world_milex and y in world_tiv and y - 1 in world_tiv
-             and y not in lower_bound_years and world_tiv[y] > 0 and world_tiv[y - 1] > 0]
-    if len(years) < 10:
-        raise InsufficientData(f"only {len(years)} years with world TIV and military expenditure (need 10)",
-                               field="inputs.drivers.world_military_expenditure")
-    x = np.array([math.log(world_milex[y] / world_milex[y - 1]) for y in years])
-    y = np.array([math.log(world_tiv[t] / world_tiv[t - 1]) for t in years])
-    design = np.column_stack([np.ones_like(x), x])
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    resid = y - design @ coef
-    sigma2 = float(resid @ resid) / (len(years) - 2)
-    cov = sigma2 * np.linalg.inv(design.T @ design)
-    total = float(((y - y.mean()) ** 2).sum())
-    return Elasticity(float(coef[1]), float(math.sqrt(cov[1, 1])), len(years), years[0], years[-1],
-                      1.0 - float(resid @ resid) / total if total > 0 else 0.0)
+    """Long-run elasticity of world TIV to world military expenditure (module docstring)."""
+    lags = tuple(range(LAG_YEARS + 1))
+    fitted = _fit(world_tiv, world_milex, lower_bound_years, DIFFERENCE_YEARS, lags, True)
+    if fitted is not None:
+        value, se, r2, years = fitted
+        return Elasticity(value, se, len(years), years[0], years[-1], r2, LAG_YEARS, DIFFERENCE_YEARS,
+                          alternatives(world_tiv, world_milex, lower_bound_years))
+    # A short history (an as-of forecast ending in the 1990s) has too few 5-year changes: the same-year
+    # regression of 1-year changes, which needs fewer years, as the method text says.
+    fitted = _fit(world_tiv, world_milex, lower_bound_years, 1, (0,), False)
+    if fitted is None:
+        raise InsufficientData("too few years with world TIV and military expenditure to estimate world demand "
+                               "(need 10 yearly changes)", field="inputs.drivers.world_military_expenditure")
+    value, se, r2, years = fitted
+    return Elasticity(value, se, len(years), years[0], years[-1], r2, 0, 1)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from forecasting.drivers import INPUT_DRIVERS, PRE_PRINCIPLES, REGIMES, parse_event_date
 from forecasting.errors import InvalidInputs
 from forecasting.panel import Panel
+from forecasting.parsing_pipeline import check_catalogue
 from forecasting.pipeline import Deal, deal_from_row
 
 __all__ = ["YEAR_MAX", "YEAR_MIN", "ForecastInputs"]
@@ -148,8 +149,7 @@ class ForecastInputs:
         ids = [str(r.get("deal_id")) for r in rows]
         if len(set(ids)) != len(ids):
             raise InvalidInputs("pipeline deal ids must be unique", field="inputs.pipeline")
-        for row in rows:
-            deal_from_row(row)  # validates every field, naming the deal
+        check_catalogue([deal_from_row(row) for row in rows])  # every field, naming the deal; then across rows
         object.__setattr__(self, "pipeline", rows)
 
     def deals(self) -> tuple[Deal, ...]:

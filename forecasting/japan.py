@@ -17,13 +17,19 @@ exactly (shares; TIV likewise with the obvious changes):
   other parts are those of the unbounded point, so the parts always sum to the total.
 
 The point is the expected value under the deals' probabilities and slip odds, computed exactly
-(:func:`forecasting.pipeline.expected_tiv`), on the base's and the world's point forecasts.
+(:func:`forecasting.pipeline.expected_tiv`), on the base's and the world's point forecasts. A prospect is
+an either/or outcome (a frigate is delivered in a year or not), so the mean can be a value few paths take and
+can lie outside the simulated interval: the interval is not widened to hold it (each year says whether it
+does), and each year also serves the median of the paths and the probability that a prospective deal delivers
+(:func:`by_year`).
 
 Intervals: 4,000 simulated paths by default, each drawing the base's and the world
 total's calibrated errors (inverse-CDF draws from :mod:`forecasting.calibration`,
 one level per path for every year, since errors from one origin persist), the
-world-demand elasticity from its estimate's distribution, and every deal
-(happens or not, slips, TIV per unit). Every source has its own stratified stream seeded by the request's seed
+world-demand elasticity from its estimate's distribution (with the estimate's lag structure: a change of
+world military expenditure in year t moves world transfers over t..t+2, :meth:`forecasting.demand.Elasticity.
+lagged`), and every deal (happens or not, slips, TIV per unit; the lines of one contract together,
+:func:`forecasting.pipeline.simulate_deals`). Every source has its own stratified stream seeded by the request's seed
 and its name (:func:`forecasting.pipeline.stream`): common random numbers across scenarios and across pipelines
 that differ by a deal.
 """
@@ -45,17 +51,19 @@ from forecasting.demand import Elasticity
 from forecasting.members import member_forecasts
 from forecasting.panel import Panel
 from forecasting.paths import ResolvedScenario
-from forecasting.pipeline import MAX_SLIP_YEARS, Deal, expected_tiv, simulate_tiv, stratified, stream
-from forecasting.prospects import PipelineRules, resolve_deals
+from forecasting.pipeline import MAX_SLIP_YEARS, Deal, expected_tiv, simulate_deals, stratified, stream
+from forecasting.prospects import PipelineRules, resolve_deals, rule_text, stated_probability
 from forecasting.scenarios import SCENARIOS, ModelSettings, effective_pipeline
 
-__all__ = ["DRAWS", "JAPAN", "JapanParts", "baseline_share", "breakdown", "capped", "exports_besides_deals",
-           "pipeline_forecast", "statistical_base"]
+__all__ = ["DRAWS", "JAPAN", "MODEL_TEXT", "JapanParts", "baseline_share", "breakdown", "by_year", "capped",
+           "exports_besides_deals", "pipeline_forecast", "statistical_base"]
 
 JAPAN = "JPN"
 
 Array = npt.NDArray[np.float64]
 DRAWS = ModelSettings().uncertainty_samples  # simulated paths by default
+MODEL_TEXT = ("exports = statistical base (everything else) + deals x probability on their stated schedules with "
+              "the stated slip odds (committed deals too); share = 100 x exports / world total")
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,9 @@ class PipelineResult:
     deals: dict[str, Array]  # expected TIV per deal
     known: Array  # known deliveries stated by the scenario, TIV million
     raw: Array | None = None  # the point before the bounds (0-100 % of a share, TIV >= 0)
+    median: Array | None = None  # median of the simulated paths
+    prospect_delivers: Array | None = None  # share of paths in which a prospective deal delivers, per year
+    deal_delivers: dict[str, Array] | None = None  # the same per prospective deal
 
 
 def exports_besides_deals(panel: Panel, deals: Sequence[Deal]) -> Array:
@@ -123,7 +134,8 @@ def _world(parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScen
     gap = np.zeros(n)
     if resolved.world_milex and baseline.world_milex:
         gap = np.array([math.log(resolved.world_milex[y] / baseline.world_milex[y]) for y in years])
-    factor = np.exp(np.multiply.outer(np.asarray(elasticity), gap))
+    # The estimate's lag structure (a stated elasticity is a long-run value built up the same way).
+    factor = np.exp(np.multiply.outer(np.asarray(elasticity), parts.elasticity.lagged(gap)))
     return np.asarray(parts.world[:n] * factor, dtype=float)
 
 
@@ -164,15 +176,21 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
         np.maximum(parts.world[h] + parts.calibration.draw("world", h + 1, world_levels) * parts.world_spread,
                    parts.world[h] * 0.2) for h in range(n)])
     world_draws = world_draws * (_world(parts, resolved, baseline, n, betas) / parts.world[:n])
-    deal_draws = sum((simulate_tiv(d, years, p, seed, draws) for d, p in resolved.deals), np.zeros((draws, n)))
+    per_deal = simulate_deals(resolved.deals, years, seed, draws)
+    deal_draws = sum(per_deal.values(), np.zeros((draws, n)))
     paths = _combine(parts.measure, base_draws, deal_draws + known[None, :], world_draws)
     q = ((1.0 - width) / 2.0, (1.0 + width) / 2.0)
     lower, upper = np.quantile(paths, q, axis=0)
     if parts.intermittent:  # as for any intermittent history (lower bound 0): the base may deliver nothing
         lower = np.quantile(_combine(parts.measure, np.zeros_like(base_draws), deal_draws + known[None, :],
                                      world_draws), q[0], axis=0)
-    return PipelineResult(point, np.minimum(lower, point), np.maximum(upper, point), shifted_base, world, deals,
-                          known, raw)
+    # No clamp: the point is a mean and may lie outside the interval (module docstring, by_year).
+    prospects = [d.deal_id for d, _ in resolved.deals if not d.committed]
+    delivers = {i: (per_deal[i] > 0).mean(axis=0) for i in prospects}
+    anyone = np.any([per_deal[i] > 0 for i in prospects], axis=0).mean(axis=0) if prospects else np.zeros(n)
+    return PipelineResult(point, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float), shifted_base,
+                          world, deals, known, raw, np.asarray(np.median(paths, axis=0), dtype=float),
+                          np.asarray(anyone, dtype=float), delivers)
 
 
 def _combine(measure: str, base_share: Array, deals_tiv: Array, world: Array, bounded: bool = True) -> Array:
@@ -188,7 +206,60 @@ def capped(result: PipelineResult, ceiling: float) -> PipelineResult:
     if not math.isfinite(ceiling):
         return result
     return replace(result, point=np.minimum(result.point, ceiling), lower=np.minimum(result.lower, ceiling),
-                   upper=np.minimum(result.upper, ceiling))
+                   upper=np.minimum(result.upper, ceiling),
+                   median=None if result.median is None else np.minimum(result.median, ceiling))
+
+
+def by_year(result: PipelineResult, years: Sequence[int], width: float) -> dict[str, Any]:
+    """What the point alone hides, per forecast year (``pipeline.by_year``), and the notes that go with it:
+    the median of the simulated paths, the probability that a prospective deal (any, and each) delivers, and
+    whether the point (a mean) lies inside its interval; a note when it does not, and one for the years from
+    which no deal of the scenario delivers any more (the forecast is then the statistical base alone)."""
+    n = len(years)
+    median = result.median if result.median is not None else result.point
+    anyone = result.prospect_delivers if result.prospect_delivers is not None else np.zeros(n)
+    each = result.deal_delivers or {}
+    inside = [bool(result.lower[i] - 1e-12 <= result.point[i] <= result.upper[i] + 1e-12) for i in range(n)]
+    rows = [{"year": y, "median": float(median[i]), "probability_prospect_delivers": float(anyone[i]),
+             "probability_delivers": {k: float(v[i]) for k, v in each.items()},
+             "point_inside_interval": inside[i]} for i, y in enumerate(years)]
+    notes: list[str] = []
+    label = f"{round(100 * width):g} %"
+    outside = [y for y, ok in zip(years, inside, strict=True) if not ok]
+    if outside:
+        notes.append(
+            f"In {_years_text(outside)} the point lies outside its {label} interval. The point is the expected "
+            "value over the deals' probabilities: where a prospect delivers in some paths and not in others it "
+            "is a value few paths take, and the interval (quantiles of the paths) is not widened to hold it. "
+            "Read it with pipeline.by_year: the median of the paths and the probability that a prospective deal "
+            "delivers that year.")
+    split = [y for y, p in zip(years, anyone, strict=True) if 0.2 <= p <= 0.8]
+    if split and not outside:
+        notes.append(f"In {_years_text(split)} a prospective deal delivers in 20-80 % of the simulated paths: "
+                     "the point is a mean of outcomes with and without that delivery; pipeline.by_year gives the "
+                     "median and the probability.")
+    total = sum(result.deals.values(), np.zeros(n)) + result.known
+    active = [i for i in range(n) if total[i] > 1e-9]
+    if active and active[-1] < n - 1:
+        first = years[active[-1] + 1]
+        notes.append(
+            f"From {first} no deal of this scenario delivers any more, even with the slips of up to "
+            f"{MAX_SLIP_YEARS} years the simulation allows: Japan's forecast is then its statistical base alone, "
+            f"{float(result.base[active[-1] + 1]):.3g} % of world exports, which amounts to assuming that Japan "
+            "concludes no further major deal; it is a floor of what the catalogue knows, not a forecast that "
+            "Japan stops exporting major systems.")
+    return {"by_year": rows, "notes": notes}
+
+
+def _years_text(years: Sequence[int]) -> str:
+    """2029, 2030, 2031, 2035 -> '2029-2031, 2035'."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def breakdown(measure: str, scenario: PipelineResult, baseline: PipelineResult, base_share: Array,
@@ -226,40 +297,32 @@ def breakdown(measure: str, scenario: PipelineResult, baseline: PipelineResult, 
 _REQUEST = "the analyst's added deal in this request (an assumption of the request, not SIPRI's or tivcast's)"
 
 
-def _rule_text(deal: Deal, p: float, rules: PipelineRules) -> str:
-    """How the scenario's prospect rule sets a deal's probability."""
-    if rules.prospects == "none":
-        how = "no new deals: every prospect at 0"
-    elif rules.prospects == "liberalised":
-        how = f"the liberalised probability, {deal.probability_liberalised:g}"
-    elif deal.requires_liberalisation:
-        how = "0: today's rules block this prospect"
-    else:
-        how = f"the baseline probability, {deal.probability:g}"
-    if rules.probability_shift and p > 0:
-        how += f", shifted by {rules.probability_shift:+g} (the scenario's probability shift)"
-    return f"in this scenario {how}, so {p:g}"
-
-
 def _probability_source(deal: Deal, p: float, rules: PipelineRules) -> str:
     """Where a deal's probability in this scenario comes from, in words an analyst can quote."""
     origin = deal.origin.get("probability")
+    if "probability_contract" in deal.sources:  # a line following its contract's edited probability
+        return f"{deal.sources.get('probability', 'the catalogue')}; in this request the line " \
+            + deal.sources["probability_contract"]
     if origin == "request" and any(e.deal_id == deal.deal_id and e.probability is not None for e in rules.edits):
-        return deal.sources["probability"]  # the analyst's edit, naming the catalogue value it replaces
+        return deal.sources["probability"]  # the analyst's edit, naming the catalogue value and the rule overridden
     if deal.committed:
         return deal.sources.get("probability", "committed") if origin is None else f"{_REQUEST}: committed, 1"
-    if origin is not None:
+    if origin is not None or deal.origin.get("probability_liberalised") is not None:
         stated = f"{_REQUEST}: probability {deal.probability:g}" if origin == "request" else \
             f"not stated in the request: tivcast's default probability for an added deal, {deal.probability:g}"
         if deal.probability_liberalised != deal.probability:
             stated += f" (liberalised {deal.probability_liberalised:g})"
-        return f"{stated}; the scenario's prospect rule applies to added deals as to the catalogue's: " \
-            + _rule_text(deal, p, rules)
-    return f"{deal.sources.get('probability', 'the scenario')}; {_rule_text(deal, p, rules)}"
+        if stated_probability(deal, rules) is not None:
+            return f"{stated}; {deal.sources.get('probability_rule', 'the request states it, so it wins')}"
+        return f"{stated}; a probability the request leaves to tivcast's default follows the scenario's " \
+            "prospect rule: " + rule_text(deal, p, rules)
+    return f"{deal.sources.get('probability', 'the scenario')}; {rule_text(deal, p, rules)}"
 
 
 def _figure(deal: Deal, figure: str, fallback: str) -> dict[str, Any]:
-    """Who states a deal's figure: source, tivcast_own, estimated_or_asserted and origin."""
+    """Who states a deal's figure: source, tivcast_own, estimated_or_asserted and origin. ``tivcast_own`` comes
+    from structured data: the request's figures are not tivcast's, its defaults are, and a catalogue figure is
+    tivcast's own when the dataset's ``tivcast_assumptions`` column names it."""
     origin = deal.origin.get(figure, "catalogue")
     if origin == "request":
         stated = deal.sources.get(figure)
@@ -270,8 +333,8 @@ def _figure(deal: Deal, figure: str, fallback: str) -> dict[str, Any]:
     if origin == "default":
         return {"source": f"not stated in the request: tivcast's default for an added deal, {fallback}",
                 "tivcast_own": True, "estimated_or_asserted": "default", "origin": "default"}
-    source = deal.sources.get(figure, "the scenario")
-    return {"source": source, "tivcast_own": "tivcast" in source, "estimated_or_asserted": "asserted",
+    source = deal.sources.get(figure, "not stated in the catalogue")
+    return {"source": source, "tivcast_own": figure in deal.tivcast_figures, "estimated_or_asserted": "asserted",
             "origin": "catalogue"}
 
 
@@ -283,8 +346,6 @@ def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: 
     prob = _figure(deal, "probability", f"{deal.probability:g}")
     prob["source"] = _probability_source(deal, p, rules)
     edited_p = prob["origin"] == "request" and not deal.committed
-    if deal.committed and prob["origin"] == "catalogue":
-        prob["tivcast_own"] = False  # SIPRI records the order
     units = _figure(deal, "units", f"{deal.units_ordered:g} unit")
     tiv = _figure(deal, "tiv_per_unit", f"{deal.tiv_per_unit[1]:g}")
     delivery = _figure(deal, "delivery_years", "")
@@ -323,12 +384,19 @@ def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: 
          "simulated interval carries" if slip["origin"] == "catalogue" else "a stated value"},
         {"name": f"{deal.deal_id}.requires_liberalisation", "value": deal.requires_liberalisation, "unit": "yes/no",
          **_figure(deal, "requires_liberalisation", "false"), "range": None,
-         "range_note": "a reading of today's rules, not a quantity"},
+         "range_note": "a reading of today's rules, not a quantity" + (
+             f"; this request states the deal's probability ({p:g}), which overrides the block in this scenario"
+             if deal.requires_liberalisation and rules.prospects != "liberalised" and p > 0 else "")},
     ]
-    if out[-1]["origin"] == "catalogue":
-        out[-1]["source"] = deal.sources.get("requires_liberalisation") or deal.sources.get(
-            "probability", "the scenario")
-        out[-1]["tivcast_own"] = "tivcast" in out[-1]["source"]
+    if deal.depends_on is not None:
+        out.append({"name": f"{deal.deal_id}.depends_on", "value": deal.depends_on, "unit": "deal id",
+                    "source": f"one programme: the statement that {deal.deal_id}.units_remaining cites "
+                    f"(its lines are {deal.depends_on} and this one)", "tivcast_own": False,
+                    "estimated_or_asserted": "asserted",
+                    "origin": "catalogue", "range": None,
+                    "range_note": "one contract: this line happens only in the simulated paths where that deal "
+                    "happens (its probability given the contract: this one's over that one's) and draws the same "
+                    "TIV per unit; its slips are its own"})
     return out
 
 
@@ -374,8 +442,12 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
          "tivcast_own": True,
          "source": elasticity.to_dict() if not stated_elasticity else "the scenario's own value",
          "standard_error": elasticity.standard_error if not stated_elasticity else None,
-         "range": e_range, "range_note": "95 % confidence interval of the estimate" if e_range is not None else
-         "a stated value" if stated_elasticity else "not estimated"},
+         "range": e_range, "range_note": "95 % confidence interval of the estimate (sampling error only: the "
+         "specification moves it more, see source.specification_sensitivity); a long-run value, reached over "
+         f"years t..t+{elasticity.lag_years} after a change of world military expenditure in year t"
+         if e_range is not None else
+         f"a stated long-run value, built up over years t..t+{elasticity.lag_years} as the estimate's"
+         if stated_elasticity else "not estimated"},
     ]
     milex = _world_milex(resolved, baseline, world_milex)
     if milex is not None:

@@ -51,10 +51,12 @@ from forecasting.evaluation import interval, supplier_tiv_interval
 from forecasting.inputs import ForecastInputs
 from forecasting.japan import (
     JAPAN,
+    MODEL_TEXT,
     JapanParts,
     assumptions,
     baseline_share,
     breakdown,
+    by_year,
     capped,
     exports_besides_deals,
     pipeline_forecast,
@@ -376,7 +378,7 @@ def _world_demand(fitted: FittedModel, resolved: ResolvedScenario, baseline: Res
     e = fitted.elasticity
     if e is None or not resolved.world_milex or fitted.spec.target.measure != "tiv":
         return np.zeros(n), np.zeros(n), np.zeros(n)
-    gap = np.array([math.log(resolved.world_milex[y] / baseline.world_milex[y]) for y in resolved.years])
+    gap = e.lagged(np.array([math.log(resolved.world_milex[y] / baseline.world_milex[y]) for y in resolved.years]))
     z = float(NormalDist().inv_cdf((1.0 + width) / 2.0))
     one, two = (e.value - z * e.standard_error) * gap, (e.value + z * e.standard_error) * gap
     return e.value * gap, np.minimum(one, two), np.maximum(one, two)
@@ -507,8 +509,7 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
              float(ours.upper[i] - theirs.upper[i])),
         ))
     section = {
-        "model": "exports = statistical base (everything else) + deals x probability on their stated schedules; "
-        "share = 100 x exports / world total",
+        "model": MODEL_TEXT,
         "deals": [{**deal.to_dict(), "scenario_probability": p,
                    "expected_tiv": {str(y): float(v) for y, v in zip(resolved.years, ours.deals[deal.deal_id],
                                                                        strict=True)}}
@@ -519,7 +520,9 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
         "assumptions": assumptions(resolved, baseline, rules, parts.elasticity, fitted.description.get("accuracy", {}),
                                    fitted.design.world_milex),
         "interval": f"quantiles of {draws} simulated paths: the base's and the world total's calibrated "
-        "errors, the world-demand elasticity's uncertainty, each prospect happening or not, slips and TIV per unit",
+        "errors, the world-demand elasticity's uncertainty, each prospect happening or not (the lines of one "
+        "contract together), slips and TIV per unit; the point is not clamped into the interval",
+        **by_year(ours, resolved.years, width),
     }
     return rows, section
 

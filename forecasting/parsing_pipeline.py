@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -42,7 +42,7 @@ from forecasting.errors import InvalidInputs, InvalidScenario
 from forecasting.pipeline import STATUSES, Deal
 from forecasting.prospects import DealEdit, PipelineRules
 
-__all__ = ["parse_pipeline"]
+__all__ = ["check_catalogue", "parse_pipeline"]
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _ISO3 = re.compile(r"^[A-Z]{3}$")
@@ -192,6 +192,44 @@ def _added(i: int, raw: Any) -> Deal:
     except InvalidInputs as exc:
         name = (exc.field or "").rsplit(".", 1)[-1]
         raise InvalidScenario(str(exc), field=f"{where}.{name}" if name in data else where) from None
+
+
+def check_catalogue(deals: Sequence[Deal]) -> None:
+    """The rules across rows of a ``japan-export-pipeline`` table (each row is checked by
+    :class:`~forecasting.pipeline.Deal` itself), run at ingest and on every forecast's inputs; raises
+    :class:`InvalidInputs` naming ``pipeline.<deal_id>.<column>``.
+
+    A ``depends_on`` (the contract a line hangs on, e.g. the Australian-built Mogami-class frigates on the
+    contract of the Japanese-built ones) must name another deal of the table that depends on none itself (one
+    level: a contract and its lines); the line may not be more likely than its contract, under today's rules
+    or liberalised, nor open where its contract is blocked (every scenario's rule then keeps it at most as
+    likely), and a committed line needs a committed contract.
+    """
+    by_id = {d.deal_id: d for d in deals}
+    for deal in deals:
+        if deal.depends_on is None:
+            continue
+        where = f"pipeline.{deal.deal_id}"
+        contract = by_id.get(deal.depends_on)
+        if contract is None:
+            raise InvalidInputs(f"depends_on names {deal.depends_on!r}, which is not a deal of this table",
+                                field=f"{where}.depends_on")
+        if contract.depends_on is not None:
+            raise InvalidInputs(f"depends_on names {contract.deal_id!r}, which itself depends on "
+                                f"{contract.depends_on!r}: name the contract itself", field=f"{where}.depends_on")
+        if deal.committed and not contract.committed:
+            raise InvalidInputs(f"a committed line cannot hang on {contract.deal_id!r}, which is not committed",
+                                field=f"{where}.status")
+        if deal.probability > contract.probability:
+            raise InvalidInputs(f"probability {deal.probability:g} exceeds that of its contract "
+                                f"{contract.deal_id!r} ({contract.probability:g})", field=f"{where}.probability")
+        if deal.probability_liberalised > contract.probability_liberalised:
+            raise InvalidInputs(f"probability_liberalised {deal.probability_liberalised:g} exceeds that of its "
+                                f"contract {contract.deal_id!r} ({contract.probability_liberalised:g})",
+                                field=f"{where}.probability_liberalised")
+        if contract.requires_liberalisation and not deal.requires_liberalisation:
+            raise InvalidInputs(f"its contract {contract.deal_id!r} requires liberalisation, so this line does too",
+                                field=f"{where}.requires_liberalisation")
 
 
 def parse_pipeline(raw: Any, base: PipelineRules) -> PipelineRules:

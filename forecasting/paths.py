@@ -30,13 +30,23 @@ from typing import TYPE_CHECKING, Any
 from forecasting.drivers import DRIVERS, WORLD_MILEX
 from forecasting.errors import InvalidScenario
 from forecasting.pipeline import Deal
-from forecasting.prospects import resolve_deals
-from forecasting.scenarios import DriverPath, ModelSettings, Scenario, countries, effective, effective_pipeline
+from forecasting.prospects import PipelineRules, resolve_deals
+from forecasting.scenarios import (
+    DriverPath,
+    ModelSettings,
+    Scenario,
+    countries,
+    effective,
+    effective_pipeline,
+    get_scenario,
+)
 
 if TYPE_CHECKING:
     from forecasting.keys import Design
 
-__all__ = ["ResolvedScenario", "check_bounds", "path_values", "resolve_scenario"]
+__all__ = ["PIPELINE_COUNTRY", "ResolvedScenario", "check_bounds", "path_values", "resolve_scenario"]
+
+PIPELINE_COUNTRY = "JPN"  # the one country whose forecast is built from a deal pipeline
 
 
 def path_values(name: str, path: DriverPath, observed: Mapping[int, float], start_value: float,
@@ -166,6 +176,7 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
             f"scenario {scenario.name!r} applies to {', '.join(allowed)} only, not {d.target.country}",
             field="scenario.name",
         )
+    _check_pipeline_applies(scenario, d.target.country)
     used = d.settings.drivers or ()
     _check_applicable(scenario, (*used, WORLD_MILEX) if d.world_milex else used)
     paths, changes, deliveries = effective(scenario)
@@ -220,6 +231,20 @@ def _range_note(name: str, series: Mapping[int, float], fitted: list[float]) -> 
         return []
     return [f"{name}: scenario values up to {max(outside, key=lambda v: abs(v - (low + high) / 2)):.4g} lie "
             f"outside the range of the fitted years ({low:.4g}-{high:.4g}); their effect is extrapolated"]
+
+
+def _check_pipeline_applies(scenario: Scenario, country: str) -> None:
+    """A custom scenario's ``pipeline`` part is Japan's deal pipeline: for any other target it would be ignored,
+    so a stated change there is refused rather than served under a key of its own (a ``pipeline`` that changes
+    nothing of its base's rules passes)."""
+    if country == PIPELINE_COUNTRY or scenario.builtin or scenario.pipeline is None:
+        return
+    base = PipelineRules("baseline") if scenario.base is None else effective_pipeline(get_scenario(scenario.base))
+    if scenario.pipeline != base:
+        raise InvalidScenario(
+            f"scenario.pipeline applies to {PIPELINE_COUNTRY} only (Japan's deal pipeline); {country}'s forecast "
+            "is its statistical base and would ignore it: remove scenario.pipeline or forecast JPN",
+            field="scenario.pipeline")
 
 
 def _check_applicable(scenario: Scenario, used: tuple[str, ...]) -> None:

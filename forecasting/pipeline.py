@@ -25,6 +25,12 @@ Rules (each stated in the response as an assumption):
   uses the central value.
 * A prospective deal happens or not (Bernoulli with the scenario's probability);
   committed deals (``delivering``, ``ordered``) always happen.
+* Lines of one contract: a deal whose ``depends_on`` names another deal (the
+  Australian-built Mogami-class frigates hang on the contract whose first
+  ships are built in Japan) happens only in the paths where that deal happens,
+  with probability ``p / p_contract`` there (so its own probability, ``p``,
+  is as stated), and draws its TIV per unit from the same uniform as that deal
+  (one design, one price draw); its slips are its own (another yard).
 * The statistical base models everything else: it is fitted to Japan's
   history *minus* the past deliveries of the pipeline's deals, so that no
   delivery is counted twice.
@@ -51,14 +57,18 @@ import numpy.typing as npt
 
 from forecasting.errors import InvalidInputs
 
-__all__ = ["COMMITTED", "MAX_SLIP_YEARS", "STATUSES", "Deal", "deal_from_row", "expected_tiv", "scheduled_tiv",
-           "simulate_tiv", "slip_weights", "stratified", "stream"]
+__all__ = ["COMMITTED", "FIGURES", "MAX_SLIP_YEARS", "STATUSES", "Deal", "deal_from_row", "expected_tiv",
+           "scheduled_tiv", "simulate_deals", "simulate_tiv", "slip_weights", "stratified", "stream"]
 
 Array = npt.NDArray[np.float64]
 Status = Literal["delivering", "ordered", "selected", "prospect"]
 STATUSES: tuple[str, ...] = ("delivering", "ordered", "selected", "prospect")
 COMMITTED = ("delivering", "ordered")
 MAX_SLIP_YEARS = 3
+# A deal's figures that a source or an assumption states (the dataset's ``source_<figure>`` columns; the
+# ``tivcast_assumptions`` column names those of them that are tivcast's own assumptions).
+FIGURES = ("units", "tiv_per_unit", "delivery_years", "probability", "slip", "requires_liberalisation",
+           "past_deliveries")
 
 
 @dataclass(frozen=True)
@@ -86,9 +96,20 @@ class Deal:
     # "default" (an added deal's figure the request left out); figures: units, tiv_per_unit, delivery_years,
     # probability, probability_liberalised, slip, requires_liberalisation.
     origin: dict[str, str] = field(default_factory=dict)
+    # The deal of the contract (or programme) this line hangs on: it happens only if that one does.
+    depends_on: str | None = None
+    # The catalogue's figures that are tivcast's own assumptions (the others are SIPRI's or a published
+    # statement's), from the dataset's ``tivcast_assumptions`` column: structured, never read from the text.
+    tivcast_figures: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         where = f"pipeline.{self.deal_id}"
+        unknown = sorted(self.tivcast_figures - set(FIGURES))
+        if unknown:
+            raise InvalidInputs(f"tivcast_assumptions names an unknown figure {unknown[0]!r}; figures: "
+                                f"{', '.join(FIGURES)}", field=f"{where}.tivcast_assumptions")
+        if self.depends_on is not None and self.depends_on == self.deal_id:
+            raise InvalidInputs("a deal cannot depend on itself", field=f"{where}.depends_on")
         if self.status not in STATUSES:
             raise InvalidInputs(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}",
                                 field=f"{where}.status")
@@ -152,7 +173,8 @@ class Deal:
             "requires_liberalisation": self.requires_liberalisation, "slip_probability": self.slip_probability,
             "units_remaining_range": None if self.units_range is None else list(self.units_range),
             "past_deliveries": {str(y): v for y, v in sorted(self.past_deliveries.items())},
-            "sources": dict(self.sources), "reasoning": self.reasoning,
+            "sources": dict(self.sources), "reasoning": self.reasoning, "depends_on": self.depends_on,
+            "tivcast_assumptions": sorted(self.tivcast_figures),
             **({"origin": dict(sorted(self.origin.items()))} if self.origin else {}),
         }
 
@@ -234,20 +256,32 @@ def _slips(u: Array, slip: float) -> npt.NDArray[np.int_]:
     return np.minimum(np.floor(np.log1p(-u) / math.log(slip)), MAX_SLIP_YEARS).astype(int)
 
 
-def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, seed: int, draws: int) -> Array:
+def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, seed: int, draws: int,
+                 contract: tuple[Deal, float] | None = None) -> Array:
     """Simulated TIV paths (draws x years): happens or not, slips, TIV per unit from (low, central, high).
 
     The draws come from the deal's own stream (:func:`stream`, seeded by ``seed`` and the deal id) in a fixed
     order, each stratified: common random numbers across scenarios and across pipelines with other deals.
+    ``contract``: the deal this one depends on and its probability in the scenario; then this deal happens only
+    where that one does (its own uniform decides, given the contract, at ``probability / p_contract``) and its
+    TIV per unit is drawn from the contract's uniform (module docstring).
     """
     rng = stream(seed, f"deal:{deal.deal_id}")
     u_happen, u_slip, u_tiv, u_units = (stratified(rng, draws) for _ in range(4))
+    happens = np.ones(draws, dtype=bool) if deal.committed else u_happen < probability
+    if contract is not None:
+        parent, p_parent = contract
+        parent_rng = stream(seed, f"deal:{parent.deal_id}")  # the contract's own draws, in their order
+        c_happen, _, c_tiv, _ = (stratified(parent_rng, draws) for _ in range(4))
+        signed = np.ones(draws, dtype=bool) if parent.committed else c_happen < p_parent
+        given = 0.0 if p_parent <= 0 else min(probability / p_parent, 1.0)
+        happens = signed if deal.committed else signed & (u_happen < given)
+        u_tiv = c_tiv
     low, central, high = deal.tiv_per_unit
     units = _triangular(u_tiv, low, central, high)
     if deal.units_range is not None and deal.units_range[1] > deal.units_range[0] and deal.remaining > 0:
         lo, hi = deal.units_range
         units = units * _triangular(u_units, lo, deal.remaining, hi) / deal.remaining
-    happens = np.ones(draws, dtype=bool) if deal.committed else u_happen < probability
     slips = _slips(u_slip, deal.slip_probability)
     base = _timeline(deal, years, 1.0, None)
     out = np.zeros((draws, len(years)))
@@ -256,6 +290,16 @@ def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, seed: int
         if rows.any():
             out[rows] = units[rows, None] * _shifted(base, k)[None, :]
     return out
+
+
+def simulate_deals(deals: Sequence[tuple[Deal, float]], years: Sequence[int], seed: int, draws: int
+                   ) -> dict[str, Array]:
+    """Every deal's simulated paths (:func:`simulate_tiv`), a dependent line drawn with its contract when the
+    scenario has it."""
+    chosen = {d.deal_id: (d, p) for d, p in deals}
+    return {d.deal_id: simulate_tiv(d, years, p, seed, draws,
+                                    chosen.get(d.depends_on) if d.depends_on is not None else None)
+            for d, p in deals}
 
 
 def _split(text: str) -> tuple[int, ...]:
@@ -284,4 +328,7 @@ def deal_from_row(row: Mapping[str, Any]) -> Deal:
         slip_probability=number("slip_probability"),
         order_year=int(order) if order not in (None, "") else None,
         past_deliveries=past, sources=sources, reasoning=str(row.get("reasoning") or ""), units_range=units_range,
+        depends_on=str(row["depends_on"]).strip() if row.get("depends_on") not in (None, "") else None,
+        tivcast_figures=frozenset(p.strip() for p in str(row.get("tivcast_assumptions") or "").split(";")
+                                  if p.strip()),
     )

@@ -20,9 +20,25 @@ in the scenario. The rules:
     value it replaces.
 ``added``
     New deals stated by the analyst: the request's own assumptions, each figure
-    left out marked as tivcast's default. The scenario's prospect rule applies
-    to them as to the catalogue's (``"none"``: 0; a deal that requires
-    liberalisation: 0 unless the scenario is liberalised; the shift applies).
+    left out marked as tivcast's default.
+
+One probability rule for edits and added deals: **a probability the request
+states is the analyst's override and wins**. The scenario's prospect rule
+(restriction's 0, the block on a deal that requires liberalisation, the
+probability shift) does not apply to it, and the deal's probability
+assumption says which rule it overrides. A probability the request leaves
+out follows the rule: a catalogue deal's unedited one, and an added deal's
+default (0.5). An added deal states its probability under today's rules
+(``probability``) and, optionally, under liberalisation
+(``probability_liberalised``, else the same): the liberalisation scenario
+takes the latter.
+
+Lines of one contract (``Deal.depends_on``): a line whose contract's
+probability the request edits keeps its probability given the contract (this
+scenario's ratio of the two; where the scenario gives both 0, the
+catalogue's baseline ratio), so its probability moves with the contract's; a
+line's own probability may not exceed its contract's, and a contract may not
+be removed while a line hanging on it stays (422).
 
 Deliveries of an edited or added deal must fall in forecast years: a year
 already observed is data, not a forecast (422), and so is a year beyond the
@@ -42,7 +58,8 @@ from typing import Any, Literal
 from forecasting.errors import InvalidInputs, InvalidScenario
 from forecasting.pipeline import Deal
 
-__all__ = ["MAX_HORIZON", "MAX_YEARLY_TIV", "DealEdit", "PipelineRules", "resolve_deals"]
+__all__ = ["MAX_HORIZON", "MAX_YEARLY_TIV", "DealEdit", "PipelineRules", "resolve_deals", "rule_text",
+           "stated_probability"]
 
 Prospects = Literal["none", "baseline", "liberalised"]
 
@@ -142,6 +159,43 @@ def probability(deal: Deal, rules: PipelineRules) -> float:
     return min(max(stated + rules.probability_shift, 0.0), 1.0) if stated > 0 else 0.0
 
 
+def stated_probability(deal: Deal, rules: PipelineRules) -> float | None:
+    """An added deal's probability as the request states it for a scenario with ``rules`` (the override, see the
+    module docstring); ``None`` when the request leaves it to tivcast's default (then the rule applies) or the
+    deal is committed (probability 1)."""
+    if deal.committed:
+        return None
+    if rules.prospects == "liberalised" and "request" in (deal.origin.get("probability"),
+                                                          deal.origin.get("probability_liberalised")):
+        return deal.probability_liberalised
+    if deal.origin.get("probability") == "request":
+        return deal.probability
+    return None
+
+
+def rule_text(deal: Deal, p: float, rules: PipelineRules) -> str:
+    """How the scenario's prospect rule sets a deal's probability, ``p``, in words."""
+    if deal.committed:
+        return f"committed, so {p:g}"
+    if rules.prospects == "none":
+        how = "no new deals: every prospect at 0"
+    elif rules.prospects == "liberalised":
+        how = f"the liberalised probability, {deal.probability_liberalised:g}"
+    elif deal.requires_liberalisation:
+        how = "0: today's rules block this prospect"
+    else:
+        how = f"the baseline probability, {deal.probability:g}"
+    if rules.probability_shift and p > 0:
+        how += f", shifted by {rules.probability_shift:+g} (the scenario's probability shift)"
+    return f"in this scenario {how}, so {p:g}"
+
+
+def _overrides(deal: Deal, rule: float, stated: float, rules: PipelineRules) -> str:
+    same = " (the same value)" if abs(rule - stated) < 1e-12 else ""
+    return f"; the analyst's probability overrides this scenario's prospect rule for this deal{same}, which " \
+        f"gives {rule_text(deal, rule, rules).removeprefix('in this scenario ')}"
+
+
 def _recorded_to(catalogue: Sequence[Deal]) -> int | None:
     """The last year the catalogue's register records (its latest past delivery or committed order)."""
     years = [y for d in catalogue for y in d.past_deliveries] + \
@@ -237,6 +291,7 @@ def resolve_deals(catalogue: Sequence[Deal], rules: PipelineRules, first_year: i
             own("delivery_years", ", ".join(str(y) for y in edit.delivery_years))
         if edit.probability is not None:
             own("probability", f"probability {edit.probability:g}")
+            sources["probability"] += _overrides(deal, p, edit.probability, rules)
             if deal.committed and edit.probability != 1.0:
                 changes |= {"status": "selected", "probability": edit.probability,
                             "probability_liberalised": edit.probability}
@@ -258,5 +313,51 @@ def resolve_deals(catalogue: Sequence[Deal], rules: PipelineRules, first_year: i
                                   field=f"{where}.deal_id")
         _check_years(deal, f"{where}.delivery_years", observed_to)
         _check_size(deal, f"{where}.tiv_per_unit")
-        chosen[deal.deal_id] = (deal, probability(deal, rules))
+        rule, stated = probability(deal, rules), stated_probability(deal, rules)
+        if stated is not None:
+            deal = replace(deal, sources={**deal.sources, "probability_rule": _overrides(deal, rule, stated, rules)
+                                          .removeprefix("; ")})
+        chosen[deal.deal_id] = (deal, rule if stated is None else stated)
+    _contracts(chosen, by_id, rules)
     return tuple(chosen.values())
+
+
+def _contracts(chosen: dict[str, tuple[Deal, float]], catalogue: dict[str, Deal], rules: PipelineRules) -> None:
+    """Lines of one contract (module docstring): a line follows its contract's edited probability; refuses a
+    line above its contract and a contract removed under a line that stays."""
+    edited = {e.deal_id: i for i, e in enumerate(rules.edits) if e.probability is not None}
+    removed = {e.deal_id: i for i, e in enumerate(rules.edits) if e.remove}
+    for deal_id, (deal, p) in list(chosen.items()):
+        contract_id = deal.depends_on
+        if contract_id is None:
+            continue
+        if contract_id not in chosen:
+            if contract_id in removed:
+                raise InvalidScenario(
+                    f"deal {deal_id!r} hangs on the contract of {contract_id!r}: a line cannot be delivered "
+                    f"without its contract; remove {deal_id!r} too (or set its probability)",
+                    field=f"scenario.pipeline.edits[{removed[contract_id]}].remove")
+            continue
+        contract, p_contract = chosen[contract_id]
+        if deal_id not in edited and contract_id in edited:
+            rule_line, rule_contract = probability(catalogue[deal_id], rules), probability(catalogue[contract_id],
+                                                                                            rules)
+            if rule_contract > 0:
+                given, basis = rule_line / rule_contract, f"this scenario's {rule_line:g} / {rule_contract:g}"
+            else:
+                line, base = catalogue[deal_id], catalogue[contract_id]
+                given = line.probability / base.probability if base.probability > 0 else 0.0
+                basis = f"the catalogue's baseline {line.probability:g} / {base.probability:g}, this scenario " \
+                    "giving both 0"
+            p = min(p_contract * given, 1.0)
+            text = f"follows its contract, {contract_id!r}, whose probability the request sets to " \
+                f"{p_contract:g}: {p_contract:g} x {given:.3g} (the line's probability given the contract, " \
+                f"{basis}), so {p:.3g}"
+            chosen[deal_id] = (replace(deal, sources={**deal.sources, "probability_contract": text}), p)
+        elif p > p_contract + 1e-12:
+            at = edited.get(deal_id, edited.get(contract_id))
+            raise InvalidScenario(
+                f"deal {deal_id!r} has probability {p:g} here, above that of the contract it hangs on, "
+                f"{contract_id!r} ({p_contract:g}): a line cannot happen more often than its contract; edit "
+                f"{contract_id!r}'s probability too",
+                field=f"scenario.pipeline.edits[{at}].probability" if at is not None else "scenario.pipeline")

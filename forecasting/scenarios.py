@@ -178,7 +178,8 @@ _PLAN_TEXT = (
 _PIPELINE_TEXT = (
     "Japan's exports are its deal pipeline plus a statistical base for everything else: deliveries of "
     "committed deals (the Philippine radars, the PAC-3 MSE missiles for the United States) on their stated "
-    "schedules, "
+    "schedules with the stated slip odds (a committed deal may slip too: the radars' 2025 deliveries count 9.75 "
+    "TIV million in expectation, not 13), "
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -215,8 +216,9 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "restriction", "Restriction: committed deals only, no new ones",
-            "As the baseline, but no new deal is concluded: committed deals are delivered as stated and every "
-            "prospect counts for nothing (as if Japan returned to its pre-2014 practice for new contracts). "
+            "As the baseline, but no new deal is concluded: committed deals are delivered on their stated "
+            "schedules with the stated slip odds and every prospect counts for nothing (as if Japan returned "
+            "to its pre-2014 practice for new contracts). "
             "The statistical base and world demand as in the baseline.",
             countries=("JPN",), builtin=True, pipeline=PipelineRules("none"),
         ),
@@ -225,9 +227,10 @@ SCENARIOS: dict[str, Scenario] = {
             "As the baseline, but world military expenditure grows 8 % a year in real terms from 2025 to 2030 "
             "(about the pace of 2023 and 2024, 6.7 % and 9.4 % in SIPRI's constant-dollar series, 8.0 % on "
             "average, continued for six years), then 3 % a year (close to the 2014-2024 average). "
-            "World transfers follow through the elasticity estimated on the history (served with its standard "
-            "error, which is large: the data hardly identify it), and every open prospect becomes 10 points "
-            "more likely. A common rise in world transfers moves no other country's share.",
+            "World transfers follow through the elasticity estimated on the history (a long-run value reached "
+            "two years after a change of spending, as deliveries lag orders and orders lag budgets; served with "
+            "its standard error, and the response says how much other specifications move it), and every open "
+            "prospect becomes 10 points more likely. A common rise in world transfers moves no other country's share.",
             paths={WORLD_MILEX: DriverPath("growth", {2025: 0.08, 2031: 0.03})}, builtin=True,
             pipeline=PipelineRules("baseline", probability_shift=0.10),
         ),

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from api.datasets.parsers import decode
 from api.errors import InvalidFile
 from forecasting import InvalidInputs
+from forecasting.parsing_pipeline import check_catalogue
 from forecasting.pipeline import deal_from_row
 
 __all__ = ["PIPELINE", "parse_pipeline_file"]
@@ -62,4 +63,9 @@ def parse_pipeline_file(data: bytes, columns: Sequence[str], countries: Mapping[
         raise InvalidFile(f"malformed CSV ({exc}); is the file truncated?", line=reader.line_num) from None
     if not rows:
         raise InvalidFile("the file has a header but no deals")
+    try:  # the rules across rows (a line and the contract it depends on)
+        check_catalogue([deal_from_row(r) for r in rows])
+    except InvalidInputs as exc:
+        deal_id, _, name = (exc.field or "").removeprefix("pipeline.").rpartition(".")
+        raise InvalidFile(str(exc), line=seen.get(deal_id), column=COLUMNS.get(name, name) or None) from None
     return rows

@@ -50,12 +50,20 @@ def forecast(
         compute = importlib.import_module("workers.compute")  # by name: see the module docstring
         result = json.loads(compute.run(spec.payload)[0])
     except (TivcastError, ForecastingError) as exc:
-        typer.echo(f"error: {getattr(exc, 'detail', None) or exc}", err=True)
+        typer.echo(f"error: {_error_text(exc)}", err=True)
         raise typer.Exit(2) from None
     typer.echo(render_table(result))
     if plot is not None:
         fan_chart(result, plot)
         typer.echo(f"fan chart written to {plot}")
+
+
+def _error_text(exc: TivcastError | ForecastingError) -> str:
+    """The error as the API's problem document gives it: the field as sent, then what is wrong."""
+    detail = str(getattr(exc, "detail", None) or exc)
+    fields = [str(e["field"]) for e in getattr(exc, "errors", None) or [] if e.get("field")]
+    field = getattr(exc, "field", None) or (fields[0] if fields else None)
+    return detail if not field or detail.startswith(f"{field}:") else f"{field}: {detail}"
 
 
 def _spec(body: dict[str, Any]) -> JobSpec:

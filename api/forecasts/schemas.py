@@ -111,6 +111,14 @@ class DealOut(BaseModel):
         default=None, description="For an edited or added deal: which figures the request states and which take "
         "tivcast's defaults; absent for a catalogue deal as it stands"
     )
+    depends_on: str | None = Field(
+        default=None, description="The deal of the contract this line hangs on: it happens only if that deal does, "
+        "and shares its TIV per unit draw; null: none"
+    )
+    tivcast_assumptions: list[str] = Field(
+        default_factory=list, description="The catalogue's figures of this deal that are tivcast's own assumptions "
+        "(units, tiv_per_unit, delivery_years, probability, slip, requires_liberalisation, past_deliveries)"
+    )
 
 
 class DealEditOut(BaseModel):
@@ -385,6 +393,17 @@ class FitYearsOut(BaseModel):
     count: int = Field(description="Years fitted")
 
 
+class ElasticityAlternativeOut(BaseModel):
+    """Another specification's estimate of the world-demand elasticity on the same data."""
+
+    model_config = OPEN
+    specification: str
+    value: float
+    standard_error: float
+    n: int = Field(description="Years in the regression")
+    years: str = Field(description="First and last year, e.g. 1989-2023")
+
+
 class ElasticityOut(BaseModel):
     """The world-demand elasticity as estimated on the history."""
 
@@ -398,6 +417,15 @@ class ElasticityOut(BaseModel):
     estimated_or_asserted: str = Field(
         description="estimated (from the history), or asserted (tivcast's or the scenario's assumption) with why"
     )
+    lag_years: int | None = Field(
+        default=None, description="The effect of a change of world military expenditure in year t builds up over "
+        "years t..t+lag_years; absent when not estimated")
+    difference_years: int | None = Field(default=None, description="Length of the log changes regressed")
+    build_up: str | None = Field(default=None, description="The lag structure in words")
+    alternatives: list[ElasticityAlternativeOut] | None = Field(
+        default=None, description="Other specifications' estimates on the same data")
+    specification_sensitivity: str | None = Field(
+        default=None, description="How much the estimate depends on the specification, in words")
 
 
 class WorldDemandOut(ElasticityOut, HeldOutVerdict):
@@ -524,6 +552,20 @@ class BreakdownRow(BaseModel):
     total: float
 
 
+class PipelineYearOut(BaseModel):
+    """What the point (a mean over either/or deals) hides in one forecast year."""
+
+    model_config = OPEN
+    year: int
+    median: float = Field(description="Median of the simulated paths, in the target's unit")
+    probability_prospect_delivers: float = Field(
+        description="Share of the simulated paths in which at least one prospective (not committed) deal delivers")
+    probability_delivers: dict[str, float] = Field(description="The same per prospective deal, by deal id")
+    point_inside_interval: bool = Field(
+        description="false: the point (the expected value) lies outside this year's interval, which is not "
+        "widened to hold it")
+
+
 class PipelineOut(BaseModel):
     """Japan's deal pipeline in this scenario: deals, the difference from the baseline by cause, assumptions."""
 
@@ -535,6 +577,12 @@ class PipelineOut(BaseModel):
     breakdown_rule: str = Field(description="What the breakdown's parts are")
     assumptions: list[Assumption]
     interval: str = Field(description="How the interval is simulated")
+    by_year: list[PipelineYearOut] = Field(
+        default_factory=list, description="Per forecast year: the median of the paths, the probability that a "
+        "prospective deal delivers, whether the point lies inside the interval")
+    notes: list[str] = Field(
+        default_factory=list, description="Where the point lies outside its interval, and from which year no deal "
+        "delivers any more (the forecast is then the statistical base alone)")
 
 
 class RequestTargetOut(BaseModel):

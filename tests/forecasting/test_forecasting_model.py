@@ -49,7 +49,12 @@ class TestBounds:
         values = bounded_values(forecast)
         assert min(values) >= 0.0
         assert max(values) <= 100.0
-        assert all(r.lower <= r.point <= r.upper for r in forecast.years)
+        # Japan's pipeline point is a mean of either/or deals and may lie outside its simulated interval (which is
+        # not widened to hold it); each year says whether it does. Non-pipeline forecasts hold it: see below.
+        flags = forecast.to_dict()["pipeline"]["by_year"]
+        assert all(r.lower <= r.upper for r in forecast.years)
+        assert all(f["point_inside_interval"] == (r.lower <= r.point <= r.upper)
+                   for r, f in zip(forecast.years, flags, strict=True))
 
     def test_extreme_what_ifs_stay_inside_0_100(self, japan_fit: FittedModel) -> None:
         collapse = parse_scenario({"name": "collapse", "base": "restriction", "changes": [

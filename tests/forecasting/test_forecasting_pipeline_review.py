@@ -67,13 +67,18 @@ class TestWhoStatesAFigure:
         assert next(d for d in liberalised.to_dict()["pipeline"]["deals"] if d["deal_id"] == "x6")[
             "scenario_probability"] == 0.5
 
-    def test_restriction_s_rule_applies_to_an_added_prospect(self, japan_fit: FittedModel) -> None:
+    def test_restriction_s_rule_applies_to_an_added_prospect_whose_probability_is_a_default(
+            self, japan_fit: FittedModel) -> None:
         forecast = custom(japan_fit, {"prospects": "none", "added": [
-            {"deal_id": "x9", "recipient": "NZL", "tiv_per_unit": 100, "delivery_years": [2030],
+            {"deal_id": "x9", "recipient": "NZL", "tiv_per_unit": 100, "delivery_years": [2030]},
+            {"deal_id": "x8", "recipient": "NZL", "tiv_per_unit": 100, "delivery_years": [2030],
              "probability": 0.6}]})
-        deal = next(d for d in forecast.to_dict()["pipeline"]["deals"] if d["deal_id"] == "x9")
-        assert deal["scenario_probability"] == 0.0 and sum(deal["expected_tiv"].values()) == 0
+        deals = {d["deal_id"]: d for d in forecast.to_dict()["pipeline"]["deals"]}
+        assert deals["x9"]["scenario_probability"] == 0.0 and sum(deals["x9"]["expected_tiv"].values()) == 0
         assert "no new deals" in assumptions(forecast)["x9.probability"]["source"]
+        # a stated probability is the analyst's override, as for an edited catalogue deal
+        assert deals["x8"]["scenario_probability"] == 0.6
+        assert "overrides this scenario's prospect rule" in assumptions(forecast)["x8.probability"]["source"]
 
     def test_known_deliveries_are_listed_with_their_double_count_risk(self, japan_fit: FittedModel) -> None:
         forecast = custom(japan_fit, {}, known_deliveries={"2025": 13, "2026": 13})
