@@ -185,7 +185,11 @@ def card(evaluation: Evaluation, panel: Panel) -> dict[str, Any]:
         "origins": {"first": evaluation.origins[0], "first_scored": evaluation.first_scored,
                     "last": evaluation.origins[-1]},
         "decided_on": f"origins {evaluation.origins[0]}-{evaluation.first_scored - 1} (calibration burn-in); "
-        "equal weights fixed a priori; each scored origin's intervals use only errors known at that origin",
+        "equal weights fixed a priori; each scored origin's intervals use only errors known at that origin. Not "
+        "frozen in advance: the member set, the 15-year interval scale, the 25-year ceiling, the intermittent zero "
+        "lower bound and the TIV upper-bound cap were kept over alternatives after earlier model versions had been "
+        "scored on these origins, so the scores are mildly optimistic; bench/forecast_selection.py scores "
+        "suppliers outside the panel, on which no choice was made",
         "horizon": evaluation.horizon,
         "calibration": evaluation.calibration.to_dict(),
         "coverage": by_horizon,

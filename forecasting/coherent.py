@@ -55,6 +55,17 @@ class PanelForecast:
     factor: Array  # reconciliation factor per year (100 / sum of base shares)
     room: Array | None = None  # factor on every other code's share that makes room for one fixed share
     fixed_base: Array | None = None  # that code's statistical base besides what fixed it (Japan's deals)
+    fixed_code: str | None = None  # the code whose share was fixed
+    fixed_members: dict[str, Array] | None = None  # the members' forecasts behind ``fixed_base``
+
+    def served_members(self, code: str) -> dict[str, Array]:
+        """The member forecasts behind ``code``'s served statistical base: the world total's; for the code whose
+        share was fixed (Japan with its deal pipeline), those of its base besides the deals; else its own."""
+        if code == WORLD:
+            return self.world_members
+        if code == self.fixed_code and self.fixed_members is not None:
+            return self.fixed_members
+        return self.members[code]
 
     def tiv(self, code: str) -> Array:
         """TIV forecast of ``code``: coherent share times the world forecast."""
@@ -143,7 +154,8 @@ def reconcile(base: Mapping[str, Array], ceilings: Mapping[str, float] | None = 
     return {c: shares[i] for i, c in enumerate(codes)}, np.asarray(factor, dtype=float)
 
 
-def make_room(pf: PanelForecast, code: str, share: Array, fixed_base: Array | None = None) -> PanelForecast:
+def make_room(pf: PanelForecast, code: str, share: Array, fixed_base: Array | None = None,
+              fixed_members: dict[str, Array] | None = None) -> PanelForecast:
     """``pf`` with ``code``'s share replaced by ``share`` (a forecast built from more than the statistics, such as
     Japan's deal pipeline) and every other code's share, the rest of the world's included, scaled by one factor
     per year, ``(100 - share) / (100 - the old share)``, so that they still add up to 100 % and keep their
@@ -152,7 +164,8 @@ def make_room(pf: PanelForecast, code: str, share: Array, fixed_base: Array | No
     share = np.clip(np.asarray(share, dtype=float)[: len(old)], 0.0, 100.0)
     room = np.where(old < 100.0, (100.0 - share) / np.maximum(100.0 - old, 1e-12), 1.0)
     shares = {c: share if c == code else np.clip(v * room, 0.0, 100.0) for c, v in pf.share.items()}
-    return replace(pf, share=shares, room=np.asarray(room, dtype=float), fixed_base=fixed_base)
+    return replace(pf, share=shares, room=np.asarray(room, dtype=float), fixed_base=fixed_base, fixed_code=code,
+                   fixed_members=fixed_members)
 
 
 def forecast_panel(panel: Panel, horizon: int) -> PanelForecast:

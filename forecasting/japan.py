@@ -108,12 +108,15 @@ def exports_besides_deals(panel: Panel, deals: Sequence[Deal]) -> Array:
                      for y, v in zip(years, share, strict=True)])
 
 
-def statistical_base(panel: Panel, base: PanelForecast, deals: Sequence[Deal]) -> tuple[Array, Array]:
+def statistical_base(panel: Panel, base: PanelForecast, deals: Sequence[Deal]
+                     ) -> tuple[Array, Array, dict[str, Array]]:
     """The statistical base of Japan's exports besides the deals (share, horizons of ``base``), made coherent by
-    the panel's reconciliation factor, and the history it is fitted on."""
+    the panel's reconciliation factor, the history it is fitted on, and its members' forecasts (what the
+    response's ``model.members`` shows for Japan's pipeline forecast)."""
     other = exports_besides_deals(panel, deals)
-    forecast = base_share(member_forecasts(other, base.horizon, "share"), other) * base.factor
-    return np.asarray(forecast, dtype=float), other
+    members = member_forecasts(other, base.horizon, "share")
+    forecast = base_share(members, other) * base.factor
+    return np.asarray(forecast, dtype=float), other, members
 
 
 def baseline_share(panel: Panel, base: PanelForecast, deals: Sequence[Deal], other: Array) -> Array:

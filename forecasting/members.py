@@ -51,7 +51,7 @@ import pandas as pd
 
 __all__ = [
     "INTERMITTENT_MIN_ZEROS", "LOG_OFFSET", "PROPHET_WINDOW", "is_intermittent", "member_forecasts", "members_for",
-    "prophet_class",
+    "damped_ets", "prophet_class", "theta",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -96,6 +96,16 @@ def _theta(y: Array, h: int) -> Array:
     from statsforecast.models import AutoTheta
 
     return _statsforecast(AutoTheta(), y, h)
+
+
+def damped_ets(y: Array, h: int) -> Array:
+    """statsforecast's AutoETS, damped trend (the member, and a benchmark of any series)."""
+    return _damped_ets(y, h)
+
+
+def theta(y: Array, h: int) -> Array:
+    """statsforecast's AutoTheta (the member, and a benchmark of any series)."""
+    return _theta(y, h)
 
 
 def _imapa(y: Array, h: int) -> Array:

@@ -139,8 +139,9 @@ def panel_forecast(panel: Panel, horizon: int = MAX_HORIZON, deals: Sequence[Dea
             return _PANEL_CACHE[key]
     result = forecast_panel(panel, horizon)
     if deals and JAPAN in result.share:
-        other, _ = statistical_base(panel, result, deals)  # memoised with the panel: Japan's fit reuses it
-        result = make_room(result, JAPAN, baseline_share(panel, result, deals, other), fixed_base=other)
+        other, _, members = statistical_base(panel, result, deals)  # memoised with the panel: Japan's fit reuses it
+        result = make_room(result, JAPAN, baseline_share(panel, result, deals, other), fixed_base=other,
+                           fixed_members=members)
     with _PANEL_LOCK:
         _PANEL_CACHE[key] = result
         while len(_PANEL_CACHE) > 8:
@@ -471,7 +472,26 @@ def _requested_interval(fitted: FittedModel, width: float) -> dict[str, Any]:
     applies = ("this forecast's conformal interval, as served" if fitted.japan is None else
                "the statistical base's conformal intervals; Japan's served interval is simulated from them, the "
                "world total's and the deals', and the simulation as a whole cannot be scored at past origins")
-    return {**measured, "applies_to": applies}
+    return {**measured, "applies_to": applies, "tail_note": tail_note(fitted.calibration, measure, width)}
+
+
+TAIL_ERRORS = 10  # past errors beyond a bound, per horizon, below which the bound is read off a thin tail
+
+
+def tail_note(calibration: Calibration, measure: str, width: float) -> str | None:
+    """A sentence when, at this width, a bound lies beyond all but a few past errors (fewer than
+    :data:`TAIL_ERRORS` of them outside it at some horizon): such a bound is set by a handful of extreme errors
+    (at 99 %, a few risers from tiny shares set the shares' upper tail), so it is a rough guide, not a measured
+    probability."""
+    counts = calibration.counts.get(measure, {})
+    thin = [h for h, n in sorted(counts.items()) if n * (1.0 - width) / 2.0 < TAIL_ERRORS]
+    if not thin:
+        return None
+    fewest = min(counts[h] for h in thin) * (1.0 - width) / 2.0
+    where = f"horizons {thin[0]}-{thin[-1]}" if len(thin) > 1 else f"horizon {thin[0]}"
+    return (f"At {width * 100:g} % each bound is set by the few most extreme past errors: at {where} only "
+            f"{fewest:.1f} of them lie beyond it on each side (fewer than {TAIL_ERRORS}), so read the bounds as a "
+            "rough guide, not a measured probability.")
 
 
 def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,

@@ -118,9 +118,10 @@ class ModelCard:
                              "horizons": "1-5", "scored_by": "bench/forecast_accuracy.py"},
             "measure": t.measure,
             "this_supplier": _versus(t.own) if t.own else None,
-            "all_suppliers": _versus(t.overall),
+            # the world total is one series, not a pool of suppliers: its own figures are this_supplier's
+            "all_suppliers": None if code == WORLD else _versus(t.overall),
             "interval_calibration": t.coverage,
-            "interval_note": _coverage_note(code, coverage(t.own)["measured_80"], t.measure) if t.own else None,
+            "interval_note": _coverage_note(code, coverage(t.own), t.measure) if t.own else None,
         }
 
 
@@ -136,6 +137,7 @@ class Tables:
 
 
 COVERAGE_BAND = (0.7, 0.9)  # a supplier's measured 80 % coverage outside it is pointed out
+COVERAGE_BAND_95 = (0.9, 0.99)  # and its 95 % coverage outside this one
 
 
 def coverage(table: dict[str, Any]) -> dict[str, float | None]:
@@ -145,17 +147,25 @@ def coverage(table: dict[str, Any]) -> dict[str, float | None]:
             "nominal_95": 0.95, "measured_95": served.get("coverage_95")}
 
 
-def _coverage_note(code: str, measured: float | None, measure: str = "share") -> str | None:
-    """A plain sentence when this target's 80 % intervals covered clearly more or less than they claim: the
-    calibration is pooled over suppliers, so it holds on average, not for each one (the world total's is its
-    own, from about 30 origins per horizon)."""
-    if measured is None or COVERAGE_BAND[0] <= measured <= COVERAGE_BAND[1]:
+def _coverage_note(code: str, measured: dict[str, float | None], measure: str = "share") -> str | None:
+    """A plain sentence when this target's 80 % or 95 % intervals covered clearly more or less than they claim
+    (outside :data:`COVERAGE_BAND` or :data:`COVERAGE_BAND_95`): the calibration is pooled over suppliers, so it
+    holds on average, not for each one (the world total's is its own, from about 30 origins per horizon)."""
+    off = []
+    for nominal, key, band in ((80, "measured_80", COVERAGE_BAND), (95, "measured_95", COVERAGE_BAND_95)):
+        value = measured.get(key)
+        if value is not None and not band[0] <= value <= band[1]:
+            off.append((nominal, value, "narrower" if value < band[0] else "wider"))
+    if not off:
         return None
-    reading = "narrower" if measured < COVERAGE_BAND[0] else "wider"
     what = "of the world total" if code == WORLD else "of its share" if measure == "share" else "of its TIV"
     pooled = "its own past errors" if code == WORLD else "pooled over all suppliers"
-    return (f"In the evaluation {code}'s 80 % intervals {what} covered {measured * 100:.0f} % of outcomes "
-            f"(horizons 1-5; the calibration is {pooled}): read its intervals as {reading} than they claim.")
+    widths = " and ".join(f"{n} %" for n, *_ in off)
+    measured_as = " and ".join(f"{v * 100:.1f} %" for _, v, _ in off)
+    readings = sorted({r for *_, r in off})
+    reading = readings[0] if len(readings) == 1 else "wider or narrower, by width,"
+    return (f"In the evaluation {code}'s {widths} intervals {what} covered {measured_as} of outcomes (horizons "
+            f"1-5; the calibration is {pooled}): read them as {reading} than they claim.")
 
 
 def _versus(table: dict[str, Any]) -> dict[str, Any]:

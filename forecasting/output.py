@@ -29,13 +29,25 @@ __all__ = ["Forecast", "ForecastYear", "ScenarioSetResult", "Simulation", "descr
 
 Array = npt.NDArray[np.float64]
 DIGITS = 6
+TIV_CAVEAT = ("TIV (SIPRI trend-indicator value) measures the volume of major-arms deliveries in constant 1990 "
+              "US dollars; it is not the financial value of arms sales.")
+DRIVER_CAVEAT = ("Driver coefficients are associations fitted on the history, not causal effects; the baseline uses "
+                 "none.")
 CAVEATS = (
-    "TIV (SIPRI trend-indicator value) measures the volume of major-arms deliveries in constant 1990 "
-    "US dollars; it is not the financial value of arms sales.",
+    TIV_CAVEAT,
     "Intervals are calibrated on the served model's own past errors at earlier origins (model.requested_interval: "
     "how often intervals of the width asked for held); they do not include uncertainty about a scenario's driver "
     "paths or coefficients.",
-    "Driver coefficients are associations fitted on the history, not causal effects; the baseline uses none.",
+    DRIVER_CAVEAT,
+)
+PIPELINE_CAVEATS = (
+    TIV_CAVEAT,
+    "Intervals are quantiles of simulated paths: the statistical base's and the world total's calibrated past "
+    "errors, the world-demand elasticity's estimation uncertainty, each prospective deal happening or not, "
+    "delivery slips and TIV per unit at their stated odds and ranges. They do not include uncertainty about a "
+    "scenario's stated paths (spending, probabilities a custom scenario sets) or about deals not in the pipeline; "
+    "the simulation as a whole cannot be scored at past origins.",
+    DRIVER_CAVEAT,
 )
 
 
@@ -143,12 +155,60 @@ def settings_effect(d: Design) -> dict[str, str]:
     }
 
 
+def _method(d: Design, code: str) -> str:
+    if d.pipeline:
+        return ("Japan's deal pipeline (expected deliveries of committed and prospective deals) plus a statistical "
+                "base, the coherent equal-weight ensemble on Japan's exports besides the deals; simulated intervals")
+    if code == WORLD:
+        return "equal-weight ensemble on the world total's own series, with conformal intervals"
+    return "coherent equal-weight ensemble with conformal intervals"
+
+
+def _members_of(d: Design, code: str) -> str:
+    """What ``model.members`` forecast."""
+    if d.pipeline:
+        return ("the statistical base: Japan's exports minus the pipeline deals' past deliveries, as a share of "
+                "world exports, before the reconciliation factor; the deals are added to it (model.point_forecast)")
+    if code == WORLD:
+        return "the world total, TIV million"
+    return "this supplier's share of world exports, percent, before the reconciliation factor"
+
+
+def _coherence(base: PanelForecast, code: str) -> dict[str, Any]:
+    if code == WORLD:
+        return {"rule": "the world total is forecast on its own series and is not reconciled; every supplier's "
+                "TIV forecast is its coherent share times it, so the suppliers' TIV forecasts add up to it",
+                "suppliers": len(base.share), "factor": None,
+                "intervals": "the world total's interval is calibrated on its own past errors"}
+    return {
+        "rule": "every supplier's ensemble share and the rest of the world's are scaled by one factor per "
+        "year so that they add up to 100 %; TIV = coherent share x world forecast",
+        "suppliers": len(base.share), "factor": [float(v) for v in base.factor][:10],
+        "intervals": "each supplier's interval is calibrated on its own; intervals do not add up",
+        **({"pipeline_room": {"rule": PIPELINE_ROOM, "factor": [float(v) for v in base.room][:10]}}
+           if base.room is not None else {}),
+    }
+
+
+def _interval_method(d: Design, code: str) -> str:
+    if d.pipeline:
+        return (f"quantiles of {d.settings.uncertainty_samples} simulated paths: the statistical base's and the "
+                "world total's split-conformal errors (as below), the world-demand elasticity's uncertainty, each "
+                "prospective deal happening or not, delivery slips and TIV per unit")
+    beyond = ("beyond 10 years the log ratio of each bound to the point grows by sqrt(h/10), so the world total "
+              "never nears zero" if code == WORLD else "beyond 10 years widened by sqrt(h/10)")
+    return ("split-conformal: quantiles of the served model's past errors per horizon, scaled by the target's mean "
+            f"absolute one-year change over the last 15 years; {beyond} (an assumption: no forecast that far "
+            "ahead is scored)")
+
+
 def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: PanelForecast, card: ModelCard,
                    panel: Panel, target: Target) -> dict[str, Any]:
     """Method (members and weights), held-out accuracy, calibration, and the drivers' standing."""
     code = target.country
-    members = base.world_members if code == WORLD else base.members[code]
-    weights = base.weights(code)
+    members = base.served_members(code) if d.pipeline else base.world_members if code == WORLD else \
+        base.members[code]
+    weights = {n: 1.0 / len(members) for n in members}
     drivers = {}
     for name, coef in coefficients.items():
         info = DRIVERS[name]
@@ -161,23 +221,16 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
         }
     fitted = d.history.fit_points
     return {
-        "method": "coherent equal-weight ensemble with conformal intervals",
+        "method": _method(d, code),
         "engine": {"prophet": version("prophet"), "statsforecast": version("statsforecast")},
         "members": {n: {"weight": weights[n], "share_forecast" if code != WORLD else "tiv_forecast":
                         [float(v) for v in members[n]][:10]} for n in members},
+        "members_of": _members_of(d, code),
         "combination": "equal weights, fixed a priori (not fitted to the evaluation)",
-        "coherence": {
-            "rule": "every supplier's ensemble share and the rest of the world's are scaled by one factor per "
-            "year so that they add up to 100 %; TIV = coherent share x world forecast",
-            "suppliers": len(base.share), "factor": [float(v) for v in base.factor][:10],
-            "intervals": "each supplier's interval is calibrated on its own; intervals do not add up",
-            **({"pipeline_room": {"rule": PIPELINE_ROOM, "factor": [float(v) for v in base.room][:10]}}
-               if base.room is not None else {}),
-        },
+        "coherence": _coherence(base, code),
         "point_forecast": PIPELINE_POINT if d.pipeline else "the coherent ensemble (the scenario's driver "
         f"differences move it on the {d.scale.kind} scale)",
-        "interval": "split-conformal: quantiles of the served model's past errors per horizon, scaled by the "
-        "target's mean absolute one-year change over the last 15 years; beyond 10 years widened by sqrt(h/10)",
+        "interval": _interval_method(d, code),
         "accuracy": card.summary(code, target.measure) | {"what_was_scored": PIPELINE_SCORED if d.pipeline else
                                                          _statistical_scored(base, code)},
         "evaluated_on_these_data": panel.digest() == card.data_digest,
@@ -221,7 +274,7 @@ class Forecast:
             "request": self.request, "data_version": self.data_version, "model_version": self.model_version,
             "interval_width": self.interval_width, "model": self.model, "history": history,
             "forecast": [row.to_dict(label) for row in self.years],
-            "notes": list(self.notes) + list(CAVEATS),
+            "notes": list(self.notes) + list(PIPELINE_CAVEATS if self.pipeline is not None else CAVEATS),
             **({"pipeline": self.pipeline} if self.pipeline is not None else {}),
         }, DIGITS)
         return result

@@ -243,7 +243,8 @@ class CoherenceOut(BaseModel):
     model_config = OPEN
     rule: str
     suppliers: int = Field(description="Suppliers forecast together")
-    factor: list[float] = Field(description="The scaling factor of each forecast year (the first 10)")
+    factor: list[float] | None = Field(
+        description="The scaling factor of each forecast year (the first 10); null for WLD, which is not reconciled")
     intervals: str
     pipeline_room: PipelineRoomOut | None = Field(
         None, description="Present when Japan's deal pipeline is part of the data: the room the others make for it")
@@ -302,14 +303,16 @@ class AccuracyOut(BaseModel):
         description="This target's own held-out accuracy in that measure (WLD: the world total's); null: this "
         "supplier was not evaluated (too little history, or not in the shipped panel)"
     )
-    all_suppliers: VersusBenchmark = Field(description="Pooled over every scored supplier, in the same measure")
+    all_suppliers: VersusBenchmark | None = Field(
+        description="Pooled over every scored supplier, in the same measure; null for WLD, one series whose own "
+        "figures are this_supplier")
     interval_calibration: dict[str, dict[str, float | None]] = Field(
         description="Nominal and measured coverage of the 80 % and 95 % intervals, by horizon: pooled over the "
         "suppliers in that measure (WLD: the world total's own)"
     )
     interval_note: str | None = Field(
-        description="A sentence when this target's measured 80 % coverage lies outside 0.70-0.90 (the "
-        "calibration is pooled over suppliers); null otherwise"
+        description="A sentence when this target's measured 80 % coverage lies outside 0.70-0.90 or its 95 % "
+        "coverage outside 0.90-0.99 (the calibration is pooled over suppliers); null otherwise"
     )
     what_was_scored: str = Field(
         description="What the held-out scores measure: the forecast's statistical base as served, or for Japan's "
@@ -457,6 +460,9 @@ class RequestedIntervalOut(BaseModel):
     measure: str = Field(description="share, tiv, or world (the world total's own errors)")
     scored_from: int = Field(description="The first scored origin")
     applies_to: str = Field(description="Which interval the figures describe")
+    tail_note: str | None = Field(
+        None, description="A sentence when at this width fewer than 10 past errors per horizon lie beyond a bound "
+        "(a bound set by a handful of extreme errors); null otherwise")
 
 
 class ModelOut(BaseModel):
@@ -466,6 +472,8 @@ class ModelOut(BaseModel):
     method: str
     engine: dict[str, str]
     members: dict[str, Member]
+    members_of: str = Field(description="What the members forecast (Japan's pipeline model: its statistical base "
+                            "besides the deals)")
     combination: str = Field(description="How the members are weighted")
     coherence: CoherenceOut
     point_forecast: str = Field(description="What the point forecast is")
