@@ -842,27 +842,64 @@ SERIES_FLAGS = {
 }
 
 
-def series_fields(unit_label: str, year_doc: str, value_type: str = "number") -> list[dict[str, Any]]:
+PIPELINE_MEASURE = (
+    "TIV per unit of a deal's system and the TIV of its past deliveries, in millions of SIPRI trend-indicator "
+    "values (TIV). A TIV is a volume index priced in constant 1990 US dollars: it measures the VOLUME of "
+    "transfers of major arms, not their financial value, and cannot be compared with sales values, budgets or "
+    "GDP. SIPRI revises its values at every annual release; this table has no per-row release column: every SIPRI"
+    " figure in it is from the March 2025 Trade Register (release.source_releases), and each row's source_* "
+    "columns say which figures are SIPRI's."
+)
+PIPELINE_CITATION = (
+    "Field by field, as each row's source_* columns and tivcast_assumptions say. Information from the SIPRI Arms "
+    "Transfers Database (Trade Register), March 2025 release: the committed rows' order years, TIV per unit "
+    "(J/FPS-3 radar 13, PAC-3 MSE missile 1.5), the radars' units ordered and delivered (4 and 2) and their "
+    "delivered TIV (26 over 2023-2024), and the register values of comparable ships quoted for the frigate's TIV."
+    " From the statements cited in tivcast's policy timeline: the frigate selection (11 ships, 3 built in Japan "
+    "and 8 in Australia). tivcast's own assumptions, not SIPRI's nor a statement's: the PAC-3 quantity (30, range"
+    " 10-60) and delivery years (2025-2027), the radars' split of their remaining deliveries over 2025 and 2026 "
+    "and of their past deliveries by year (13 and 13), every probability of a deal that is not committed, every "
+    "slip probability, the frigates' TIV per unit, delivery years and readings of the export rules, and the whole"
+    " escort-transfer row (a hypothetical prospect, not an announced deal)."
+)
+
+
+
+# What a source_release looks like (sipri-at-2024, sipri-2025-03-10, mod-dwp-2024 ...): the ingest checks it, so a
+# file cut off inside its last column (source_release "s") is refused.
+SOURCE_RELEASE_PATTERN = "[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*-[a-z]*(19|20)[0-9]{2}(-[0-9]{2}|-[a-z][a-z0-9]*)*"
+
+
+def series_fields(unit_label: str, year_doc: str, value_type: str = "number", *, maximum: float | None = None,
+                  countries: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """A series resource's fields; ``maximum`` bounds the value (a fraction of GDP: 1) and ``countries`` lists the
+    only codes the series may hold (the Japan budget series: JPN). The ingest enforces every constraint."""
+    code: dict[str, Any] = {"required": True, "pattern": "[A-Z]{3}"}
+    if countries is not None:
+        code["enum"] = list(countries)
+    value: dict[str, Any] = {"required": True, "minimum": 0}
+    if maximum is not None:
+        value["maximum"] = maximum
     return [
         {
             "name": "country_code",
             "type": "string",
             "description": "Code of the country or aggregate (see the countries resource).",
-            "constraints": {"required": True, "pattern": "[A-Z]{3}"},
+            "constraints": code,
         },
         {"name": "year", "type": "integer", "description": year_doc, "constraints": {"required": True}},
         {
             "name": "value",
             "type": value_type,
             "description": f"Value in {unit_label}.",
-            "constraints": {"required": True, "minimum": 0},
+            "constraints": value,
         },
         {"name": "flag", "type": "string", "description": "Empty, or `;`-separated flag tokens (see tivcast.flags)."},
         {
             "name": "source_release",
             "type": "string",
             "description": "The source release (vintage) of the value (see tivcast.release.source_releases).",
-            "constraints": {"required": True},
+            "constraints": {"required": True, "pattern": SOURCE_RELEASE_PATTERN},
         },
     ]
 
@@ -1274,7 +1311,7 @@ def milex_dataset(dataset: str, rows: Series, names: Mapping[str, str]) -> Datas
         "series",
         SERIES_HEADER,
         rows,
-        series_fields(unit_label, "Calendar year."),
+        series_fields(unit_label, "Calendar year.", maximum=1 if dataset == "milex-share-gdp" else None),
         ["country_code", "year"],
         [SRC_MILEX],
         LICENCE_SIPRI,
@@ -1403,7 +1440,7 @@ def budget_datasets(total: Series, headline: Series, raw: Sequence[Mapping[str, 
             "series",
             SERIES_HEADER,
             total,
-            series_fields("100 million yen", year_doc),
+            series_fields("100 million yen", year_doc, countries=["JPN"]),
             ["country_code", "year"],
             budget_sources(total)[0],
             LICENCE_MOD,
@@ -1421,7 +1458,7 @@ def budget_datasets(total: Series, headline: Series, raw: Sequence[Mapping[str, 
             "series",
             SERIES_HEADER,
             headline,
-            series_fields("100 million yen", year_doc),
+            series_fields("100 million yen", year_doc, countries=["JPN"]),
             ["country_code", "year"],
             budget_sources(headline)[0],
             LICENCE_MOD,
@@ -1519,7 +1556,7 @@ def pipeline_dataset(src: Path) -> Dataset:
         "table",
         "TIV_million",
         "million TIV per unit (tiv_per_unit_* columns)",
-        TIV_MEASURE,
+        PIPELINE_MEASURE,
         describe_release(
             f"tivcast-pipeline-{RETRIEVED}",
             "tivcast's Japan export pipeline: SIPRI Trade Register (March 2025) rows, the policy timeline's "
@@ -1528,9 +1565,7 @@ def pipeline_dataset(src: Path) -> Dataset:
             {AT_2025: "SIPRI Arms Transfers Database, March 2025 release: Trade Register (committed rows)."},
         ),
         {"countries": sorted({r[1] for r in rows}), "start": years[0], "end": years[-1]},
-        "Committed rows: information from the SIPRI Arms Transfers Database (Trade Register), March 2025 release. "
-        "Announced rows: the statements cited in tivcast's policy timeline. Everything marked 'tivcast "
-        "assumption' is tivcast's own judgement, not SIPRI's.",
+        PIPELINE_CITATION,
         AT_TERMS,
         ["Only deals tivcast could source; rumoured talks without a statement are left out. Licensed production "
          "abroad is counted in Japan's exports, as SIPRI's register does (the 8 Australian-built frigates are a "
