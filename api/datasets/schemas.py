@@ -28,6 +28,10 @@ class ReleasePublic(BaseModel):
     published: str | None
     origin: str = Field(description="'shipped' (curated data in the package) or the ingested file name")
     loaded_at: str
+    current_since: str = Field(
+        description="When this release last became the served one: its load, or a later load of the same content "
+        "(a rollback); the newest is current. Last-Modified of its data answers"
+    )
     current: bool = Field(
         description="True for the release served by default: the newest load, or an older release whose content "
         "was loaded again since (a rollback)"

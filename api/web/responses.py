@@ -43,6 +43,7 @@ def release_public(release: Release, *, current: bool) -> ReleasePublic:
         published=release.published,
         origin=release.origin,
         loaded_at=release.loaded_at.isoformat(),
+        current_since=release.modified.isoformat(),
         current=current,
     )
 

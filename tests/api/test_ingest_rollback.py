@@ -90,6 +90,12 @@ class TestRollbackOverHttp:
         assert current(server) == SHIPPED_ID
         dataset = server.get("/v1/datasets/arms-exports").json()
         assert dataset["release"]["release_id"] == SHIPPED_ID and dataset["release"]["current"]
+        # the release list says when each became the served one: the shipped release after the bad one now
+        listed = {r["release_id"]: r for r in server.get("/v1/datasets/arms-exports/releases").json()["data"]}
+        assert listed[SHIPPED_ID]["current_since"] > listed["ae-mod"]["current_since"] > listed[SHIPPED_ID][
+            "loaded_at"]
+        table = server.get("/v1/datasets/arms-exports/releases", params={"format": "csv"}).text.splitlines()
+        assert table[0].split(",")[-2:] == ["current_since", "current"]
         # the bad release is kept and still addressable
         old = server.get(JAPAN_2023 + "&release=ae-mod").json()["data"][0]["value"]
         assert old == 14

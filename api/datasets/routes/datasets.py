@@ -43,7 +43,7 @@ DATASET_COLUMNS = [
     "start", "end", "countries", "citation", "terms",
 ]  # fmt: skip
 RELEASE_COLUMNS = ["dataset", "release_id", "content_hash", "row_count", "retrieved", "published", "origin",
-                   "loaded_at", "current"]  # fmt: skip
+                   "loaded_at", "current_since", "current"]  # fmt: skip
 
 
 def _json(model: Any) -> tuple[bytes, str, dict[str, str]]:
