@@ -56,6 +56,7 @@ class TestUploads:
         data = self.long_csv(140)  # about 2 KB
         data += b"".join(f"KOR,{y},1\n".encode() for y in range(1950, 2090))
         data += b"".join(f"CHN,{y},1\n".encode() for y in range(1950, 2090))
+        data += b"".join(f"WLD,{y},100\n".encode() for y in range(1950, 2090))  # arms-exports needs its world totals
         assert 4096 < len(data) < 16384
         response = client.post(
             UPLOAD, params={"replace": "true"}, content=data, headers={**AUTH, "Content-Type": "text/csv"}
