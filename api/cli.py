@@ -37,6 +37,18 @@ def serve(
 
     from api.operations.log_config import uvicorn_log_config
     from api.operations.metrics import prepare_multiprocess
+    from workers.settings import WorkerSettings
+
+    if workers > 1 and WorkerSettings().redis_url is None:
+        # Embedded mode keeps jobs and results in the process that accepted them: behind several processes a
+        # client polling a 202's job URL would reach another one and get a 404 for a job that is running.
+        typer.echo(
+            f"error: --workers {workers} needs TIVCAST_REDIS_URL: embedded mode keeps forecast jobs in the process "
+            "that accepted them, so another process would answer 404 for them; run one process, or set "
+            "TIVCAST_REDIS_URL (and start tivcast worker)",
+            err=True,
+        )
+        raise typer.Exit(2)
 
     prepare_multiprocess(workers)  # several processes: /metrics sums their counters
     uvicorn.run(

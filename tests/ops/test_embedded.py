@@ -224,3 +224,16 @@ class TestJsonFormatter:
             record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
         document = json.loads(JsonFormatter().format(record))
         assert "ValueError: boom" in document["exception"] and "request_id" not in document
+
+
+class TestServe:
+    def test_several_processes_without_redis_are_refused(self, tmp_path: Path) -> None:
+        """Embedded mode keeps a job in the process that accepted it: behind ``--workers 2`` a client polling the
+        202's job URL would reach the other process and get a 404, so the command refuses to start."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIVCAST_")}
+        env["TIVCAST_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+        result = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--workers", "2", "--port", "0"], env=env,
+                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "--workers 2 needs TIVCAST_REDIS_URL" in result.stderr
+        assert not (tmp_path / "serve.db").exists()  # refused before anything started
