@@ -487,11 +487,12 @@ def tail_note(calibration: Calibration, measure: str, width: float) -> str | Non
     thin = [h for h, n in sorted(counts.items()) if n * (1.0 - width) / 2.0 < TAIL_ERRORS]
     if not thin:
         return None
-    fewest = min(counts[h] for h in thin) * (1.0 - width) / 2.0
+    sparsest = min(thin, key=lambda h: counts[h])
+    fewest = counts[sparsest] * (1.0 - width) / 2.0
     where = f"horizons {thin[0]}-{thin[-1]}" if len(thin) > 1 else f"horizon {thin[0]}"
-    return (f"At {width * 100:g} % each bound is set by the few most extreme past errors: at {where} only "
-            f"{fewest:.1f} of them lie beyond it on each side (fewer than {TAIL_ERRORS}), so read the bounds as a "
-            "rough guide, not a measured probability.")
+    return (f"At {width * 100:g} % each bound is set by the few most extreme past errors: at {where} fewer than "
+            f"{TAIL_ERRORS} of them lie beyond it on each side (as few as {fewest:.1f}, at horizon {sparsest}), so "
+            "read the bounds as a rough guide, not a measured probability.")
 
 
 def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,

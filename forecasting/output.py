@@ -37,7 +37,9 @@ CAVEATS = (
     TIV_CAVEAT,
     "Intervals are calibrated on the served model's own past errors at earlier origins (model.requested_interval: "
     "how often intervals of the width asked for held); they do not include uncertainty about a scenario's driver "
-    "paths or coefficients.",
+    "paths or its Prophet coefficients. A TIV or world-total forecast under a scenario whose world military "
+    "spending differs from the baseline's also moves each bound by the world-demand elasticity at the edge of its "
+    "confidence range (model.world_demand), which errs on the wide side.",
     DRIVER_CAVEAT,
 )
 PIPELINE_CAVEATS = (

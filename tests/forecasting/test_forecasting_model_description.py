@@ -46,7 +46,7 @@ class TestJapanDescribesWhatIsServed:
         model = forecast["model"]
         assert "pipeline" in model["method"] and "simulated" in model["method"]
         assert model["interval"].startswith(f"quantiles of {japan_fit.spec.settings.uncertainty_samples} simulated")
-        assert not any("do not include uncertainty about a scenario's driver paths or coefficients" in n
+        assert not any("do not include uncertainty about a scenario's driver paths" in n
                        for n in forecast["notes"])
         assert any("quantiles of simulated paths" in n for n in forecast["notes"])
 
