@@ -144,6 +144,14 @@ class RedisServer:
             self.process.wait(10)
         self.process = None
 
+    def shutdown(self) -> None:
+        """Stop the server cleanly (SIGTERM, as ``redis-cli shutdown`` or ``docker compose stop`` do): with the
+        compose options what was accepted is on disk, and :meth:`start` brings it back (an outage, not a loss)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
     def restart(self) -> None:
         """A clean restart (SIGTERM, as ``docker compose restart`` sends): what is persisted comes back."""
         if self.process is not None and self.process.poll() is None:
@@ -169,7 +177,7 @@ class RedisServer:
 
 
 class CeleryWorker:
-    """A real Celery worker process (``tivcast worker``: prefork, concurrency 1) in its own process group.
+    """A real Celery worker process (``tivcast worker``: prefork, concurrency 1 unless told) in its own process group.
 
     ``env`` overrides the environment (``TIVCAST_*`` settings); the Redis URL,
     key prefix and queue are always set, and ``TIVCAST_TEST_HOOKS=1`` lets
@@ -181,8 +189,8 @@ class CeleryWorker:
     """
 
     def __init__(self, redis_url: str, prefix: str, *, name: str = "w1", env: Mapping[str, str] | None = None,
-                 log_dir: Path | None = None, tmp_base: Path | None = None) -> None:
-        self.redis_url, self.prefix = redis_url, prefix
+                 log_dir: Path | None = None, tmp_base: Path | None = None, concurrency: int = 1) -> None:
+        self.redis_url, self.prefix, self.concurrency = redis_url, prefix, concurrency
         self.hostname = f"{name}@{prefix}"
         self._owned = Path(tempfile.mkdtemp(prefix="tivcast-test-worker-"))
         self.tmp_base = tmp_base or self._owned
@@ -203,8 +211,8 @@ class CeleryWorker:
 
     def start(self, timeout: float = 60) -> Self:
         # The ``worker`` command of the tivcast CLI: prefork, -Q from TIVCAST_QUEUE.
-        args = [sys.executable, "-m", "workers.cli", "worker", "--concurrency", "1", "--hostname", self.hostname,
-                "--loglevel", "info"]
+        args = [sys.executable, "-m", "workers.cli", "worker", "--concurrency", str(self.concurrency),
+                "--hostname", self.hostname, "--loglevel", "info"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)

@@ -32,10 +32,15 @@ Why each setting (see also :mod:`workers.settings`):
   :mod:`workers.consumer`);
 * a task keeps running through a lost broker connection
   (``worker_cancel_long_running_tasks_on_connection_loss=False``): its job
-  state is written by the task on its own connection, its late ack may fail
-  with the old connection, and the message is then restored after the
-  visibility timeout and found done by the claim; cancelling it instead made
-  every Redis restart cost the job one of its ``max_deliveries``;
+  state is written by the task on its own connection (waiting out the outage,
+  :class:`workers.tasks.Patience`), and its late ack, whose channel was closed
+  with the lost connection, is done on a connection of its own
+  (``broker_transport``, :mod:`workers.broker`; kombu's own raised an
+  ``AttributeError`` there, an unrecoverable error that stopped the worker);
+  cancelling it instead made every Redis restart cost the job one of its
+  ``max_deliveries``;
+* the forecast task never publishes (no ``self.retry``): publishing to a broker
+  that is away blocks, and Celery turns its failure into a dropped message;
 * ``worker_max_memory_per_child``: a child that grew past the cap is
   replaced after its current task.
 """
@@ -98,6 +103,7 @@ def make_celery(settings: WorkerSettings) -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_channel_error_retry=True,  # a write Redis refuses (OOM) restarts the consumer (workers.consumer)
         worker_hijack_root_logger=False,
+        broker_transport="workers.broker:Transport",  # acks that survive their lost channel (workers.broker)
         broker_transport_options=transport_options(settings),
         broker_connection_timeout=settings.broker_socket_timeout,
         broker_connection_retry_on_startup=True,

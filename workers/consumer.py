@@ -24,6 +24,8 @@ Named by ``worker_consumer``; only the worker imports this module (by name, from
   for as long as Redis keeps refusing. A message taken off the queue whose
   unacked record was refused is lost to the broker; its job is requeued by beat's
   reconcile sweep or the next submission (:data:`workers.jobs.SUBMIT`, ``stale_queued_seconds``).
+* The consumer proves it is alive (:mod:`workers.liveness`): a timer of its event loop marks progress every
+  second, and so does every attempt to reach a lost broker; the heartbeat is written only while it does.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from typing import Any
 import redis
 from celery.worker.consumer import Consumer as CeleryConsumer
 
+from workers import liveness
 from workers.settings import get_worker_settings
 
-__all__ = ["Consumer"]
+__all__ = ["TICK_SECONDS", "Consumer"]
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0  # the event loop marks progress this often (workers.liveness)
 
 
 class Consumer(CeleryConsumer):
@@ -48,11 +52,32 @@ class Consumer(CeleryConsumer):
 
     def ensure_connected(self, conn: Any) -> Any:
         interval = get_worker_settings().broker_reconnect_interval
-        # Celery calls conn.ensure_connection(errback, max_retries, callback=...): add the schedule to that call.
-        conn.ensure_connection = functools.partial(
+        # Celery calls conn.ensure_connection(errback, max_retries, callback=...): add the schedule to that call,
+        # and mark progress on every attempt (reconnecting through an outage of any length is being alive).
+        ensure = functools.partial(
             conn.ensure_connection, interval_start=interval, interval_step=0, interval_max=interval
         )
+
+        def ensure_connection(errback: Any = None, *args: Any, callback: Any = None, **kwargs: Any) -> Any:
+            def on_error(*a: Any, **k: Any) -> Any:
+                liveness.mark()
+                return errback(*a, **k) if errback is not None else None
+
+            def on_wait(*a: Any, **k: Any) -> Any:
+                liveness.mark()
+                return callback(*a, **k) if callback is not None else None
+
+            return ensure(on_error, *args, callback=on_wait, **kwargs)
+
+        conn.ensure_connection = ensure_connection
+        liveness.mark()
         return super().ensure_connected(conn)
+
+    def register_with_event_loop(self, hub: Any) -> None:
+        super().register_with_event_loop(hub)
+        # Registered on every (re)connection, cancelled with the connection's other timer entries when it is lost.
+        liveness.mark()
+        hub.call_repeatedly(TICK_SECONDS, liveness.mark)
 
     def on_connection_error_after_connected(self, exc: Exception) -> None:
         # The tasks of the lost connection keep running (worker_cancel_long_running_tasks_on_connection_loss is
@@ -62,7 +87,9 @@ class Consumer(CeleryConsumer):
         transport = getattr(self.connection, "transport", None) if self.connection else None
         for channel in getattr(transport, "channels", None) or ():
             channel.do_restore = False
+        liveness.mark()
         super().on_connection_error_after_connected(exc)
+        liveness.mark()
         self._pause_if_refused(exc)
 
     def on_connection_error_before_connected(self, exc: Exception) -> None:

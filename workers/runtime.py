@@ -6,7 +6,12 @@
 * A heartbeat thread, started when the worker is ready, writes
   ``{prefix}:worker:{hostname}`` with a short TTL and adds the hostname to
   ``{prefix}:workers``, so the API can count workers online without Celery's
-  remote control (which needs a broadcast round trip and a timeout).
+  remote control (which needs a broadcast round trip and a timeout). It beats
+  only while the worker's consumer proves it is alive (:mod:`workers.liveness`),
+  so a worker that can no longer consume goes offline; and it is the watchdog:
+  a consumer silent for ``consumer_stall_seconds`` (its event loop stopped,
+  e.g. after an unrecoverable error, while the pool still holds tasks) makes
+  the worker kill its pool and exit, for its supervisor to start a new one.
 * ``task_failure`` records what the task itself could not: an unexpected
   exception, or the hard time limit (that one is reported in the parent
   process, after the child was killed).
@@ -27,12 +32,14 @@ import json
 import logging
 import multiprocessing.util
 import os
+import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import redis
-from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import (
     task_failure,
     task_postrun,
@@ -41,32 +48,39 @@ from celery.signals import (
     worker_process_init,
     worker_ready,
     worker_shutdown,
+    worker_shutting_down,
 )
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from workers import logs
+from workers import liveness, logs
 from workers.celery_app import FORECAST_TASK, queue_keys
 from workers.jobs import JobStore, Keys
 from workers.metrics import record_job
 from workers.scratch import TempRoot
 from workers.settings import WorkerSettings, get_worker_settings
 
-__all__ = ["Heartbeat", "describe_failure", "is_online", "redis_client", "store"]
+__all__ = ["EXIT_STALLED", "Heartbeat", "describe_failure", "is_online", "redis_client", "store"]
 
 log = logging.getLogger(__name__)
 _store: JobStore | None = None
 _heartbeat: Heartbeat | None = None
 _temp: TempRoot | None = None  # made in the worker's main process; pool children inherit it
 _started: dict[str, float] = {}  # task id -> monotonic start, in the process running the task
+EXIT_STALLED = 70  # the exit status of a worker whose consumer stopped (EX_SOFTWARE)
+TEST_HOOKS_ENV = "TIVCAST_TEST_HOOKS"  # workers.compute.TEST_HOOKS_ENV (not imported: it brings the model stack)
 
 
 def redis_client(settings: WorkerSettings, url: str | None = None) -> redis.Redis:
-    """A worker-side client (of the state instance unless ``url``): generous timeouts and redis-py's
-    default retries absorb blips."""
+    """A worker-side client (of the state instance unless ``url``): generous socket timeouts, one immediate
+    reconnect after a dropped connection and no backoff (redis-py's default retries sleep up to seconds per call:
+    the task waits out an outage itself, :class:`workers.tasks.Patience`, within its deadline)."""
     url = url or settings.redis_url
     if not url:
         raise RuntimeError("TIVCAST_REDIS_URL is not set: Celery workers need Redis")
     timeout = settings.broker_socket_timeout
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10)
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10,
+                                retry=Retry(NoBackoff(), 1))
 
 
 def store() -> JobStore:
@@ -112,6 +126,8 @@ def describe_failure(exc: BaseException) -> str:
         return f"stopped at the soft time limit ({settings.soft_time_limit} s)"
     if isinstance(exc, TimeLimitExceeded):
         return f"killed at the hard time limit ({settings.time_limit} s)"
+    if isinstance(exc, Reject):  # its message was dropped (run_job never does this: it requeues)
+        return f"its delivery was rejected ({getattr(exc, 'reason', exc)}); submit the request again"
     return f"internal error ({type(exc).__name__}); see the worker log"  # details stay in the log
 
 
@@ -152,9 +168,10 @@ def _task_finished(
     task_id: str | None = None, task: Any = None, retval: Any = None, state: str | None = None, **_: Any
 ) -> None:
     try:
-        if getattr(task, "name", None) == FORECAST_TASK and state in ("SUCCESS", "RETRY"):
-            # SUCCESS: what run_job returned (succeeded, failed, done, missing, exhausted).
-            _count(str(retval) if state == "SUCCESS" else "retried", _elapsed(task_id))
+        if getattr(task, "name", None) == FORECAST_TASK and state in ("SUCCESS", "REJECTED"):
+            # SUCCESS: what run_job returned (succeeded, failed, done, missing, exhausted); REJECTED: a delivery
+            # given up while Redis was away (workers.tasks.give_up), to be redelivered.
+            _count(str(retval) if state == "SUCCESS" else "redelivered", _elapsed(task_id))
         _started.pop(task_id or "", None)  # FAILURE was counted by task_failure
     finally:
         logs.clear()
@@ -176,7 +193,8 @@ def _record_failure(
 
 
 class Heartbeat(threading.Thread):
-    """Marks this worker online every ``heartbeat_seconds``; survives Redis outages."""
+    """Marks this worker online every ``heartbeat_seconds`` while its consumer is alive; survives Redis outages;
+    makes the worker exit when its consumer stopped (the module docstring)."""
 
     def __init__(self, settings: WorkerSettings, hostname: str, temp: TempRoot | None = None) -> None:
         super().__init__(name="tivcast-heartbeat", daemon=True)
@@ -185,6 +203,7 @@ class Heartbeat(threading.Thread):
         self.stopped = threading.Event()
         self.client = redis_client(settings)
         self.info = json.dumps({"hostname": hostname, "pid": os.getpid(), "queue": settings.queue})
+        self.silent = False  # the consumer was silent at the last check (logged once per silence)
 
     def beat(self) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -192,10 +211,50 @@ class Heartbeat(threading.Thread):
         pipe.sadd(self.keys.workers, self.hostname)
         pipe.execute()
 
+    def consumer_alive(self) -> bool:
+        """Whether the consumer made progress lately; exits the process if it has been silent too long."""
+        silent = liveness.silent_for()
+        if silent > liveness.stall_allowance(self.settings.consumer_stall_seconds, self.settings.time_limit):
+            self.exit_stalled(silent)
+        if silent > liveness.FRESH:
+            if not self.silent:
+                log.warning("the consumer made no progress for %.1f s: not beating", silent)
+            self.silent = True
+            return False
+        if self.silent:
+            log.info("the consumer makes progress again: beating")
+        self.silent = False
+        return True
+
+    def exit_stalled(self, silent: float) -> None:
+        log.critical(
+            "the consumer made no progress for %.1f s (its event loop stopped): killing the pool and exiting (%d), "
+            "for the supervisor to start a new worker; running tasks are redelivered after the visibility timeout",
+            silent,
+            EXIT_STALLED,
+        )
+        self.stopped.set()
+        try:
+            self.client.delete(self.keys.worker(self.hostname))
+        except redis.RedisError:
+            pass
+        for pid in _children():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for handler in logging.getLogger().handlers:
+            try:
+                handler.flush()
+            except Exception:  # exiting: nothing may stop it
+                pass
+        os._exit(EXIT_STALLED)
+
     def run(self) -> None:
         while True:
             try:
-                self.beat()
+                if self.consumer_alive():
+                    self.beat()
             except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
             if self.temp is not None:
@@ -215,6 +274,17 @@ class Heartbeat(threading.Thread):
             pass
 
 
+def _children() -> list[int]:
+    """PIDs of this process's children (the pool), from ``/proc`` (every thread's forks)."""
+    pids: list[int] = []
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
 def is_online(hostname: str, settings: WorkerSettings | None = None) -> bool:
     """Whether worker ``hostname`` has a live heartbeat (the worker container's healthcheck)."""
     settings = settings or get_worker_settings()
@@ -230,8 +300,22 @@ def is_online(hostname: str, settings: WorkerSettings | None = None) -> bool:
 @worker_ready.connect
 def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     global _heartbeat
+    liveness.reset()
     _heartbeat = Heartbeat(get_worker_settings(), str(getattr(sender, "hostname", "unknown")), _temp)
     _heartbeat.start()
+    if os.environ.get(TEST_HOOKS_ENV) == "1":
+        signal.signal(signal.SIGUSR2, _test_break_consumer)
+
+
+def _test_break_consumer(signum: int, frame: Any) -> None:
+    """Test hook (``TIVCAST_TEST_HOOKS=1`` only): SIGUSR2 raises in the consumer's event loop (the main thread),
+    the way kombu's ack on a closed channel did: Celery logs an unrecoverable error and stops its consumer."""
+    raise AttributeError("test hook: the consumer's event loop failed")
+
+
+@worker_shutting_down.connect
+def _shutting_down(**_: Any) -> None:
+    liveness.shutting_down()  # a warm shutdown may wait for its tasks up to the hard limit (workers.liveness)
 
 
 @worker_shutdown.connect

@@ -52,7 +52,6 @@ class WorkerSettings(BaseSettings):
     stale_queued_busy_seconds: int = Field(
         default=1800, ge=60, description="A published job unclaimed this long is requeued even behind a busy queue."
     )
-    max_retries: int = Field(default=3, ge=0, description="Retries after a transient Redis error.")
     retry_backoff_max: int = Field(default=30, ge=1, description="Longest retry countdown, seconds.")
     result_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a result is kept in Redis.")
     job_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a job's state and payload are kept.")
@@ -70,6 +69,12 @@ class WorkerSettings(BaseSettings):
     max_memory_per_child_kb: int = Field(default=512_000, ge=50_000, description="A child above it is replaced.")
     heartbeat_seconds: float = Field(default=5.0, gt=0, description="Seconds between worker heartbeats.")
     heartbeat_ttl: int = Field(default=15, ge=1, description="Seconds a heartbeat counts a worker as online.")
+    consumer_stall_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker whose consumer made no progress this long (its event loop stopped, and it is not "
+        "reconnecting) exits, for its supervisor to restart it (workers.liveness).",
+    )
     warm_interval_seconds: int = Field(default=600, ge=10, description="Seconds between warm-cache sweeps.")
     warm_countries: tuple[str, ...] = ("JPN", "KOR", "CHN")
     embedded_workers: int = Field(default=1, ge=1, description="Embedded mode: forecasting processes.")

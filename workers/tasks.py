@@ -4,8 +4,9 @@
 backtest): the kind is in the payload, and one task keeps one set of
 delivery rules. Idempotent under late acknowledgement: a delivery for a job
 that already has its result only marks it succeeded. Input errors fail the
-job once; only Redis connection errors are retried, a bounded number of
-times with jittered exponential backoff.
+job once. A Redis connection error is waited out within the delivery
+(:class:`Patience`); a Redis away past its deadline gives the delivery up
+without an outcome, for its message to be redelivered (:func:`give_up`).
 
 ``tivcast.jobs.reconcile()`` (beat) publishes again the jobs whose message
 was lost (:meth:`workers.jobs.JobStore.lost_messages`).
@@ -18,54 +19,111 @@ from __future__ import annotations
 
 import json
 import logging
-import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from celery import Task
+from celery.exceptions import Reject
 
 from forecasting import ForecastingError
 from workers import compute, logs
 from workers.celery_app import FORECAST_TASK, RECONCILE_TASK, WARM_TASK, app
+from workers.jobs import JobStore
 from workers.runtime import store
 from workers.settings import WorkerSettings, get_worker_settings
 
-__all__ = ["backoff", "reconcile", "run_job", "warm_cache"]
+T = TypeVar("T")
+__all__ = ["Patience", "reconcile", "run_job", "warm_cache"]
 
 log = logging.getLogger(__name__)
-TRANSIENT = (redis.ConnectionError, redis.TimeoutError)
+TRANSIENT = (redis.ConnectionError, redis.TimeoutError)  # BusyLoadingError (Redis reading its file) included
+RETRY_EVERY = 0.25  # seconds between attempts while Redis is away (a refused connection fails at once)
 
 
-def backoff(retries: int, settings: WorkerSettings) -> float:
-    """Seconds before retry number ``retries + 1``: exponential, capped, jittered (no thundering herd)."""
-    return min(settings.retry_backoff_max, 2.0**retries) * random.uniform(0.5, 1.0)
+class Patience:
+    """Runs the task's Redis operations through a Redis outage, up to a deadline well below the soft limit.
+
+    An operation that fails with a connection error is tried again every :data:`RETRY_EVERY` seconds, so a
+    delivery outlives a Redis restart and finishes a moment after Redis is back. The deadline leaves one
+    socket timeout and a second before ``soft_time_limit``, so the attempts never run into the time limits
+    (a task killed there would be recorded as failed). Past it the delivery is given up (:func:`give_up`).
+    """
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.soft_time_limit - settings.broker_socket_timeout - 1.0
+
+    def __call__(self, operation: Callable[[], T], what: str) -> T:
+        waiting_since: float | None = None
+        while True:
+            try:
+                result = operation()
+            except TRANSIENT as exc:
+                now = time.monotonic()
+                if waiting_since is None:
+                    waiting_since = now
+                    log.warning("Redis is unreachable (%s: %s); trying again every %.2f s", what, exc, RETRY_EVERY)
+                if now + RETRY_EVERY >= self.deadline:
+                    raise RedisAway(what, now - waiting_since, exc) from exc
+                time.sleep(RETRY_EVERY)
+                continue
+            if waiting_since is not None:
+                log.info("Redis is back after %.1f s (%s)", time.monotonic() - waiting_since, what)
+            return result
+
+
+class RedisAway(Exception):
+    """Redis stayed unreachable past the delivery's deadline."""
+
+    def __init__(self, what: str, waited: float, cause: BaseException) -> None:
+        super().__init__(f"Redis unreachable for {waited:.1f} s ({what}: {cause})")
+
+
+def give_up(jobs: JobStore, key: str, exc: RedisAway) -> Reject:
+    """The delivery ends without an outcome: nothing is recorded as failed, the message is not acknowledged.
+
+    ``Reject(requeue=True)``: Celery neither acks the message nor fires ``task_failure``; the worker's QoS
+    (:mod:`workers.broker`) requeues it if Redis answers by then, else leaves it unacknowledged, and kombu's
+    visibility sweep restores it once Redis is back. If Redis answers, the job is handed back first (RELEASE),
+    so its next delivery is not counted as a crash; if not, that delivery finds it ``running`` and counts one,
+    within ``max_deliveries``.
+    """
+    try:
+        jobs.release(key, f"redelivered: {exc}")
+    except redis.RedisError:
+        pass
+    log.warning("delivery given up, its message is left to be redelivered: %s", exc)
+    return Reject(str(exc), requeue=True)
 
 
 @app.task(bind=True, name=FORECAST_TASK)
 def run_job(self: Task[[str], str], key: str) -> str:
-    """Compute job ``key`` unless it is done; returns what happened (for the worker log)."""
+    """Compute job ``key`` unless it is done; returns what happened (for the worker log).
+
+    Never publishes (a Redis error is waited out, never retried through the broker: publishing to a broker
+    that is away blocks, then fails, and Celery turns that into ``Reject(requeue=False)``, a lost message).
+    """
     settings, jobs = get_worker_settings(), store()
+    patiently = Patience(settings)
     try:
-        status, _ = jobs.claim(key, settings.max_deliveries, self.request.hostname or "")
-        if status != "claimed":
-            return status  # done, missing, or exhausted (recorded as failed by the claim)
-        raw = jobs.payload(key)
+        claim = patiently(lambda: jobs.claim(key, settings.max_deliveries, self.request.hostname or ""), "claim")
+        if claim[0] != "claimed":
+            return claim[0]  # done, missing, or exhausted (recorded as failed by the claim)
+        raw = patiently(lambda: jobs.payload(key), "payload")
         if raw is None:
-            jobs.fail(key, "the job's payload expired or was lost; submit the request again")
+            patiently(lambda: jobs.fail(key, "the job's payload expired or was lost; submit the request again"), "fail")
             return "failed"
         try:
             body, fits = compute.run(json.loads(raw))
         except ForecastingError as exc:
-            jobs.fail(key, str(exc))
+            error = str(exc)
+            patiently(lambda: jobs.fail(key, error), "fail")
             return "failed"
-        return "succeeded" if jobs.succeed(key, body, fits) else "failed"
-    except TRANSIENT as exc:
-        try:
-            jobs.release(key, f"retrying after a Redis error: {exc}")
-        except redis.RedisError:
-            pass  # Redis is still away; the next claim counts this delivery, within max_deliveries
-        raise self.retry(
-            exc=exc, countdown=backoff(self.request.retries, settings), max_retries=settings.max_retries
-        ) from exc
+        return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits), "succeed") else "failed"
+    except RedisAway as exc:
+        raise give_up(jobs, key, exc) from exc
 
 
 @app.task(name=WARM_TASK)

@@ -45,10 +45,17 @@ class TestProductionSettings:
         assert 0 < production.result_ttl <= 30 * 86_400
         assert 0 < production.job_ttl <= 30 * 86_400
 
-    def test_redeliveries_and_retries_are_capped(self, production: WorkerSettings) -> None:
+    def test_redeliveries_are_capped(self, production: WorkerSettings) -> None:
         assert production.max_deliveries == 3
-        assert 0 < production.max_retries <= 5
         assert production.retry_backoff_max < production.visibility_timeout
+
+    def test_acks_survive_a_lost_channel_and_a_stopped_consumer_is_noticed(self, production: WorkerSettings) -> None:
+        conf = make_celery(production).conf
+        assert conf.broker_transport == "workers.broker:Transport"  # workers.broker
+        # A task waits out a Redis outage well before its soft limit, and a silent consumer is noticed long after
+        # the liveness window yet well before a supervisor would give up on the container.
+        assert production.soft_time_limit - production.broker_socket_timeout - 1 > 5
+        assert production.heartbeat_ttl < production.consumer_stall_seconds <= 60
 
     def test_api_side_redis_calls_fail_fast(self, production: WorkerSettings) -> None:
         assert production.redis_socket_timeout <= 0.25
