@@ -28,7 +28,9 @@ assumption, stated in the response, not a measurement. For the world total
 the widening acts on the log ratio of each bound to the point instead
 (:func:`forecasting.evaluation.interval`): widened additively, its lower bound
 reached 43 TIV million by 2054, a world without arms trade, where the widest
-10-year fall on record is 47 %.
+10-year fall on record is 47 %. :func:`world_beyond` is that rule, shared by
+the served interval and the simulated world paths of Japan's pipeline
+forecast (:func:`forecasting.japan.pipeline_forecast`), so both widen alike.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import numpy.typing as npt
 
 from forecasting.errors import InsufficientData
 
-__all__ = ["GRID", "Calibration", "ErrorRecord", "calibrate"]
+__all__ = ["GRID", "Calibration", "ErrorRecord", "calibrate", "world_beyond"]
 
 Array = npt.NDArray[np.float64]
 GRID = np.linspace(0.0, 1.0, 401)  # quantile levels stored per horizon
@@ -115,6 +117,20 @@ class Calibration:
             {m: {int(h): int(n) for h, n in t.items()} for m, t in data["counts"].items()},
             (int(data["origins"][0]), int(data["origins"][1])),
         )
+
+
+def world_beyond(point: float, scale: float, scaled_errors: npt.ArrayLike, horizon: int, last: int) -> Array:
+    """The world total at ``horizon`` beyond the last calibrated one, ``last``, from scaled errors read at
+    ``last`` (bounds' quantiles, or inverse-CDF draws): the value they give at ``last``, ``point + e x scale``
+    (at least 0), as a ratio to the point, raised to ``sqrt(horizon / last)``. A total of every supplier's
+    deliveries moves by proportions, so its spread grows on the log ratio to the point, never below 0; for
+    ``horizon <= last`` the value at ``last``'s errors itself."""
+    errors = np.asarray(scaled_errors, dtype=float)
+    grow = math.sqrt(horizon / last) if horizon > last else 1.0
+    # Element by element in Python floats: numpy's vectorised power may differ from it in the last bit, and the
+    # served interval's bounds have always been computed this way.
+    values = [point * (max(point + e * scale, 0.0) / point) ** grow for e in errors.ravel().tolist()]
+    return np.asarray(values, dtype=float).reshape(errors.shape)
 
 
 def calibrate(records: Iterable[ErrorRecord], known_by: int, measures: Sequence[str] | None = None,

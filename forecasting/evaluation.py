@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from forecasting.calibration import Calibration, ErrorRecord, calibrate
+from forecasting.calibration import Calibration, ErrorRecord, calibrate, world_beyond
 from forecasting.coherent import PanelForecast, forecast_panel, interval_scale, naive_scale
 from forecasting.errors import InsufficientData
 from forecasting.members import damped_ets, is_intermittent, theta
@@ -333,11 +333,8 @@ def _world_beyond(point: float, scale: float, calibration: Calibration, horizon:
     the point grown by ``sqrt(h / last)``. A total of every supplier's deliveries moves by proportions; grown
     additively, its lower bound neared zero (43 TIV million in 2054 against a record low since 1960 of 16,410)."""
     last = calibration.last_horizon("world")
-    lo, hi = calibration.bounds("world", last, width)
-    grow = math.sqrt(horizon / last)
-    lower = max(point + lo * scale, 0.0) / point
-    upper = max(point + hi * scale, 0.0) / point
-    return point * lower**grow, point * upper**grow
+    lower, upper = world_beyond(point, scale, calibration.bounds("world", last, width), horizon, last)
+    return float(lower), float(upper)
 
 
 def supplier_tiv_interval(point: float, scale: float, calibration: Calibration, world: Calibration | None,

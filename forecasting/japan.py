@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from forecasting.calibration import Calibration
+from forecasting.calibration import Calibration, world_beyond
 from forecasting.coherent import PanelForecast, base_share
 from forecasting.demand import Elasticity
 from forecasting.members import member_forecasts
@@ -95,6 +95,8 @@ class PipelineResult:
     median: Array | None = None  # median of the simulated paths
     prospect_delivers: Array | None = None  # share of paths in which a prospective deal delivers, per year
     deal_delivers: dict[str, Array] | None = None  # the same per prospective deal
+    world_baseline: Array | None = None  # the baseline scenario's world total (world demand moves this one)
+    measure: str = "share"  # the target's measure
 
 
 def exports_besides_deals(panel: Panel, deals: Sequence[Deal]) -> Array:
@@ -175,9 +177,8 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
     base_draws = np.clip(base_draws, 0.0, 100.0)
     if shift.any():
         base_draws = inverse(forward(base_draws) + shift[None, :])
-    world_draws = np.column_stack([
-        np.maximum(parts.world[h] + parts.calibration.draw("world", h + 1, world_levels) * parts.world_spread,
-                   parts.world[h] * 0.2) for h in range(n)])
+    world_draws = np.column_stack([np.maximum(_world_draw(parts, h + 1, world_levels), parts.world[h] * 0.2)
+                                   for h in range(n)])
     world_draws = world_draws * (_world(parts, resolved, baseline, n, betas) / parts.world[:n])
     per_deal = simulate_deals(resolved.deals, years, seed, draws)
     deal_draws = sum(per_deal.values(), np.zeros((draws, n)))
@@ -193,7 +194,21 @@ def pipeline_forecast(parts: JapanParts, resolved: ResolvedScenario, baseline: R
     anyone = np.any([per_deal[i] > 0 for i in prospects], axis=0).mean(axis=0) if prospects else np.zeros(n)
     return PipelineResult(point, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float), shifted_base,
                           world, deals, known, raw, np.asarray(np.median(paths, axis=0), dtype=float),
-                          np.asarray(anyone, dtype=float), delivers)
+                          np.asarray(anyone, dtype=float), delivers, np.asarray(parts.world[:n], dtype=float),
+                          parts.measure)
+
+
+def _world_draw(parts: JapanParts, horizon: int, levels: Array) -> Array:
+    """The world total's simulated values at ``horizon``, inverse-CDF draws at quantile ``levels``: the point
+    plus calibrated errors up to the last calibrated horizon; beyond it, as the served world interval does
+    (:func:`forecasting.calibration.world_beyond`), the last horizon's draws grown on their log ratio to the
+    point, so the simulation's world spread matches the interval's."""
+    point = float(parts.world[horizon - 1])
+    last = parts.calibration.last_horizon("world")
+    if horizon <= last or point <= 0:
+        return np.asarray(point + parts.calibration.draw("world", horizon, levels) * parts.world_spread,
+                          dtype=float)
+    return world_beyond(point, parts.world_spread, parts.calibration.draw("world", last, levels), horizon, last)
 
 
 def _combine(measure: str, base_share: Array, deals_tiv: Array, world: Array, bounded: bool = True) -> Array:
@@ -216,8 +231,10 @@ def capped(result: PipelineResult, ceiling: float) -> PipelineResult:
 def by_year(result: PipelineResult, years: Sequence[int], width: float) -> dict[str, Any]:
     """What the point alone hides, per forecast year (``pipeline.by_year``), and the notes that go with it:
     the median of the simulated paths, the probability that a prospective deal (any, and each) delivers, and
-    whether the point (a mean) lies inside its interval; a note when it does not, and one for the years from
-    which no deal of the scenario delivers any more (the forecast is then the statistical base alone)."""
+    whether the point (a mean) lies inside its interval; a note when it does not, one for the years in which a
+    prospect delivers in 20-80 % of the paths (both may be given), one when world demand differs from the
+    baseline's (why the deals' share moves), and one for the years from which no deal of the scenario delivers
+    any more (the forecast is then the statistical base alone)."""
     n = len(years)
     median = result.median if result.median is not None else result.point
     anyone = result.prospect_delivers if result.prospect_delivers is not None else np.zeros(n)
@@ -237,10 +254,11 @@ def by_year(result: PipelineResult, years: Sequence[int], width: float) -> dict[
             "Read it with pipeline.by_year: the median of the paths and the probability that a prospective deal "
             "delivers that year.")
     split = [y for y, p in zip(years, anyone, strict=True) if 0.2 <= p <= 0.8]
-    if split and not outside:
+    if split:
         notes.append(f"In {_years_text(split)} a prospective deal delivers in 20-80 % of the simulated paths: "
                      "the point is a mean of outcomes with and without that delivery; pipeline.by_year gives the "
                      "median and the probability.")
+    notes += _world_demand_note(result, years)
     total = sum(result.deals.values(), np.zeros(n)) + result.known
     active = [i for i in range(n) if total[i] > 1e-9]
     if active and active[-1] < n - 1:
@@ -252,6 +270,34 @@ def by_year(result: PipelineResult, years: Sequence[int], width: float) -> dict[
             "concludes no further major deal; it is a floor of what the catalogue knows, not a forecast that "
             "Japan stops exporting major systems.")
     return {"by_year": rows, "notes": notes}
+
+
+def _world_demand_note(result: PipelineResult, years: Sequence[int]) -> list[str]:
+    """A sentence when this scenario's world total differs from the baseline's (world demand): the deals are
+    fixed quantities, so a larger world makes their share smaller (their TIV does not move)."""
+    base = result.world_baseline
+    if base is None or len(base) != len(years):
+        return []
+    ratio = result.world / np.where(base > 0, base, 1.0) - 1.0
+    if not np.any(np.abs(ratio) > 1e-9):
+        return []
+    peak = int(np.argmax(np.abs(ratio)))
+    i = int(np.argmax(np.abs(ratio) >= 0.995 * abs(ratio[peak])))  # the first year near the largest gap
+    size = f"{100 * ratio[i]:+.0f} % against the baseline's by {years[i]}" if abs(ratio[i]) >= 0.005 else \
+        f"{100 * ratio[i]:+.2f} % at most, in {years[i]}"
+    larger = ratio[i] > 0
+    if result.measure == "share":
+        effect = ("so the deals' share of it is smaller than in the baseline (and Japan's share lies below the "
+                  "baseline's while they deliver)" if larger else
+                  "so the deals' share of it is larger than in the baseline")
+    else:
+        effect = ("so Japan's TIV besides the deals (a share of the world total) moves with it while the deals' "
+                  "TIV does not")
+    return [f"World transfers differ from the baseline's here ({size}) through world demand "
+            "(world_demand_elasticity and the world military expenditure path): Japan's deals are fixed "
+            "quantities, ships, radars and missiles at their TIV per unit, which world demand makes no larger "
+            f"(a scenario only makes them likelier), {effect}; pipeline.breakdown gives the world_demand part "
+            "per year."]
 
 
 def _years_text(years: Sequence[int]) -> str:
@@ -304,8 +350,9 @@ def _probability_source(deal: Deal, p: float, rules: PipelineRules) -> str:
     """Where a deal's probability in this scenario comes from, in words an analyst can quote."""
     origin = deal.origin.get("probability")
     if "probability_contract" in deal.sources:  # a line following its contract's edited probability
-        return f"{deal.sources.get('probability', 'the catalogue')}; in this request the line " \
-            + deal.sources["probability_contract"]
+        return "derived from the contract's probability: in this request the line " \
+            + deal.sources["probability_contract"] + "; the catalogue's probability for the line: " \
+            + deal.sources.get("probability", "not stated")
     if origin == "request" and any(e.deal_id == deal.deal_id and e.probability is not None for e in rules.edits):
         return deal.sources["probability"]  # the analyst's edit, naming the catalogue value and the rule overridden
     if deal.committed:
@@ -336,6 +383,9 @@ def _figure(deal: Deal, figure: str, fallback: str) -> dict[str, Any]:
     if origin == "default":
         return {"source": f"not stated in the request: tivcast's default for an added deal, {fallback}",
                 "tivcast_own": True, "estimated_or_asserted": "default", "origin": "default"}
+    if origin == "derived":  # a contract's line, from the request's contract probability and the catalogue's ratio
+        return {"source": deal.sources.get(figure, "derived"), "tivcast_own": figure in deal.tivcast_figures,
+                "estimated_or_asserted": "derived from the contract's probability", "origin": "derived"}
     source = deal.sources.get(figure, "not stated in the catalogue")
     return {"source": source, "tivcast_own": figure in deal.tivcast_figures, "estimated_or_asserted": "asserted",
             "origin": "catalogue"}
@@ -349,6 +399,7 @@ def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: 
     prob = _figure(deal, "probability", f"{deal.probability:g}")
     prob["source"] = _probability_source(deal, p, rules)
     edited_p = prob["origin"] == "request" and not deal.committed
+    derived_p = prob["origin"] == "derived"
     units = _figure(deal, "units", f"{deal.units_ordered:g} unit")
     tiv = _figure(deal, "tiv_per_unit", f"{deal.tiv_per_unit[1]:g}")
     delivery = _figure(deal, "delivery_years", "")
@@ -366,9 +417,12 @@ def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: 
             f"are counted in {years_served[0]} (the catalogue's schedule is older than the data)"
     out = [
         {"name": f"{deal.deal_id}.probability", "value": p, "unit": "probability", **prob,
-         "range": None if edited_p else [1.0, 1.0] if deal.committed else
+         "range": None if edited_p or derived_p else [1.0, 1.0] if deal.committed else
          [0.0, max(deal.probability_liberalised, p)],
          "range_note": "the request's own value: no range stated" if edited_p else
+         f"derived: the contract's probability, which the request states, times the line's probability given "
+         f"the contract ({deal.depends_on}); it moves with the contract's and has no range of its own"
+         if derived_p else
          "committed: SIPRI records the order" if deal.committed and prob["origin"] == "catalogue" else
          "committed: probability 1" if deal.committed else
          "from restriction (no new deals) to the liberalisation scenario's probability"},
@@ -391,6 +445,14 @@ def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: 
              f"; this request states the deal's probability ({p:g}), which overrides the block in this scenario"
              if deal.requires_liberalisation and rules.prospects != "liberalised" and p > 0 else "")},
     ]
+    if deal.past_deliveries:
+        past = _figure(deal, "past_deliveries", "")
+        out.append({"name": f"{deal.deal_id}.past_deliveries",
+                    "value": {str(y): v for y, v in sorted(deal.past_deliveries.items())},
+                    "unit": "TIV million by year", **past, "range": None,
+                    "range_note": "subtracted year by year from Japan's history before its statistical base is "
+                    "fitted, so nothing counts twice: the yearly split moves the base's history"
+                    + (" (tivcast's split of SIPRI's total over those years)" if past["tivcast_own"] else "")})
     if deal.depends_on is not None:
         out.append({"name": f"{deal.deal_id}.depends_on", "value": deal.depends_on, "unit": "deal id",
                     "source": f"one programme: the statement that {deal.deal_id}.units_remaining cites "

@@ -372,14 +372,19 @@ def _world_demand(fitted: FittedModel, resolved: ResolvedScenario, baseline: Res
                   width: float) -> tuple[Array, Array, Array]:
     """log factors on TIV from world demand (point, for the lower bound, for the upper bound).
 
-    ``elasticity x (log milex in this scenario - log milex in the baseline)``; the bounds use the elasticity
-    at its ``width`` confidence limits (the direction that widens the interval), so its uncertainty shows.
+    ``elasticity x (log milex in this scenario - log milex in the baseline)``, the gap built up over the
+    estimate's lag years; the bounds use the elasticity at its ``width`` confidence limits (the served standard
+    error, :mod:`forecasting.demand`; the direction that widens the interval), so its uncertainty shows. A
+    scenario's stated elasticity (``scenario.pipeline.elasticity``) replaces the estimate, with no uncertainty.
     """
     n = len(resolved.years)
     e = fitted.elasticity
     if e is None or not resolved.world_milex or fitted.spec.target.measure != "tiv":
         return np.zeros(n), np.zeros(n), np.zeros(n)
     gap = e.lagged(np.array([math.log(resolved.world_milex[y] / baseline.world_milex[y]) for y in resolved.years]))
+    if resolved.elasticity is not None:
+        stated = resolved.elasticity * gap
+        return stated, stated, stated
     z = float(NormalDist().inv_cdf((1.0 + width) / 2.0))
     one, two = (e.value - z * e.standard_error) * gap, (e.value + z * e.standard_error) * gap
     return e.value * gap, np.minimum(one, two), np.maximum(one, two)

@@ -12,6 +12,9 @@ observed value always supersedes a scenario value, and this is noted):
   next stated year; before the first stated year the rate is 0.
 * ``trend``: the compound average growth of the last ``trend_years`` observed
   years, continued.
+* ``growth`` with ``trend_from``: the stated rates until ``trend_from``, then
+  the ``trend`` rate (the baseline's), so the level the stated rates reached
+  keeps its ratio to the baseline's path instead of fading towards it.
 
 What-if changes (:class:`~forecasting.scenarios.DriverChange`) are applied
 afterwards, in order: ``add`` or ``multiply`` the path's value, or ``set``
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from forecasting.drivers import DRIVERS, WORLD_MILEX
@@ -77,19 +80,27 @@ def path_values(name: str, path: DriverPath, observed: Mapping[int, float], star
     stated = dict(sorted(path.values.items()))
     if any(y <= last for y in stated):
         notes.append(f"{name}: observed values up to {last} supersede the scenario's values for those years")
-    rate = 0.0
-    if path.mode == "trend":
+    rate = trend = 0.0
+    if path.mode == "trend" or (path.mode == "growth" and path.trend_from is not None):
         first = min((y for y in observed if y >= last - path.trend_years), default=last)
-        rate = (observed[last] / observed[first]) ** (1.0 / (last - first)) - 1.0 if last > first else 0.0
-        notes.append(f"{name}: trend growth {100 * rate:.2f} % a year ({first}-{last} average), continued")
+        trend = (observed[last] / observed[first]) ** (1.0 / (last - first)) - 1.0 if last > first else 0.0
+        rate = trend if path.mode == "trend" else 0.0
+        notes.append(f"{name}: trend growth {100 * trend:.2f} % a year ({first}-{last} average), continued"
+                     if path.mode == "trend" else
+                     f"{name}: from {path.trend_from} the trend growth {100 * trend:.2f} % a year ({first}-{last} "
+                     "average, the baseline's rate), so the level the stated rates reached keeps its gap to the "
+                     "baseline's path")
+    unit = DRIVERS[name].unit if name in DRIVERS else ""
     notes.append(f"{name}: {path.mode} path from the last observation ({last}: {observed[last]:.6g}"
+                 + (f" {unit}" if unit else "")
                  + (f", carried forward as {start_value:.6g}" if start_value != observed[last] else "") + ")")
     anchors = [(last, start_value)] + [(y, v) for y, v in stated.items() if y > last]
     values: dict[int, float] = {}
     value = start_value
     for year in range(last + 1, years.stop):
         if path.mode == "growth":
-            rate = next((v for y, v in reversed(stated.items()) if y <= year), 0.0)
+            rate = trend if path.trend_from is not None and year >= path.trend_from else \
+                next((v for y, v in reversed(stated.items()) if y <= year), 0.0)
         if path.mode in ("growth", "trend"):
             value *= 1.0 + rate
         elif path.mode == "level":
@@ -176,7 +187,7 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
             f"scenario {scenario.name!r} applies to {', '.join(allowed)} only, not {d.target.country}",
             field="scenario.name",
         )
-    _check_pipeline_applies(scenario, d.target.country)
+    _check_pipeline_applies(scenario, d.target.country, d.target.measure, bool(d.world_milex))
     used = d.settings.drivers or ()
     _check_applicable(scenario, (*used, WORLD_MILEX) if d.world_milex else used)
     paths, changes, deliveries = effective(scenario)
@@ -219,6 +230,11 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
                 check_bounds(WORLD_MILEX, world, f"scenario.changes[{i - own_from}]" if i >= own_from
                              else "scenario.base")
         notes += world_notes
+    if rules.elasticity is not None and d.target.country != PIPELINE_COUNTRY and world:
+        notes.append(f"world-demand elasticity: {rules.elasticity:g}, asserted by the request "
+                     "(scenario.pipeline.elasticity), not the estimate model.world_demand describes; world "
+                     "transfers follow the scenario's world military expenditure path with it, built up over the "
+                     "estimate's lag years, and its bounds carry no uncertainty of the elasticity")
     return ResolvedScenario(scenario.name, scenario.title, scenario.description, d.settings, tuple(years),
                             resolved, dict(sorted(deliveries.items())), tuple(notes), deals, world,
                             rules.elasticity)
@@ -233,18 +249,33 @@ def _range_note(name: str, series: Mapping[int, float], fitted: list[float]) -> 
             f"outside the range of the fitted years ({low:.4g}-{high:.4g}); their effect is extrapolated"]
 
 
-def _check_pipeline_applies(scenario: Scenario, country: str) -> None:
-    """A custom scenario's ``pipeline`` part is Japan's deal pipeline: for any other target it would be ignored,
-    so a stated change there is refused rather than served under a key of its own (a ``pipeline`` that changes
-    nothing of its base's rules passes)."""
+def _check_pipeline_applies(scenario: Scenario, country: str, measure: str, world_milex: bool) -> None:
+    """A custom scenario's ``pipeline`` part is Japan's deal pipeline: for any other target its deals and
+    prospect rules would be ignored, so a stated change there is refused rather than served under a key of its
+    own (a ``pipeline`` that changes nothing of its base's rules passes). Its ``elasticity`` is the world-demand
+    channel: it applies to every target that world demand moves (``world_demand``: a TIV target, the world
+    total's included, with world military expenditure in the data) and is refused for the others."""
+    world_demand = measure == "tiv" and world_milex
     if country == PIPELINE_COUNTRY or scenario.builtin or scenario.pipeline is None:
         return
     base = PipelineRules("baseline") if scenario.base is None else effective_pipeline(get_scenario(scenario.base))
-    if scenario.pipeline != base:
+    stated = scenario.pipeline
+    if replace(stated, elasticity=base.elasticity) != base:
         raise InvalidScenario(
-            f"scenario.pipeline applies to {PIPELINE_COUNTRY} only (Japan's deal pipeline); {country}'s forecast "
-            "is its statistical base and would ignore it: remove scenario.pipeline or forecast JPN",
+            f"scenario.pipeline applies to {PIPELINE_COUNTRY} only (Japan's deal pipeline: its deals and prospect "
+            f"rules); {country}'s forecast holds none of these deals and would ignore them: remove them or "
+            f"forecast {PIPELINE_COUNTRY}" + (" (scenario.pipeline.elasticity alone applies to this forecast: it "
+                                              "moves world transfers)" if world_demand else ""),
             field="scenario.pipeline")
+    if stated.elasticity != base.elasticity and not world_demand:
+        raise InvalidScenario(
+            f"scenario.pipeline.elasticity moves world transfers, so it applies to TIV forecasts (WLD's "
+            f"included) and to {PIPELINE_COUNTRY}'s share; {country}'s share would ignore it (a common rise in "
+            "world transfers moves no other country's share): forecast the measure 'tiv' or remove it"
+            if measure != "tiv" else
+            "scenario.pipeline.elasticity needs world military expenditure in the data, which these inputs lack: "
+            "without it world demand moves nothing",
+            field="scenario.pipeline.elasticity")
 
 
 def _check_applicable(scenario: Scenario, used: tuple[str, ...]) -> None:

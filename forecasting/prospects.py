@@ -353,7 +353,8 @@ def _contracts(chosen: dict[str, tuple[Deal, float]], catalogue: dict[str, Deal]
             text = f"follows its contract, {contract_id!r}, whose probability the request sets to " \
                 f"{p_contract:g}: {p_contract:g} x {given:.3g} (the line's probability given the contract, " \
                 f"{basis}), so {p:.3g}"
-            chosen[deal_id] = (replace(deal, sources={**deal.sources, "probability_contract": text}), p)
+            chosen[deal_id] = (replace(deal, sources={**deal.sources, "probability_contract": text},
+                                       origin={**deal.origin, "probability": "derived"}), p)
         elif p > p_contract + 1e-12:
             at = edited.get(deal_id, edited.get(contract_id))
             raise InvalidScenario(

@@ -99,10 +99,14 @@ class DriverPath:
     values: dict[int, float] = field(default_factory=dict)
     fill: Literal["hold", "linear"] = "hold"
     trend_years: int = 10
+    # A growth path's return to the trend: from this year on, the trend growth of the last ``trend_years``
+    # observed years (the baseline's rate), so the level reached keeps its gap to the baseline's path.
+    trend_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "values": {str(y): v for y, v in sorted(self.values.items())},
-                "fill": self.fill, "trend_years": self.trend_years}
+                "fill": self.fill, "trend_years": self.trend_years,
+                **({} if self.trend_from is None else {"trend_from": self.trend_from})}
 
 
 @dataclass(frozen=True)
@@ -226,12 +230,17 @@ SCENARIOS: dict[str, Scenario] = {
             "demand-surge", "Demand surge: world military spending grows fast",
             "As the baseline, but world military expenditure grows 8 % a year in real terms from 2025 to 2030 "
             "(about the pace of 2023 and 2024, 6.7 % and 9.4 % in SIPRI's constant-dollar series, 8.0 % on "
-            "average, continued for six years), then 3 % a year (close to the 2014-2024 average). "
-            "World transfers follow through the elasticity estimated on the history (a long-run value reached "
-            "two years after a change of spending, as deliveries lag orders and orders lag budgets; served with "
-            "its standard error, and the response says how much other specifications move it), and every open "
-            "prospect becomes 10 points more likely. A common rise in world transfers moves no other country's share.",
-            paths={WORLD_MILEX: DriverPath("growth", {2025: 0.08, 2031: 0.03})}, builtin=True,
+            "average, continued for six years), then at the baseline's trend rate (the average of the last ten "
+            "observed years, about 3.3 % a year), so spending stays about 30 % above the baseline's path and "
+            "world transfers about 15 % above the baseline's for the rest of the horizon (the surge is kept, not "
+            "faded). World transfers follow through the elasticity estimated on the history (a long-run value "
+            "reached two years after a change of spending, as deliveries lag orders and orders lag budgets; "
+            "served with its standard error, and the response says how much other specifications move it), and "
+            "every open prospect becomes 10 points more likely. Japan's share lies below the baseline's while "
+            "its deals deliver: the deals are fixed quantities (ships, radars, missiles) that the surge makes "
+            "only likelier, not larger, while the world total they are a share of grows. A common rise in world "
+            "transfers moves no other country's share.",
+            paths={WORLD_MILEX: DriverPath("growth", {2025: 0.08}, trend_from=2031)}, builtin=True,
             pipeline=PipelineRules("baseline", probability_shift=0.10),
         ),
     )

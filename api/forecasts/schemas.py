@@ -37,6 +37,9 @@ class DriverPathOut(BaseModel):
     values: dict[str, float] = Field(description="Values (or growth rates) by year")
     fill: str = Field(description="Between and after the given years: hold or linear")
     trend_years: int
+    trend_from: int | None = Field(
+        default=None, description="growth paths: from this year on, the trend growth of the last trend_years "
+        "observed years (the baseline's rate), so the level reached keeps its gap to the baseline's path")
 
 
 class DriverChangeOut(BaseModel):
@@ -429,6 +432,16 @@ class ElasticityOut(BaseModel):
         default=None, description="Other specifications' estimates on the same data")
     specification_sensitivity: str | None = Field(
         default=None, description="How much the estimate depends on the specification, in words")
+    standard_errors: dict[str, float] | None = Field(
+        default=None, description="The standard error three ways (ols, newey_west, block_bootstrap); the served "
+        "standard_error is the largest")
+    bootstrap_interval_95: list[float] | None = Field(
+        default=None, description="2.5 % and 97.5 % percentiles of the moving-block bootstrap")
+    non_overlapping_subsamples: list[float] | None = Field(
+        default=None, description="The estimate on each subsample of non-overlapping changes")
+    independent_changes: float | None = Field(
+        default=None, description="About how many independent changes the overlapping ones hold")
+    uncertainty: str | None = Field(default=None, description="The standard error's basis, in words")
 
 
 class WorldDemandOut(ElasticityOut, HeldOutVerdict):
@@ -522,9 +535,10 @@ class Assumption(BaseModel):
     tivcast_own: bool | None = Field(
         default=None, description="The figure is tivcast's own assumption or estimate, not SIPRI's or a published one"
     )
-    origin: Literal["catalogue", "request", "default"] | None = Field(
+    origin: Literal["catalogue", "request", "default", "derived"] | None = Field(
         default=None, description="A deal's figure: the catalogue's, the request's own (an edit or an added deal), "
-        "or tivcast's default for a figure an added deal left out"
+        "tivcast's default for a figure an added deal left out, or derived (a contract's line following the "
+        "probability the request states for its contract)"
     )
     accuracy: AccuracyOut | None = Field(
         default=None, description="statistical_base only: its held-out accuracy from the model card"

@@ -193,7 +193,11 @@ class TestScenarios:
         assumptions = {a["name"]: a for a in pipeline(forecasts["demand-surge"])["assumptions"]}
         growth = assumptions["world_military_expenditure_growth"]
         assert [growth["value"][str(y)] for y in range(2025, 2031)] == pytest.approx([0.08] * 6)
-        assert growth["value"]["2031"] == pytest.approx(0.03)
+        baseline = {a["name"]: a for a in pipeline(forecasts["baseline"])["assumptions"]}
+        trend = baseline["world_military_expenditure_growth"]["value"]
+        # after the surge, the baseline's trend rate (3.33 %): the surge keeps its level gap, it does not fade
+        assert [growth["value"][str(y)] for y in range(2031, 2035)] == [trend[str(y)] for y in range(2031, 2035)]
+        assert growth["value"]["2031"] == pytest.approx(0.0333, abs=1e-4)
         frigates = assumptions["aus-mogami-frigates.probability"]
         assert frigates["value"] == pytest.approx(0.85)
         assert "baseline probability, 0.75, shifted by +0.1" in frigates["source"]

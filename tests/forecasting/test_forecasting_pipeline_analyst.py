@@ -49,7 +49,10 @@ class TestWorldDemand:
         e = estimate_elasticity(japan_inputs.world_tiv, japan_inputs.drivers["world_military_expenditure"],
                                 japan_inputs.world_tiv_lower_bound_years)
         assert (e.difference_years, e.lag_years) == (5, 2)
-        assert e.value == pytest.approx(0.742, abs=0.01) and e.standard_error == pytest.approx(0.28, abs=0.01)
+        assert e.value == pytest.approx(0.742, abs=0.01)
+        # The overlapping 5-year changes: the served standard error is the moving-block bootstrap's, about twice
+        # OLS's 0.28 and Newey-West's 0.23 (test_forecasting_pipeline_uncertainty.py)
+        assert e.standard_error == pytest.approx(0.527, abs=0.01)
         assert (e.n, e.first_year, e.last_year) == (26, 1995, 2023)
         alternatives = {a.specification: a for a in e.alternatives}
         same_year = alternatives["same-year 1-year changes"]  # the old specification, for comparison
@@ -64,12 +67,13 @@ class TestWorldDemand:
         assert "depends on the specification" in source["specification_sensitivity"]
         assert "t+2" in source["build_up"] and "t..t+2" in listed["range_note"]
 
-    def test_faster_spending_raises_world_transfers_in_almost_every_simulated_path(
+    def test_faster_spending_raises_world_transfers_in_most_simulated_paths(
             self, japan_fit: FittedModel) -> None:
         e = japan_fit.japan.elasticity if japan_fit.japan else None
         assert e is not None
         share_negative = 0.5 * math.erfc(e.value / e.standard_error / math.sqrt(2))
-        assert share_negative < 0.01  # was ~47 % with the same-year estimate (0.04, se 0.56)
+        # was ~47 % with the same-year estimate (0.04, se 0.56); 0.4 % with the overconfident OLS standard error
+        assert share_negative == pytest.approx(0.080, abs=0.01)
 
     def test_a_spending_rise_builds_up_over_three_years(self, japan_fit: FittedModel) -> None:
         surge, base = (section(predict(japan_fit, n, horizon=10))["world_total"] for n in ("demand-surge", "baseline"))
