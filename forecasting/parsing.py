@@ -88,7 +88,7 @@ def _path(name: str, spec: Any) -> DriverPath:
     spec = _mapping(spec, where)
     if "mode" not in spec:  # shorthand: {year: level}
         spec = {"mode": "level", "values": spec}
-    spec = _mapping(spec, where, ("mode", "values", "fill", "trend_years"))
+    spec = _mapping(spec, where, ("mode", "values", "fill", "trend_years", "trend_from"))
     mode, fill = spec["mode"], spec.get("fill", "hold")
     if mode not in ("hold", "level", "growth", "trend"):
         raise _fail(f"{where}.mode", "'hold', 'level', 'growth' or 'trend'", mode)
@@ -104,7 +104,14 @@ def _path(name: str, spec: Any) -> DriverPath:
     trend_years = spec.get("trend_years", 10)
     if isinstance(trend_years, bool) or not isinstance(trend_years, int) or not 2 <= trend_years <= 30:
         raise _fail(f"{where}.trend_years", "an integer between 2 and 30", trend_years)
-    return DriverPath(mode, dict(sorted(values.items())), fill, trend_years)
+    trend_from = None
+    if spec.get("trend_from") is not None:  # GET /v1/scenarios gives demand-surge's path with it: copyable
+        trend_from = _year(spec["trend_from"], f"{where}.trend_from")
+        if mode != "growth":
+            raise _fail(f"{where}.trend_from", "given for 'growth' paths only", spec["trend_from"])
+        if values and trend_from <= min(values):
+            raise _fail(f"{where}.trend_from", f"a year after the first stated rate ({min(values)})", trend_from)
+    return DriverPath(mode, dict(sorted(values.items())), fill, trend_years, trend_from)
 
 
 def _change(i: int, spec: Any) -> DriverChange:

@@ -125,6 +125,23 @@ class TestCustomScenarios:
         path = resolve(japan_inputs, custom).drivers["japan_defence_spending"]
         assert path[2027] == pytest.approx(65000.0)
 
+    def test_demand_surge_s_path_as_served_is_a_valid_custom_path(self, world_inputs: ForecastInputs) -> None:
+        """GET /v1/scenarios gives demand-surge's world path with trend_from: copied into a custom scenario it
+        resolves to the same spending as the built-in one."""
+        served = SCENARIOS["demand-surge"].to_dict()["drivers"]
+        custom = parse_scenario({"name": "copy", "drivers": json.loads(json.dumps(served))})
+        assert resolve(world_inputs, custom).world_milex == resolve(world_inputs, "demand-surge").world_milex
+
+    @pytest.mark.parametrize(("path", "expected"), [
+        ({"mode": "level", "values": {"2026": 2.5e6}, "trend_from": 2030}, "given for 'growth' paths only"),
+        ({"mode": "growth", "values": {"2026": 0.05}, "trend_from": 2026}, "a year after the first stated rate"),
+        ({"mode": "growth", "values": {"2026": 0.05}, "trend_from": "2030"}, "a year between"),
+    ])
+    def test_a_bad_trend_from_names_its_field(self, path: dict[str, Any], expected: str) -> None:
+        with pytest.raises(InvalidScenario, match=expected) as caught:
+            parse_scenario({"drivers": {"world_military_expenditure": path}})
+        assert caught.value.field == "scenario.drivers.world_military_expenditure.trend_from"
+
     @pytest.mark.parametrize("year", ["2027", True, 2027.0])
     def test_a_change_s_year_is_a_json_integer(self, year: object) -> None:
         with pytest.raises(InvalidScenario) as caught:
