@@ -54,7 +54,7 @@ import numpy.typing as npt
 from forecasting.errors import InsufficientData
 
 __all__ = ["BOOTSTRAP_REPLICATES", "BOOTSTRAP_SEED", "DIFFERENCE_YEARS", "LAG_YEARS", "Elasticity", "alternatives",
-           "estimate_elasticity"]
+           "clear_estimates", "estimate_elasticity"]
 
 Array = npt.NDArray[np.float64]
 DIFFERENCE_YEARS = 5  # differences over five years: they average out single deliveries
@@ -308,6 +308,11 @@ def estimate_elasticity(world_tiv: Mapping[int, float], world_milex: Mapping[int
     Japan fit on the same data asks for the same estimate); deterministic, so the cache changes no result."""
     return _estimate(tuple(sorted(world_tiv.items())), tuple(sorted(world_milex.items())),
                      tuple(sorted(lower_bound_years)))
+
+
+def clear_estimates() -> None:
+    """Forget the memoised estimates (benchmarks time independent fits with nothing reused)."""
+    _estimate.cache_clear()
 
 
 @functools.lru_cache(maxsize=16)

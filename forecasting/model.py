@@ -44,7 +44,7 @@ import pandas as pd
 
 from forecasting.calibration import Calibration
 from forecasting.coherent import PanelForecast, forecast_panel, interval_scale, make_room
-from forecasting.demand import Elasticity, estimate_elasticity
+from forecasting.demand import Elasticity, clear_estimates, estimate_elasticity
 from forecasting.drivers import WORLD_MILEX, regressor_values
 from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
 from forecasting.evaluation import interval, supplier_tiv_interval
@@ -120,9 +120,11 @@ _PANEL_LOCK = threading.Lock()
 
 
 def clear_panel_cache() -> None:
-    """Forget the memoised statistical bases (benchmarks use it to time independent fits honestly)."""
+    """Forget the memoised statistical bases and world-demand estimates (benchmarks use it to time independent
+    fits honestly)."""
     with _PANEL_LOCK:
         _PANEL_CACHE.clear()
+    clear_estimates()
 
 
 def panel_forecast(panel: Panel, horizon: int = MAX_HORIZON, deals: Sequence[Deal] = ()) -> PanelForecast:
