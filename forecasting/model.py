@@ -464,11 +464,24 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
     canonical = canonical_request(request, fitted.inputs, resolved)
     return Forecast(
         key=key_of(canonical), request=canonical, scenario=scenario, resolved=resolved, design=d,
-        years=tuple(rows), model={**fitted.description, "requested_interval": _requested_interval(fitted,
-                                                                                                  interval_width)},
+        years=tuple(rows), model={**_scenario_description(fitted.description, resolved),
+                                  "requested_interval": _requested_interval(fitted, interval_width)},
         interval_width=interval_width, data_version=fitted.inputs.data_version,
         notes=tuple(resolved.notes) + fitted.inputs.notes, pipeline=extra,
     )
+
+
+def _scenario_description(description: dict[str, Any], resolved: ResolvedScenario) -> dict[str, Any]:
+    """The fit's description with what this scenario states over it: a stated world-demand elasticity is the one
+    used (``model.world_demand.used_in_this_forecast``), the estimate is shown beside it."""
+    demand = description.get("world_demand")
+    if demand is None:
+        return description
+    stated = resolved.elasticity
+    used = {"value": stated, "estimated_or_asserted": "asserted by the scenario (scenario.pipeline.elasticity); "
+            "the estimate above is not used"} if stated is not None else \
+        {"value": demand["value"], "estimated_or_asserted": "estimated: the estimate above"}
+    return {**description, "world_demand": {**demand, "used_in_this_forecast": used}}
 
 
 def _requested_interval(fitted: FittedModel, width: float) -> dict[str, Any]:

@@ -444,10 +444,21 @@ class ElasticityOut(BaseModel):
     uncertainty: str | None = Field(default=None, description="The standard error's basis, in words")
 
 
+class ElasticityUsed(BaseModel):
+    """The world-demand elasticity this forecast used: the estimate, or a scenario's stated value."""
+
+    model_config = OPEN
+    value: float
+    estimated_or_asserted: str
+
+
 class WorldDemandOut(ElasticityOut, HeldOutVerdict):
     """The world-demand elasticity of a fit and what it applies to."""
 
     applies_to: str = Field(description="The forecasts world demand moves")
+    used_in_this_forecast: ElasticityUsed | None = Field(
+        None, description="The elasticity this forecast used: the estimate, or the scenario's stated "
+        "scenario.pipeline.elasticity")
 
 
 class IntervalErrorsOut(BaseModel):

@@ -29,6 +29,9 @@ def test_a_stated_elasticity_for_the_world_total_is_accepted_and_said_to_be_asse
     one, other = post(1.0), post(0.5)
     assert one["key"] != other["key"]
     assert any("1, asserted by the request" in n for n in one["notes"])  # type: ignore[attr-defined]
+    demand = one["model"]["world_demand"]  # type: ignore[index]
+    assert demand["used_in_this_forecast"]["value"] == 1.0 != demand["value"]  # the estimate is shown beside it
+    assert demand["used_in_this_forecast"]["estimated_or_asserted"].startswith("asserted")
 
 
 def test_a_stated_elasticity_for_another_country_s_share_is_a_422(forecast_client: TestClient) -> None:
