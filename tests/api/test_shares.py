@@ -273,3 +273,18 @@ class TestNoWindowMessage:
         detail = response.json()["detail"]
         assert says in detail and "no complete 5-year window" in detail
         assert "first year," not in detail and "last year holds" not in detail
+
+    @pytest.mark.parametrize(
+        ("params", "says"),
+        [
+            ({"start": 2030}, "from start=2030 to the data's last year holds no year with a denominator"),
+            ({"start": 2025}, "from start=2025 to the data's last year holds no year with a denominator"),
+            ({"end": 1940}, "from the data's first year to end=1940 holds no year with a denominator"),
+        ],
+    )
+    def test_one_bound_beyond_every_denominator_is_a_422_not_a_500(
+        self, client: TestClient, params: dict[str, int], says: str
+    ) -> None:
+        response = client.get(URL, params={"window": 5, **params})
+        assert response.status_code == 422, response.text
+        assert says in response.json()["detail"]

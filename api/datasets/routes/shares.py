@@ -142,10 +142,12 @@ def _no_window(start: int | None, end: int | None, world_years: list[int], size:
     if start is None and end is None:
         span = f"{world_years[0]}-{world_years[-1]}" if world_years else "no year"
         return f"the release has a denominator for {span} only: no complete {size}-year window; {rule}"
+    if not world_years:  # one bound given, beyond every year with a denominator
+        low = f"start={start}" if start is not None else "the data's first year"
+        high = f"end={end}" if end is not None else "the data's last year"
+        return f"the range from {low} to {high} holds no year with a denominator, so no {size}-year window; {rule}"
     low = f"start={start}" if start is not None else f"the first year with a denominator ({world_years[0]})"
     high = f"end={end}" if end is not None else f"the last year with a denominator ({world_years[-1]})"
-    if not world_years:
-        return f"the range from {low} to {high} holds no year with a denominator, so no {size}-year window; {rule}"
     return f"the range from {low} to {high} holds no complete {size}-year window with a denominator; {rule}"
 
 
