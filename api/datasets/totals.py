@@ -8,6 +8,9 @@ and no country may exceed it, nor the listed countries add up to more than it be
 
 from __future__ import annotations
 
+import math
+import statistics
+
 from api.datasets.parsers import ParsedFile, Row, format_value
 from api.errors import InvalidFile
 
@@ -60,6 +63,7 @@ def check_totals(rows: tuple[Row, ...], aggregates: frozenset[str]) -> None:
     forecast of that year meaningless, so the whole file is refused, naming the line and the column: the
     country's, or the world total's when it is the world total that looks wrong (:func:`_world_too_low`)."""
     world = {r.year: r for r in rows if r.country_code == WORLD}
+    values = {(r.country_code, r.year): r.value for r in rows}
     parts: dict[int, list[Row]] = {}
     for row in rows:
         if row.country_code not in aggregates and row.year in world:
@@ -68,28 +72,52 @@ def check_totals(rows: tuple[Row, ...], aggregates: frozenset[str]) -> None:
         total = world[year]
         above = sorted((r for r in parts[year] if r.value > total.value), key=lambda r: -r.value)
         if above:
-            _world_too_low(total, above, parts[year])
-        if total.flag and LISTED in total.flag.split(";"):
-            continue  # tivcast's own sum of the listed suppliers, not the source's total
+            _world_too_low(total, above, parts[year], values)
+        # A world total that is tivcast's sum of every listed supplier (2024) is checked too: the countries of
+        # the file are some of those suppliers, so their sum cannot exceed it either.
+        listed_sum = bool(total.flag and LISTED in total.flag.split(";"))
         listed = sum(r.value for r in parts[year])
         slack = 0.5 * (len(parts[year]) + 1)
         if listed > total.value + slack:
+            largest = sorted(parts[year], key=lambda r: -r.value)[:3]
+            named = ", ".join(f"{r.country_code} = {format_value(r.value)} (line {r.line})" for r in largest)
+            what = "the sum of the suppliers SIPRI listed" if listed_sum else "the world total"
             raise InvalidFile(
-                f"the world total for {year} ({WORLD} = {format_value(total.value)}) is below the sum of the "
+                f"{what} for {year} ({WORLD} = {format_value(total.value)}) is below the sum of the "
                 f"{len(parts[year])} countries listed for {year} ({format_value(round(listed, 6))}), by more than "
-                f"the source's rounding ({format_value(slack)})",
+                f"the source's rounding ({format_value(slack)}); either it or a country is wrong (the largest: "
+                f"{named})",
                 line=total.line,
                 column=total.column,
             )
 
 
-def _world_too_low(total: Row, above: list[Row], countries: list[Row]) -> None:
-    """Countries above their year's world total: which line is wrong? One country far above a world total that
-    the other countries fit under is that country's typo (say its TIV times 100); a world total below two or
-    more countries, or below the sum of the others, is the world total's own mistake."""
+OUT_OF_LINE = math.log(2.0)  # a value under half or over twice its neighbouring years' median is out of line
+
+
+def _out_of_line(code: str, year: int, value: float, values: dict[tuple[str, int], float]) -> float | None:
+    """How far ``value`` lies from the median of the same series' values two years either side (absolute log
+    ratio; infinite for a zero among positive neighbours); ``None`` without positive neighbours."""
+    near = [values[(code, y)] for y in (year - 2, year - 1, year + 1, year + 2) if values.get((code, y), 0) > 0]
+    if not near:
+        return None
+    middle = statistics.median(near)
+    return math.inf if value <= 0 else abs(math.log(value / middle))
+
+
+def _world_too_low(total: Row, above: list[Row], countries: list[Row],
+                   values: dict[tuple[str, int], float]) -> None:
+    """Countries above their year's world total: which line is wrong? A world total below two or more
+    countries, or below the sum of the others, is the world total's own mistake; so is one out of line with its
+    neighbouring years while the country is not (a dropped digit: 2,910 among 27,900 and 29,300). Otherwise one
+    country far above a world total the others fit under is that country's typo (say its TIV times 100)."""
     largest, year = above[0], total.year
     others = sum(r.value for r in countries if r is not largest)
-    if len(above) > 1 or others > total.value + 0.5 * len(countries):
+    world_off = _out_of_line(WORLD, year, total.value, values)
+    country_off = _out_of_line(largest.country_code, year, largest.value, values)
+    world_is_odd = (world_off is not None and world_off > OUT_OF_LINE
+                    and (country_off is None or world_off > country_off))
+    if len(above) > 1 or others > total.value + 0.5 * len(countries) or world_is_odd:
         raise InvalidFile(
             f"the world total for {year} looks wrong: {WORLD} = {format_value(total.value)} is below "
             f"{len(above)} of the countries listed for {year}, the largest {largest.country_code} = "

@@ -189,6 +189,24 @@ class TestWhichLineIsWrong:
         error = refused(fresh_url, "arms-exports", data)
         assert (error.line, error.column) == (14, "2023")
 
+    def test_a_dropped_digit_in_the_world_total_of_a_short_table_is_the_world_total_s(self, fresh_url: str) -> None:
+        # five countries: the others fit under 2,910, but 2,910 is a tenth of the years beside it and the USA's
+        # 11,287 is in line with its own; the world total is the line to fix
+        data = SIPRI_FILE.read_bytes().replace(b",29104,29300,", b",2910,29300,")
+        error = refused(fresh_url, "arms-exports", data)
+        assert (error.line, error.column) == (14, "2023")
+        assert "world total for 2023 looks wrong" in error.detail
+
+    def test_a_year_s_sum_of_listed_suppliers_cannot_be_below_the_countries(self, fresh_url: str) -> None:
+        # 2024's world total is tivcast's sum of the 44 suppliers SIPRI listed: the file's countries are some of
+        # them, so their sum cannot exceed it (Japan 21 -> 20,000 made Japan and the USA 117 % of the world)
+        data = SHIPPED.read_bytes().replace(b"\nJPN,2024,21,", b"\nJPN,2024,20000,")
+        assert data != SHIPPED.read_bytes()
+        error = refused(fresh_url, "arms-exports", data)
+        assert (error.line, error.column) == (line_of(data, b"WLD,2024,"), "value")
+        assert "the sum of the suppliers SIPRI listed for 2024" in error.detail
+        assert "JPN = 20000" in error.detail  # the largest contributors are named, the typo among them
+
     def test_a_country_typo_is_still_reported_at_the_country(self, fresh_url: str) -> None:
         data = SHIPPED.read_bytes().replace(b"\nJPN,2023,13,,", b"\nJPN,2023,130000,,")
         error = refused(fresh_url, "arms-exports", data)
