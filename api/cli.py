@@ -78,9 +78,9 @@ def ingest(
     """Load a file as a new release of a dataset, atomically: all rows or none. A release replaces the whole
     dataset; one with fewer than half the current release's rows is refused without --replace. A file whose
     content is already stored as an older release makes that release current again (a rollback)."""
-    day = parse_day(retrieved) if retrieved else None
-    if day is None and retrieved:
-        typer.echo(f"error: {file.name}: retrieved must be YYYY-MM-DD (a real date), not {retrieved!r}", err=True)
+    day = parse_day(retrieved) if retrieved is not None else None
+    if day is None and retrieved is not None:  # "" too: as retrieved= over HTTP
+        typer.echo(f"error: --retrieved must be YYYY-MM-DD (a real date), not {retrieved!r}", err=True)
         raise typer.Exit(2)
     engine = make_engine(get_settings().database_url)
     create_schema(engine)

@@ -235,7 +235,7 @@ class TestWording:
 
 
 class TestRetrievedDate:
-    @pytest.mark.parametrize("value", ["notadate", "2026-13-45", "20260101", "2026-W01-1"])
+    @pytest.mark.parametrize("value", ["notadate", "2026-13-45", "20260101", "2026-W01-1", ""])
     def test_the_cli_says_retrieved_must_be_a_date(
         self, fresh_url: str, monkeypatch: pytest.MonkeyPatch, value: str
     ) -> None:
@@ -250,7 +250,7 @@ class TestRetrievedDate:
         assert result.exit_code == 2, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
         assert "Traceback" not in result.output
-        assert f"error: sipri_exports_2025.csv: retrieved must be YYYY-MM-DD (a real date), not {value!r}" in (
+        assert f"error: --retrieved must be YYYY-MM-DD (a real date), not {value!r}" in (
             result.output
         )
         assert checksum(fresh_url) == before
