@@ -260,16 +260,18 @@ return {'created', unpack(redis.call('HGETALL', job))}
 """
 
 # KEYS: job. ARGV: now, max_deliveries, ttl, worker, result_exists (0/1), crash_cooloff (seconds).
-# A delivery that finds the job still 'running' follows one that died (its worker was lost: killed, out of memory):
-# that counts a crash of the key. Crashes survive resubmission (SUBMIT keeps them); after max_deliveries of them
-# the job fails and SUBMIT leaves it failed until retry_at (now + crash_cooloff).
+# A delivery that finds the job still 'running' follows one that died (its worker was lost: killed, out of memory)
+# or was given up while Redis was away: that counts a crash of the key. Crashes survive resubmission (SUBMIT keeps
+# them) but not a success (SUCCEED, or a claim that finds the result, resets them): only lost deliveries in a row
+# count, so outages spread over a key's life never add up to a failure. After max_deliveries in a row the job fails
+# and SUBMIT leaves it failed until retry_at (now + crash_cooloff).
 CLAIM = """#!lua flags=allow-oom
 local job = KEYS[1]
 local state = redis.call('HGET', job, 'state')
 if not state then return {'missing', 0} end
 if state == 'succeeded' or state == 'failed' then return {'done', 0} end
 if ARGV[5] == '1' then
-  redis.call('HSET', job, 'state', 'succeeded', 'finished', ARGV[1], 'error', '')
+  redis.call('HSET', job, 'state', 'succeeded', 'finished', ARGV[1], 'error', '', 'crashes', '0')
   return {'done', 0}
 end
 local crashes = tonumber(redis.call('HGET', job, 'crashes') or '0')
@@ -278,7 +280,7 @@ if crashes >= tonumber(ARGV[2]) then
   local attempts = tonumber(redis.call('HGET', job, 'attempts') or '0')
   local retry_at = tostring(tonumber(ARGV[1]) + tonumber(ARGV[6]))
   redis.call('HSET', job, 'state', 'failed', 'finished', ARGV[1], 'retry_at', retry_at, 'error',
-             'worker lost on every delivery (' .. attempts .. ' attempts); not run again for ' .. ARGV[6] .. ' s')
+             'worker lost on every delivery (' .. crashes .. ' attempts); not run again for ' .. ARGV[6] .. ' s')
   return {'exhausted', attempts}
 end
 local attempts = redis.call('HINCRBY', job, 'attempts', 1)
@@ -294,7 +296,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then  -- the job expired while it ran: no 
   redis.call('INCRBY', KEYS[3], ARGV[3])
   return 0
 end
-redis.call('HSET', KEYS[1], 'state', 'succeeded', 'finished', ARGV[1], 'error', '')
+redis.call('HSET', KEYS[1], 'state', 'succeeded', 'finished', ARGV[1], 'error', '', 'crashes', '0')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
 redis.call('INCRBY', KEYS[3], ARGV[3])

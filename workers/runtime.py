@@ -204,6 +204,7 @@ class Heartbeat(threading.Thread):
         self.client = redis_client(settings)
         self.info = json.dumps({"hostname": hostname, "pid": os.getpid(), "queue": settings.queue})
         self.silent = False  # the consumer was silent at the last check (logged once per silence)
+        self.checked: float | None = None  # when consumer_alive last ran (monotonic)
 
     def beat(self) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -212,8 +213,18 @@ class Heartbeat(threading.Thread):
         pipe.execute()
 
     def consumer_alive(self) -> bool:
-        """Whether the consumer made progress lately; exits the process if it has been silent too long."""
+        """Whether the consumer made progress lately; exits the process if it has been silent too long.
+
+        A check that comes much later than its interval means this thread was not running either: the whole
+        process was frozen (SIGSTOP, ``docker pause``, a VM migrated or suspended). The consumer's silence then
+        says nothing about it, so the decision waits one interval, for its event loop to take a turn."""
+        now = time.monotonic()
+        gap = now - self.checked if self.checked is not None else 0.0
+        self.checked = now
         silent = liveness.silent_for()
+        if gap > self.settings.heartbeat_seconds + liveness.FRESH and silent > liveness.FRESH:
+            log.warning("this process was frozen for about %.1f s: judging the consumer at the next check", gap)
+            return False
         if silent > liveness.stall_allowance(self.settings.consumer_stall_seconds, self.settings.time_limit):
             self.exit_stalled(silent)
         if silent > liveness.FRESH:

@@ -118,6 +118,31 @@ class TestDeliveries:
         assert failed.error == "worker lost on every delivery (3 attempts); not run again for 3600 s"
         assert store.claim(spec.key, 3, "w") == ("done", 0)
 
+    def test_only_lost_deliveries_in_a_row_count_a_success_resets_them(self, store: JobStore, spec: JobSpec) -> None:
+        # A review: three Redis outages over a key's life, each costing one delivery that succeeded on the next,
+        # failed the job "worker lost on every delivery (1 attempts)" though no delivery in a row was lost 3 times.
+        for _ in range(3):
+            submit(store, spec)
+            assert store.claim(spec.key, 3, "w")[0] == "claimed"
+            assert store.claim(spec.key, 3, "w")[0] == "claimed"  # the first delivery was given up: one crash
+            assert job(store, spec.key).crashes == 1
+            store.succeed(spec.key, b"{}", 1)
+            assert job(store, spec.key).crashes == 0
+            store.client.delete(store.keys.result(spec.key))  # evicted: the next request computes it again
+        submit(store, spec)
+        assert [store.claim(spec.key, 3, "w")[0] for _ in range(3)] == ["claimed"] * 3
+        assert job(store, spec.key).state == "running"  # two lost deliveries in a row: still trying
+
+    def test_a_claim_that_finds_the_result_resets_the_crashes(self, store: JobStore, spec: JobSpec) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.claim(spec.key, 3, "w")
+        assert job(store, spec.key).crashes == 1
+        store.client.set(store.keys.result(spec.key), b"{}")  # the given-up delivery's result reached the cache
+        assert store.claim(spec.key, 3, "w") == ("done", 0)
+        done = job(store, spec.key)
+        assert (done.state, done.crashes) == ("succeeded", 0)
+
     def test_crashes_survive_resubmission_and_a_crash_failed_job_cools_off(
         self, store: JobStore, spec: JobSpec
     ) -> None:
