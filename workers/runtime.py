@@ -53,7 +53,7 @@ from celery.signals import (
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from workers import liveness, logs
+from workers import liveness, logs, time_limits
 from workers.celery_app import FORECAST_TASK, queue_keys
 from workers.jobs import JobStore, Keys
 from workers.metrics import record_job
@@ -107,6 +107,7 @@ def store() -> JobStore:
 
 @worker_init.connect
 def _prepare_temp_root(sender: Any = None, **_: Any) -> None:
+    time_limits.install(get_worker_settings().soft_time_limit)  # before the pool forks (workers.time_limits)
     global _temp
     _temp = TempRoot.for_worker(str(getattr(sender, "hostname", None) or f"pid{os.getpid()}"))
 
@@ -153,6 +154,7 @@ def _elapsed(task_id: str | None) -> float | None:
 
 @task_prerun.connect
 def _task_started(task_id: str | None = None, task: Any = None, args: Any = None, **_: Any) -> None:
+    time_limits.started()
     fields = {"task_id": task_id or ""}
     request_id = task.request.get(logs.REQUEST_ID_HEADER) if task is not None else None
     if request_id:
@@ -174,6 +176,7 @@ def _task_finished(
             _count(str(retval) if state == "SUCCESS" else "redelivered", _elapsed(task_id))
         _started.pop(task_id or "", None)  # FAILURE was counted by task_failure
     finally:
+        time_limits.finished()
         logs.clear()
 
 
