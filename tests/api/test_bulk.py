@@ -116,6 +116,24 @@ class TestDataPackage:
         again = client.get(url, headers={"Accept": accept, "If-None-Match": response.headers["etag"]})
         assert again.status_code == 304
 
+    def test_a_pinned_release_s_package_is_the_same_after_another_release_and_a_rollback(self, fresh_url: str) -> None:
+        url = "/v1/datasets/arms-exports/datapackage"
+        with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
+            shipped = client.get("/v1/datasets/arms-exports").json()["release"]["release_id"]
+            before = client.get(url, params={"release": shipped}).content
+            engine = make_engine(fresh_url)
+            with transaction(engine) as session:  # another release becomes current ...
+                ingest_file(session, "arms-exports", SIPRI_FILE.read_bytes(), origin="new.csv", replace=True)
+            with transaction(engine) as session:  # ... and the shipped content is loaded again: a rollback
+                shipped_csv = client.get("/v1/datasets/arms-exports/download", params={"release": shipped}).content
+                ingest_file(session, "arms-exports", shipped_csv, origin="back.csv", replace=True)
+            engine.dispose()
+            client.app.state.tivcast.catalog.invalidate()  # type: ignore[attr-defined]
+            assert client.get("/v1/datasets/arms-exports").json()["release"]["release_id"] == shipped
+            assert client.get(url, params={"release": shipped}).content == before
+            release = json.loads(zipfile.ZipFile(io.BytesIO(before)).read("datapackage.json"))["tivcast"]["release"]
+            assert "current" not in release and "current_since" not in release
+
     def test_a_release_builds_to_the_same_bytes_at_any_time(self, client: TestClient) -> None:
         """A zip entry is dated by the release's load, not the clock (zip times have a 2-second step)."""
         state = client.app.state.tivcast  # type: ignore[attr-defined]

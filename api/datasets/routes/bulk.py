@@ -147,7 +147,10 @@ def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release:
         "sources": resource["sources"],
         "resources": [resource, _resource(COUNTRIES, countries.encode(), shipped_countries)],
         "tivcast": {
-            "release": release_public(release, current=public.release.current).model_dump(mode="json"),
+            # what the release is, not the server's state (whether it is served by default, and since when): a
+            # pinned release's package stays the same bytes when another release is loaded or it is rolled back to
+            "release": release_public(release, current=public.release.current).model_dump(
+                mode="json", exclude={"current", "current_since"}),
             "unit": public.unit,
             "unit_label": public.unit_label,
             "measure": public.measure,
