@@ -111,7 +111,7 @@ def ingest(
             f"current again: {name} (identical content was already stored; replaces {result.replaced}): {summary}"
         )
     else:
-        typer.echo(f"unchanged (identical to) {name}, the current release: {summary}")
+        typer.echo(f"unchanged: identical to {name}, already the current release: {summary}")
 
 
 

@@ -80,7 +80,8 @@ def series_dataset(session: Session, dataset_id: str) -> Dataset:
     if dataset.kind != "series":
         article = "an" if dataset.kind[:1] in "aeiou" else "a"
         raise InvalidParameter(
-            "dataset", f"{dataset_id!r} is {article} {dataset.kind} dataset; only series can be ingested"
+            "dataset",
+            f"{dataset_id!r} is {article} {dataset.kind} dataset; only series and {PIPELINE!r} can be ingested",
         )
     return dataset
 

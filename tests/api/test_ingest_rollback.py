@@ -190,6 +190,6 @@ class TestRollbackFromTheCli:
         assert output.startswith(f"current again: arms-exports release {SHIPPED_ID}")
         assert "replaces ingest-" in output
         same = self.run(fresh_url, monkeypatch, str(SHIPPED), "--dataset", "arms-exports")
-        assert same.output.startswith(f"unchanged (identical to) arms-exports release {SHIPPED_ID}")  # type: ignore[attr-defined]
+        assert same.output.startswith(f"unchanged: identical to arms-exports release {SHIPPED_ID}")  # type: ignore[attr-defined]
         with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
             assert current(client) == SHIPPED_ID
