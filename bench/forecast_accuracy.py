@@ -323,8 +323,9 @@ def main() -> None:
     milex = world_milex(load_milex())
     if milex:
         e = estimate_elasticity(panel.world, milex, panel.lower_bound_years)
-        print(f"World-demand elasticity (dlog world TIV on dlog world military expenditure, {e.first_year}-"
-              f"{e.last_year}, n = {e.n}): {e.value:.3f}, standard error {e.standard_error:.3f}")
+        print(f"World-demand elasticity ({e.to_dict()['method']}; {e.first_year}-{e.last_year}, n = {e.n}): "
+              f"{e.value:.3f}, standard error {e.standard_error:.3f} (bench/world_demand_elasticity.py: every "
+              "specification and error)")
     cpu_costs(panel)
     if args.write:
         CARD.write_text(json.dumps(normalise(card(evaluation, panel), 6), indent=1, sort_keys=True) + "\n",

@@ -83,7 +83,8 @@ def _ses(y: Array, h: int) -> Array:
     return _statsforecast(SimpleExponentialSmoothingOptimized(), y, h)
 
 
-def _damped_ets(y: Array, h: int) -> Array:
+def damped_ets(y: Array, h: int) -> Array:
+    """statsforecast's AutoETS, damped trend (the member, and a benchmark of any series)."""
     from statsforecast.models import AutoETS
 
     try:
@@ -92,20 +93,11 @@ def _damped_ets(y: Array, h: int) -> Array:
         return _statsforecast(AutoETS(model="AAdN"), y, h)
 
 
-def _theta(y: Array, h: int) -> Array:
+def theta(y: Array, h: int) -> Array:
+    """statsforecast's AutoTheta (the member, and a benchmark of any series)."""
     from statsforecast.models import AutoTheta
 
     return _statsforecast(AutoTheta(), y, h)
-
-
-def damped_ets(y: Array, h: int) -> Array:
-    """statsforecast's AutoETS, damped trend (the member, and a benchmark of any series)."""
-    return _damped_ets(y, h)
-
-
-def theta(y: Array, h: int) -> Array:
-    """statsforecast's AutoTheta (the member, and a benchmark of any series)."""
-    return _theta(y, h)
 
 
 def _imapa(y: Array, h: int) -> Array:
@@ -164,7 +156,7 @@ def is_intermittent(y: Array) -> bool:
 def members_for(measure: str) -> dict[str, Member]:
     """The ensemble members for ``measure`` (``share`` or ``tiv``), in a fixed order."""
     offset = LOG_OFFSET[measure]
-    return {"naive": _naive, "mean5": _mean5, "ses": _ses, "damped_ets": _damped_ets, "theta": _theta,
+    return {"naive": _naive, "mean5": _mean5, "ses": _ses, "damped_ets": damped_ets, "theta": theta,
             "log_ses": _log_ses(offset), "prophet": _prophet(offset)}
 
 

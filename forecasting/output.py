@@ -210,7 +210,7 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
     code = target.country
     members = base.served_members(code) if d.pipeline else base.world_members if code == WORLD else \
         base.members[code]
-    weights = {n: 1.0 / len(members) for n in members}
+    weights = base.weights(code)  # equal: the same member names whichever history they were fitted on
     drivers = {}
     for name, coef in coefficients.items():
         info = DRIVERS[name]

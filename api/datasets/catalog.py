@@ -63,7 +63,8 @@ class Snapshot:
             if release.release_id == release_id:
                 return release
         known = ", ".join(r.release_id for r in releases)
-        raise NotFound(f"release {release_id!r} of {dataset_id!r} does not exist (known: {known})")
+        detail = f"release {release_id!r} of {dataset_id!r} does not exist (known: {known})"
+        raise NotFound(detail, errors=[{"field": "release", "message": detail}])  # every route's release=
 
     def country(self, code: str) -> Country:
         try:

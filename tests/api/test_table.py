@@ -142,7 +142,9 @@ class TestReleasePin:
         assert response.status_code == 404
         assert response.json()["errors"][0]["field"] == "release" and "'nope'" in response.json()["detail"]
         single = client.get("/v1/datasets/arms-exports/observations", params={"release": "nope"})
-        assert single.status_code == 404
+        assert single.status_code == 404 and single.json()["errors"][0]["field"] == "release"
+        shares = client.get("/v1/arms-exports/shares", params={"release": "nope"})
+        assert shares.status_code == 404 and shares.json()["errors"][0]["field"] == "release"
 
 
 class TestBadRequests:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.datasets.catalog import Snapshot
+from api.datasets.ingest import RELEASE_ID
 from api.datasets.observations import series_rows, wrong_kind
 from api.datasets.tables import Release
-from api.errors import InvalidParameter, NotFound
+from api.errors import InvalidParameter
 from api.web.cache import make_etag
 from api.web.deps import (
     ALL,
@@ -31,7 +31,6 @@ from api.web.responses import data_responses
 
 router = APIRouter(prefix="/v1", tags=["datasets"], dependencies=STRICT)
 MAX_DATASETS = 8
-RELEASE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 LONG_COLUMNS = ["dataset", "country_code", "country_name", "year", "value", "unit", "flag", "source_release", "release"]
 
 
@@ -111,7 +110,7 @@ async def table(
     codes = country_list(country, snapshot)
     as_ = choose(request, format)
     pinned = _pins(release, ids)
-    releases = [_release(snapshot, d, pinned.get(d)) for d in ids]
+    releases = [snapshot.release(d, pinned.get(d)) for d in ids]
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         columns = [
@@ -172,7 +171,7 @@ def _pins(raw: str | None, ids: list[str]) -> dict[str, str]:
         if not (item := part.strip()):
             continue
         name, colon, release_id = (p.strip() for p in item.partition(":"))
-        if not colon or not name or not RELEASE.fullmatch(release_id):
+        if not colon or not name or not RELEASE_ID.fullmatch(release_id):
             raise InvalidParameter("release", f"{item!r} is not <dataset>:<release>, e.g. arms-exports:sipri-at-2025")
         if name not in ids:
             raise InvalidParameter(
@@ -184,16 +183,6 @@ def _pins(raw: str | None, ids: list[str]) -> dict[str, str]:
     if raw is not None and not pins:
         raise InvalidParameter("release", "name at least one <dataset>:<release>, or leave release out")
     return pins
-
-
-def _release(snapshot: Snapshot, dataset_id: str, release_id: str | None) -> Release:
-    """The pinned (or current) release; an unknown one is a 404 naming the parameter."""
-    try:
-        return snapshot.release(dataset_id, release_id)
-    except NotFound as exc:
-        if release_id is None:
-            raise
-        raise NotFound(exc.detail, errors=[{"field": "release", "message": exc.detail}]) from None
 
 
 def _long(
