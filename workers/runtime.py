@@ -80,7 +80,9 @@ def redis_client(settings: WorkerSettings, url: str | None = None) -> redis.Redi
         raise RuntimeError("TIVCAST_REDIS_URL is not set: Celery workers need Redis")
     timeout = settings.broker_socket_timeout
     return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=10,
-                                retry=Retry(NoBackoff(), 1))
+                                # connection errors only, as the API's client: a timed-out call may have run, and
+                                # CLAIM (it counts a crash when it finds its own job running) must not run twice
+                                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))
 
 
 def store() -> JobStore:
@@ -154,7 +156,8 @@ def _elapsed(task_id: str | None) -> float | None:
 
 @task_prerun.connect
 def _task_started(task_id: str | None = None, task: Any = None, args: Any = None, **_: Any) -> None:
-    time_limits.started()
+    limits = getattr(getattr(task, "request", None), "timelimit", None) or (None, None)  # (hard, soft)
+    time_limits.started(limits[1] if len(limits) > 1 else None)
     fields = {"task_id": task_id or ""}
     request_id = task.request.get(logs.REQUEST_ID_HEADER) if task is not None else None
     if request_id:
@@ -241,28 +244,25 @@ class Heartbeat(threading.Thread):
         return True
 
     def exit_stalled(self, silent: float) -> None:
-        log.critical(
-            "the consumer made no progress for %.1f s (its event loop stopped): killing the pool and exiting (%d), "
-            "for the supervisor to start a new worker; running tasks are redelivered after the visibility timeout",
-            silent,
-            EXIT_STALLED,
-        )
+        """Kill the pool and exit. Nothing here takes a lock the stalled consumer may hold (a logging handler's,
+        if it stalled inside a log write): the last line is written straight to stderr, and the exit comes
+        whatever the steps before it do."""
         self.stopped.set()
         try:
-            self.client.delete(self.keys.worker(self.hostname))
-        except redis.RedisError:
-            pass
-        for pid in _children():
+            os.write(2, (f"CRITICAL the consumer made no progress for {silent:.1f} s (its event loop stopped): "
+                         f"killing the pool and exiting ({EXIT_STALLED}), for the supervisor to start a new worker; "
+                         "running tasks are redelivered after the visibility timeout\n").encode())
+            for pid in _children():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
             try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
+                self.client.delete(self.keys.worker(self.hostname))
+            except redis.RedisError:
                 pass
-        for handler in logging.getLogger().handlers:
-            try:
-                handler.flush()
-            except Exception:  # exiting: nothing may stop it
-                pass
-        os._exit(EXIT_STALLED)
+        finally:
+            os._exit(EXIT_STALLED)
 
     def run(self) -> None:
         while True:

@@ -25,8 +25,9 @@ from billiard.exceptions import SoftTimeLimitExceeded
 __all__ = ["MARGIN", "finished", "install", "soft_timeout", "started"]
 
 MARGIN = 1.0  # seconds: a timer may fire a little early relative to this process's own clock reading
-_soft_limit = 0.0
+_soft_limit = 0.0  # the worker's default (task_soft_time_limit)
 _running_since: float | None = None  # when this pool process started its current task (monotonic)
+_running_limit = 0.0  # that task's own soft limit (its request's, else the default)
 
 
 def install(soft_limit: float) -> None:
@@ -36,9 +37,10 @@ def install(soft_limit: float) -> None:
     billiard.pool.soft_timeout_sighandler = soft_timeout
 
 
-def started() -> None:
-    global _running_since
-    _running_since = time.monotonic()
+def started(soft_limit: float | None = None) -> None:
+    """A task starts in this process, with its own soft limit if it has one (``task.request.timelimit``)."""
+    global _running_since, _running_limit
+    _running_since, _running_limit = time.monotonic(), soft_limit or _soft_limit
 
 
 def finished() -> None:
@@ -49,5 +51,5 @@ def finished() -> None:
 def soft_timeout(signum: int, frame: FrameType | None) -> None:
     """Billiard's soft-limit signal: raise in a task that has run for its limit, drop it otherwise (late)."""
     since = _running_since
-    if since is not None and time.monotonic() - since >= _soft_limit - MARGIN:
+    if since is not None and time.monotonic() - since >= _running_limit - MARGIN:
         raise SoftTimeLimitExceeded()

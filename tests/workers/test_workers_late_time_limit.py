@@ -35,12 +35,22 @@ def test_an_idle_pool_process_survives_a_late_soft_limit(worker: CeleryWorker) -
 class TestTheHandler:
     def test_a_task_that_ran_for_its_limit_is_stopped(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(time_limits, "_soft_limit", 20.0)
+        time_limits.started()
         monkeypatch.setattr(time_limits, "_running_since", time.monotonic() - 20.0)
         with pytest.raises(SoftTimeLimitExceeded):
             time_limits.soft_timeout(signal.SIGUSR1, None)
 
+    def test_a_task_s_own_shorter_limit_is_honoured(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(time_limits, "_soft_limit", 20.0)
+        time_limits.started(5.0)  # the task's request carries a soft limit of 5 s
+        monkeypatch.setattr(time_limits, "_running_since", time.monotonic() - 5.0)
+        with pytest.raises(SoftTimeLimitExceeded):
+            time_limits.soft_timeout(signal.SIGUSR1, None)
+        time_limits.finished()
+
     def test_a_newer_task_or_no_task_is_left_alone(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(time_limits, "_soft_limit", 20.0)
+        time_limits.started()
         monkeypatch.setattr(time_limits, "_running_since", time.monotonic() - 2.0)  # started 2 s ago
         time_limits.soft_timeout(signal.SIGUSR1, None)
         monkeypatch.setattr(time_limits, "_running_since", None)  # idle
