@@ -133,7 +133,7 @@ def ingest_file(
     if dataset_id == PIPELINE and session.get(Dataset, dataset_id) is not None:
         return _ingest_pipeline(session, data, origin=origin, release_id=release_id, retrieved=retrieved)
     dataset = series_dataset(session, dataset_id)
-    parsed = parse_series(data, country_lookup(session), non_negative=False, rules=series_rules(dataset))
+    parsed = parse_series(data, country_lookup(session), rules=series_rules(dataset))
     published = None
     if parsed.layout == "sipri" and parsed.generated is not None:
         published = parsed.generated.isoformat()

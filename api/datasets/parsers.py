@@ -107,7 +107,6 @@ def parse_series(
     data: bytes,
     countries: Mapping[str, str],
     *,
-    non_negative: bool = True,
     source_release: str | None = None,
     rules: Rules | None = None,
 ) -> ParsedFile:
@@ -120,8 +119,8 @@ def parse_series(
         if first in SIPRI_HEADERS:
             if rules is not None:
                 _check_table(rules, first, line.split(",", 1)[0].strip().strip('"'), number)
-            return _parse_sipri(lines, number, countries, non_negative, source_release, rules)
-    return _parse_long(text, countries, non_negative, rules)
+            return _parse_sipri(lines, number, countries, source_release, rules)
+    return _parse_long(text, countries, rules)
 
 
 def _check_table(rules: Rules, first: str, cell: str, line: int) -> None:
@@ -189,7 +188,7 @@ def _reader(text: str) -> _csv.Reader:
     return csv.reader(io.StringIO(text, newline=""), strict=True)
 
 
-def _parse_long(text: str, countries: Mapping[str, str], non_negative: bool, rules: Rules | None) -> ParsedFile:
+def _parse_long(text: str, countries: Mapping[str, str], rules: Rules | None) -> ParsedFile:
     reader = _reader(text)
     try:
         header = [h.strip() for h in next(reader)]
@@ -208,7 +207,7 @@ def _parse_long(text: str, countries: Mapping[str, str], non_negative: bool, rul
             row = Row(
                 country_code=_country(cells["country_code"], countries, line, "country_code"),
                 year=_year(cells["year"], line, "year"),
-                value=_value(cells["value"], line, "value", non_negative),
+                value=_value(cells["value"], line, "value"),
                 flag=cells.get("flag") or None,
                 source_release=cells.get("source_release") or None,
                 line=line,
@@ -240,7 +239,6 @@ def _parse_sipri(
     lines: list[str],
     header_line: int,
     countries: Mapping[str, str],
-    non_negative: bool,
     source_release: str | None,
     rules: Rules | None,
 ) -> ParsedFile:
@@ -265,7 +263,7 @@ def _parse_sipri(
                 cell = record[index].strip()
                 if not cell:
                     continue  # no deliveries identified: no observation
-                value = _value(cell, line, str(year), non_negative)
+                value = _value(cell, line, str(year))
                 row = Row(code, year, value, LT_HALF if value == 0 else None, source_release, line, str(year))
                 check_row(rules, row, country_column=header[0], source_column=None)
                 _no_duplicate(seen, row, line)
@@ -319,15 +317,14 @@ def _year(cell: str, line: int, column: str) -> int:
     return year
 
 
-def _value(cell: str, line: int, column: str, non_negative: bool) -> float:
+def _value(cell: str, line: int, column: str) -> float:
+    """A finite number (its bounds are the dataset's :class:`Rules`, checked by :func:`check_row`)."""
     try:
         value = float(cell.replace(",", ""))
     except ValueError:
         raise InvalidFile(f"value {cell!r} is not a number", line=line, column=column) from None
     if not math.isfinite(value):
         raise InvalidFile(f"value {cell!r} is not a finite number", line=line, column=column)
-    if non_negative and value < 0:
-        raise InvalidFile(f"value {cell} is negative; this dataset cannot be negative", line=line, column=column)
     return value
 
 

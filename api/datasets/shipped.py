@@ -104,7 +104,7 @@ def _load_release(session: Session, resource: dict[str, Any], lookup: dict[str, 
     retrieved = date.fromisoformat(release["retrieved"]) if release.get("retrieved") else None
     data = read_resource(resource)
     if meta["kind"] == "series":
-        parsed = parse_series(data, lookup, non_negative=False)
+        parsed = parse_series(data, lookup)
         return store_series(
             session,
             resource["name"],

@@ -39,7 +39,7 @@ class TestDownload:
     def test_the_download_is_the_release_itself_same_content_hash(self, client: TestClient) -> None:
         release = client.get("/v1/datasets/arms-exports").json()["release"]
         codes = {c["code"]: c["code"] for c in client.get("/v1/countries").json()["data"]}
-        parsed = parse_series(client.get(DOWNLOAD).content, codes, non_negative=False)
+        parsed = parse_series(client.get(DOWNLOAD).content, codes)
         assert parsed.content_hash == release["content_hash"]
 
     @pytest.mark.parametrize("dataset", ["japan-export-deals", "policy-events", "policy-regimes", "milex-share-gdp"])
