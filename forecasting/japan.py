@@ -51,14 +51,20 @@ from forecasting.demand import Elasticity
 from forecasting.members import member_forecasts
 from forecasting.panel import Panel
 from forecasting.paths import ResolvedScenario
-from forecasting.pipeline import MAX_SLIP_YEARS, Deal, expected_tiv, simulate_deals, stratified, stream
+from forecasting.pipeline import (
+    MAX_SLIP_YEARS,
+    PIPELINE_COUNTRY,
+    Deal,
+    expected_tiv,
+    simulate_deals,
+    stratified,
+    stream,
+)
 from forecasting.prospects import PipelineRules, resolve_deals, rule_text, stated_probability
 from forecasting.scenarios import SCENARIOS, ModelSettings, effective_pipeline
 
-__all__ = ["DRAWS", "JAPAN", "MODEL_TEXT", "JapanParts", "baseline_share", "breakdown", "by_year", "capped",
+__all__ = ["DRAWS", "MODEL_TEXT", "JapanParts", "PipelineResult", "baseline_share", "breakdown", "by_year", "capped",
            "exports_besides_deals", "pipeline_forecast", "statistical_base"]
-
-JAPAN = "JPN"
 
 Array = npt.NDArray[np.float64]
 DRAWS = ModelSettings().uncertainty_samples  # simulated paths by default
@@ -101,7 +107,7 @@ class PipelineResult:
 
 def exports_besides_deals(panel: Panel, deals: Sequence[Deal]) -> Array:
     """Japan's history (share, percent) minus the pipeline deals' past deliveries: what its base is fitted on."""
-    years, share = panel.array(JAPAN, "share")
+    years, share = panel.array(PIPELINE_COUNTRY, "share")
     past: dict[int, float] = {}
     for deal in deals:
         for year, tiv in deal.past_deliveries.items():

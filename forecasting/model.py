@@ -50,9 +50,9 @@ from forecasting.errors import InsufficientData, InvalidScenario, NotFittedError
 from forecasting.evaluation import interval, supplier_tiv_interval
 from forecasting.inputs import ForecastInputs
 from forecasting.japan import (
-    JAPAN,
     MODEL_TEXT,
     JapanParts,
+    PipelineResult,
     assumptions,
     baseline_share,
     breakdown,
@@ -77,7 +77,7 @@ from forecasting.model_card import ModelCard, driver_standing, load_card
 from forecasting.output import Forecast, ForecastYear, ScenarioSetResult, Simulation, describe_model, forecast_years
 from forecasting.panel import MIN_YEARS, REST, WORLD, Panel
 from forecasting.paths import ResolvedScenario, resolve_scenario
-from forecasting.pipeline import Deal
+from forecasting.pipeline import PIPELINE_COUNTRY, Deal
 from forecasting.prospects import PipelineRules
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, effective_pipeline, get_scenario
 from forecasting.series import HistoryWindow, Target
@@ -113,6 +113,9 @@ class FittedModel:
     description: dict[str, Any] = field(repr=False, default_factory=dict)
     japan: JapanParts | None = field(repr=False, default=None)  # Japan's deal-pipeline model
     elasticity: Elasticity | None = field(repr=False, default=None)  # world demand, for TIV targets
+    # Japan's baseline pipeline run per (horizon, interval width): every scenario's breakdown is against it, and
+    # it is deterministic (the fit's seed), so a scenario set simulates it once (see _baseline_run).
+    baseline_runs: dict[tuple[int, float], PipelineResult] = field(repr=False, default_factory=dict)
 
 
 _PANEL_CACHE: OrderedDict[tuple[str, int, str], PanelForecast] = OrderedDict()
@@ -140,9 +143,9 @@ def panel_forecast(panel: Panel, horizon: int = MAX_HORIZON, deals: Sequence[Dea
             _PANEL_CACHE.move_to_end(key)
             return _PANEL_CACHE[key]
     result = forecast_panel(panel, horizon)
-    if deals and JAPAN in result.share:
+    if deals and PIPELINE_COUNTRY in result.share:
         other, _, members = statistical_base(panel, result, deals)  # memoised with the panel: Japan's fit reuses it
-        result = make_room(result, JAPAN, baseline_share(panel, result, deals, other), fixed_base=other,
+        result = make_room(result, PIPELINE_COUNTRY, baseline_share(panel, result, deals, other), fixed_base=other,
                            fixed_members=members)
     with _PANEL_LOCK:
         _PANEL_CACHE[key] = result
@@ -515,6 +518,16 @@ def tail_note(calibration: Calibration, measure: str, width: float) -> str | Non
             "read the bounds as a rough guide, not a measured probability.")
 
 
+def _frozen(result: PipelineResult) -> PipelineResult:
+    """``result`` with its arrays read-only: a shared (memoised) result that some caller changed in place would
+    change every later scenario's breakdown, so that raises instead."""
+    for value in vars(result).values():
+        for array in (value.values() if isinstance(value, dict) else (value,)):
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
+    return result
+
+
 def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenario, baseline: ResolvedScenario,
                 rules: PipelineRules, width: float) -> tuple[list[ForecastYear], dict[str, Any]]:
     """Japan's rows from the deal pipeline (:mod:`forecasting.japan`) and the pipeline section of the response."""
@@ -526,8 +539,11 @@ def _japan_rows(fitted: FittedModel, parts: JapanParts, resolved: ResolvedScenar
     draws = fitted.spec.settings.uncertainty_samples
     ours = pipeline_forecast(parts, resolved, baseline, shifted, shift, share_scale.inverse, share_scale.forward,
                              width, fitted.seed, draws)
-    theirs = pipeline_forecast(parts, baseline, baseline, base, np.zeros(n), share_scale.inverse,
-                               share_scale.forward, width, fitted.seed, draws)
+    theirs = fitted.baseline_runs.get((n, width))
+    if theirs is None:  # a race computes the same result twice, never a different one (deterministic)
+        theirs = pipeline_forecast(parts, baseline, baseline, base, np.zeros(n), share_scale.inverse,
+                                   share_scale.forward, width, fitted.seed, draws)
+        fitted.baseline_runs[(n, width)] = _frozen(theirs)
     ceiling = _ceiling(fitted)
     causes = breakdown(parts.measure, ours, theirs, base, ceiling)
     uncapped = ours.point

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from forecasting.drivers import DRIVERS, WORLD_MILEX
 from forecasting.errors import InvalidScenario
-from forecasting.pipeline import Deal
+from forecasting.pipeline import PIPELINE_COUNTRY, Deal
 from forecasting.prospects import PipelineRules, resolve_deals
 from forecasting.scenarios import (
     DriverPath,
@@ -47,9 +47,8 @@ from forecasting.scenarios import (
 if TYPE_CHECKING:
     from forecasting.keys import Design
 
-__all__ = ["PIPELINE_COUNTRY", "ResolvedScenario", "check_bounds", "path_values", "resolve_scenario"]
+__all__ = ["ResolvedScenario", "check_bounds", "path_values", "resolve_scenario"]
 
-PIPELINE_COUNTRY = "JPN"  # the one country whose forecast is built from a deal pipeline
 
 
 def path_values(name: str, path: DriverPath, observed: Mapping[int, float], start_value: float,

@@ -57,12 +57,13 @@ import numpy.typing as npt
 
 from forecasting.errors import InvalidInputs
 
-__all__ = ["COMMITTED", "FIGURES", "MAX_SLIP_YEARS", "STATUSES", "Deal", "deal_from_row", "expected_tiv",
-           "scheduled_tiv", "simulate_deals", "simulate_tiv", "slip_weights", "stratified", "stream"]
+__all__ = ["COMMITTED", "FIGURES", "MAX_SLIP_YEARS", "PIPELINE_COUNTRY", "STATUSES", "Deal", "deal_from_row",
+           "expected_tiv", "scheduled_tiv", "simulate_deals", "simulate_tiv", "slip_weights", "stratified", "stream"]
 
 Array = npt.NDArray[np.float64]
 Status = Literal["delivering", "ordered", "selected", "prospect"]
 STATUSES: tuple[str, ...] = ("delivering", "ordered", "selected", "prospect")
+PIPELINE_COUNTRY = "JPN"  # the one country whose forecast is built from a deal pipeline
 COMMITTED = ("delivering", "ordered")
 MAX_SLIP_YEARS = 3
 # A deal's figures that a source or an assumption states (the dataset's ``source_<figure>`` columns; the

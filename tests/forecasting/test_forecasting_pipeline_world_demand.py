@@ -84,6 +84,30 @@ class TestAnHonestElasticity:
         assert e["independent_changes"] == pytest.approx(5.2)
         assert "only about 5 independent ones" in e["uncertainty"]
 
+    def test_ols_and_newey_west_errors_are_statsmodels_own(self, world_inputs: ForecastInputs,
+                                                           world_fit: FittedModel) -> None:
+        """forecasting.demand keeps its six-line sandwich rather than import statsmodels (about 2 s in every
+        cold worker process): the served figures must be what statsmodels' OLS and HAC (Bartlett kernel,
+        difference - 1 lags, small-sample correction) give on the same regression."""
+        import statsmodels.api as sm  # a dev dependency (pyproject [dev]); imported here, not at collection
+
+        e = world_fit.description["world_demand"]
+        tiv = {y: math.log(v) for y, v in world_inputs.world_tiv.items()
+               if v > 0 and y not in world_inputs.world_tiv_lower_bound_years}
+        milex = {y: math.log(v) for y, v in world_inputs.drivers["world_military_expenditure"].items() if v > 0}
+        years = [t for t in sorted(tiv) if t - 5 in tiv and all(t - k in milex and t - k - 5 in milex
+                                                                 for k in (0, 1, 2))]
+        assert len(years) == e["n"]
+        y = np.array([tiv[t] - tiv[t - 5] for t in years])
+        x = np.array([np.mean([milex[t - k] - milex[t - k - 5] for k in (0, 1, 2)]) for t in years])
+        design = sm.add_constant(x)
+        ols = sm.OLS(y, design).fit()
+        hac = sm.OLS(y, design).fit(cov_type="HAC", cov_kwds={"maxlags": 4, "use_correction": True})
+        assert e["value"] == pytest.approx(ols.params[1], rel=1e-9)
+        assert e["standard_errors"]["ols"] == pytest.approx(ols.bse[1], rel=1e-9)
+        assert e["standard_errors"]["newey_west"] == pytest.approx(hac.bse[1], rel=1e-9)
+        assert e["r_squared"] == pytest.approx(ols.rsquared, rel=1e-9)
+
     def test_the_same_data_give_the_same_standard_error(self, world_inputs: ForecastInputs,
                                                         world_fit: FittedModel) -> None:
         clear_panel_cache()  # the estimate is memoised by its data: compute it again, bootstrap and all
