@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import Session
 
 from api.datasets.catalog import Catalog
-from api.datasets.ingest import ingest_file
-from api.db import make_engine, transaction
+from api.db import make_engine
+from tests.helpers import ingest
 
 SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
 NEW = "sipri-2025-03-10"
@@ -29,15 +29,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def _ingest(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        with transaction(engine) as session:
-            ingest_file(session, "arms-exports", SIPRI_FILE.read_bytes(), origin="test.csv", replace=True)
-    finally:
-        engine.dispose()
 
 
 @contextmanager
@@ -57,7 +48,7 @@ class TestInvalidation:
     def test_an_invalidation_seconds_after_boot_serves_the_new_release(self, fresh_url: str) -> None:
         with catalog_on(fresh_url, Clock(0.5)) as catalog:
             assert current(catalog) != NEW
-            _ingest(fresh_url)
+            ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True)
             catalog.invalidate()
             assert catalog.cached() is None
             assert current(catalog) == NEW
@@ -67,7 +58,7 @@ class TestInvalidation:
         clock = Clock(1.0)
         with catalog_on(fresh_url, clock, ttl=2) as catalog:
             first = catalog.get()
-            _ingest(fresh_url)
+            ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True)
             clock.now = 2.9
             assert catalog.get() is first  # within ttl: no query
             clock.now = 3.0
@@ -98,7 +89,7 @@ class TestInvalidation:
             refresher = threading.Thread(target=catalog.refresh, name="refresher")
             refresher.start()
             assert reading.wait(10)
-            _ingest(fresh_url)
+            ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True)
             catalog.invalidate()  # an upload committed while the refresh was reading
             resume.set()
             refresher.join(10)
@@ -163,7 +154,7 @@ class TestExpiry:
             first = threading.Thread(target=catalog.get, name="first")
             first.start()
             assert reading.wait(10)
-            _ingest(fresh_url)
+            ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True)
             catalog.invalidate()  # an upload committed while the first read was in progress
             second = threading.Thread(target=catalog.get, name="second")
             second.start()  # waits for the first read, finds its snapshot stale, and reads again

@@ -7,12 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import Result
 
-from api.cli import app as cli
-from api.settings import get_settings
 from tests.conftest import Databases
+from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +19,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def run(url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    monkeypatch.setenv("TIVCAST_DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        return CliRunner().invoke(cli, ["forecast", *args])
-    finally:
-        get_settings.cache_clear()
+    """``tivcast forecast *args`` on the module's database."""
+    return run_cli(url, monkeypatch, "forecast", *args)
 
 
 def test_a_table_of_point_and_interval_by_year_and_a_fan_chart(

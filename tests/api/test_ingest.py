@@ -6,43 +6,27 @@ import io
 import json
 import time
 import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
-from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app as cli
-from api.datasets.ingest import database_checksum, ingest_file
-from api.db import make_engine, transaction
 from api.errors import InvalidFile
-from api.settings import Settings, get_settings
+from api.settings import Settings
+from tests import helpers
+from tests.helpers import checksum, run_cli
 
 SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
 SHIPPED = Path(__file__).resolve().parents[2] / "api" / "data" / "arms-exports.csv"
 HEADER = "country_code,year,value,flag,source_release\n"
 
 
-def checksum(url: str) -> str:
-    engine = make_engine(url)
-    with Session(engine) as session:
-        digest = database_checksum(session)
-    engine.dispose()
-    return digest
-
-
-def ingest(url: str, data: bytes, **options: object) -> object:
-    """Load through ``ingest_file``; ``replace`` defaults to True (these files are smaller than the shipped one)."""
-    options.setdefault("replace", True)
-    engine = make_engine(url)
-    try:
-        with transaction(engine) as session:
-            return ingest_file(session, "arms-exports", data, origin="test.csv", **options)  # type: ignore[arg-type]
-    finally:
-        engine.dispose()
+# The shared loader (arms-exports, origin "test.csv") with ``replace`` on unless told: these files are smaller than
+# the shipped one.
+ingest = partial(helpers.ingest, replace=True)
 
 
 BAD_FILES = {
@@ -154,18 +138,10 @@ class TestGoodFiles:
 
 
 class TestCli:
-    def run(self, url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> object:
-        monkeypatch.setenv("TIVCAST_DATABASE_URL", url)
-        get_settings.cache_clear()
-        try:
-            return CliRunner().invoke(cli, ["ingest", *args])
-        finally:
-            get_settings.cache_clear()
-
     def test_loads_a_file(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        result = self.run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "arms-exports", "--replace")
-        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-        assert "loaded arms-exports release sipri-2025-03-10" in result.output  # type: ignore[attr-defined]
+        result = run_cli(fresh_url, monkeypatch, "ingest", str(SIPRI_FILE), "--dataset", "arms-exports", "--replace")
+        assert result.exit_code == 0, result.output
+        assert "loaded arms-exports release sipri-2025-03-10" in result.output
 
     def test_a_bad_file_is_one_clear_line_and_exit_code_2(
         self, fresh_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -173,13 +149,13 @@ class TestCli:
         bad = tmp_path / "bad.csv"
         bad.write_bytes(BAD_FILES["negative TIV"][0])
         before = checksum(fresh_url)
-        result = self.run(fresh_url, monkeypatch, str(bad), "--dataset", "arms-exports")
-        assert result.exit_code == 2  # type: ignore[attr-defined]
-        assert "bad.csv: line 2, column 'value'" in result.output  # type: ignore[attr-defined]
+        result = run_cli(fresh_url, monkeypatch, "ingest", str(bad), "--dataset", "arms-exports")
+        assert result.exit_code == 2
+        assert "bad.csv: line 2, column 'value'" in result.output
         assert checksum(fresh_url) == before
 
     def test_unknown_dataset(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        result = self.run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "nope")
+        result = run_cli(fresh_url, monkeypatch, "ingest", str(SIPRI_FILE), "--dataset", "nope")
         assert result.exit_code == 2
         assert "'nope' does not exist" in result.output
 
@@ -258,9 +234,9 @@ class TestProvenanceFollowsTheRelease:
         before = checksum(fresh_url)
         second = ingest(fresh_url, SIPRI_FILE.read_bytes(), release_id="second-name")
         third = ingest(fresh_url, SIPRI_FILE.read_bytes())
-        assert first.created and not second.created and not third.created  # type: ignore[attr-defined]
-        assert first.content_hash == second.content_hash == third.content_hash  # type: ignore[attr-defined]
-        assert second.release_id == "first-name"  # type: ignore[attr-defined]
+        assert first.created and not second.created and not third.created
+        assert first.content_hash == second.content_hash == third.content_hash
+        assert second.release_id == "first-name"
         assert checksum(fresh_url) == before
 
 
@@ -275,20 +251,20 @@ class TestSharpShrink:
             ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=False)
         assert "1,570 rows" in refused.value.detail and "replace" in refused.value.detail
         assert checksum(fresh_url) == before
-        assert ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True).created  # type: ignore[attr-defined]
+        assert ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True).created
 
     def test_a_revision_of_the_whole_dataset_needs_no_confirmation(self, fresh_url: str) -> None:
         revised = SHIPPED.read_bytes().replace(b"\nJPN,2024,21,,", b"\nJPN,2024,22,,")
-        assert ingest(fresh_url, revised, replace=False).created  # type: ignore[attr-defined]
+        assert ingest(fresh_url, revised, replace=False).created
 
     def test_the_cli_asks_for_replace(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         before = checksum(fresh_url)
-        refused = TestCli().run(fresh_url, monkeypatch, str(SIPRI_FILE), "--dataset", "arms-exports")
-        assert refused.exit_code == 2  # type: ignore[attr-defined]
-        assert "--replace" in refused.output  # type: ignore[attr-defined]
+        refused = run_cli(fresh_url, monkeypatch, "ingest", str(SIPRI_FILE), "--dataset", "arms-exports")
+        assert refused.exit_code == 2
+        assert "--replace" in refused.output
         assert checksum(fresh_url) == before
         args = (str(SIPRI_FILE), "--dataset", "arms-exports", "--replace")
-        assert TestCli().run(fresh_url, monkeypatch, *args).exit_code == 0  # type: ignore[attr-defined]
+        assert run_cli(fresh_url, monkeypatch, "ingest", *args).exit_code == 0
 
     def test_the_http_upload_asks_for_replace(self, fresh_url: str) -> None:
         key = "k" * 32

@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app as cli
-from api.datasets.ingest import database_checksum, ingest_file
 from api.datasets.tables import Release
-from api.db import make_engine, transaction
+from api.db import make_engine
 from api.errors import Conflict
-from api.settings import Settings, get_settings
+from api.settings import Settings
+from tests.helpers import checksum, ingest, run_cli
 
 SHIPPED = Path(__file__).resolve().parents[2] / "api" / "data" / "arms-exports.csv"
 SIPRI_FILE = Path(__file__).parent / "data" / "sipri_exports_2025.csv"
@@ -50,24 +48,6 @@ def current(client: TestClient) -> str:
     assert [r["current"] for r in releases].count(True) == 1
     assert releases[0]["current"]
     return str(releases[0]["release_id"])
-
-
-def ingest(url: str, data: bytes, **options: object) -> object:
-    engine = make_engine(url)
-    try:
-        with transaction(engine) as session:
-            return ingest_file(session, "arms-exports", data, origin="test.csv", **options)  # type: ignore[arg-type]
-    finally:
-        engine.dispose()
-
-
-def checksum(url: str) -> str:
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            return database_checksum(session)
-    finally:
-        engine.dispose()
 
 
 class TestRollbackOverHttp:
@@ -136,25 +116,25 @@ class TestRollbackRules:
         settings = Settings(database_url=fresh_url, warm_on_start=False)
         with TestClient(create_app(settings)) as client:
             assert current(client) == "ae-mod"
-        assert ingest(fresh_url, SHIPPED.read_bytes()).replaced == "ae-mod"  # type: ignore[attr-defined]
+        assert ingest(fresh_url, SHIPPED.read_bytes()).replaced == "ae-mod"
         with TestClient(create_app(settings)) as client:
             assert current(client) == SHIPPED_ID
             assert japan_2023(client)[1] == 13
 
     def test_rolling_back_to_a_much_smaller_release_needs_replace(self, fresh_url: str) -> None:
         small = ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True)
-        assert ingest(fresh_url, SHIPPED.read_bytes()).replaced == small.release_id  # type: ignore[attr-defined]
+        assert ingest(fresh_url, SHIPPED.read_bytes()).replaced == small.release_id
         before = checksum(fresh_url)
         with pytest.raises(Conflict, match="replace"):
             ingest(fresh_url, SIPRI_FILE.read_bytes())
         assert checksum(fresh_url) == before
         again = ingest(fresh_url, SIPRI_FILE.read_bytes(), replace=True)
-        assert (again.created, again.current, again.replaced) == (False, True, SHIPPED_ID)  # type: ignore[attr-defined]
+        assert (again.created, again.current, again.replaced) == (False, True, SHIPPED_ID)
 
     def test_the_release_made_current_last_wins_however_often(self, fresh_url: str) -> None:
         ingest(fresh_url, BAD, release_id="ae-mod")
         ingest(fresh_url, SHIPPED.read_bytes())
-        assert ingest(fresh_url, BAD).replaced == SHIPPED_ID  # type: ignore[attr-defined]
+        assert ingest(fresh_url, BAD).replaced == SHIPPED_ID
         engine = make_engine(fresh_url)
         try:
             with Session(engine) as session:
@@ -168,28 +148,21 @@ class TestRollbackRules:
 
 
 class TestRollbackFromTheCli:
-    def run(self, url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> object:
-        monkeypatch.setenv("TIVCAST_DATABASE_URL", url)
-        get_settings.cache_clear()
-        try:
-            return CliRunner().invoke(cli, ["ingest", *args])
-        finally:
-            get_settings.cache_clear()
-
     def test_the_cli_says_which_release_is_current_again(
         self, fresh_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
         bad = tmp_path / "ae_mod.csv"
         bad.write_bytes(BAD)
-        loaded = self.run(fresh_url, monkeypatch, str(bad), "--dataset", "arms-exports")
-        assert loaded.exit_code == 0, loaded.output  # type: ignore[attr-defined]
-        assert loaded.output.startswith("loaded arms-exports release ingest-")  # type: ignore[attr-defined]
-        back = self.run(fresh_url, monkeypatch, str(SHIPPED), "--dataset", "arms-exports", "--release", "revert")
-        assert back.exit_code == 0, back.output  # type: ignore[attr-defined]
-        output: str = back.output  # type: ignore[attr-defined]
+        loaded = run_cli(fresh_url, monkeypatch, "ingest", str(bad), "--dataset", "arms-exports")
+        assert loaded.exit_code == 0, loaded.output
+        assert loaded.output.startswith("loaded arms-exports release ingest-")
+        args = (str(SHIPPED), "--dataset", "arms-exports", "--release", "revert")
+        back = run_cli(fresh_url, monkeypatch, "ingest", *args)
+        assert back.exit_code == 0, back.output
+        output: str = back.output
         assert output.startswith(f"current again: arms-exports release {SHIPPED_ID}")
         assert "replaces ingest-" in output
-        same = self.run(fresh_url, monkeypatch, str(SHIPPED), "--dataset", "arms-exports")
-        assert same.output.startswith(f"unchanged: identical to arms-exports release {SHIPPED_ID}")  # type: ignore[attr-defined]
+        same = run_cli(fresh_url, monkeypatch, "ingest", str(SHIPPED), "--dataset", "arms-exports")
+        assert same.output.startswith(f"unchanged: identical to arms-exports release {SHIPPED_ID}")
         with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
             assert current(client) == SHIPPED_ID

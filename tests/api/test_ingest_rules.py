@@ -4,19 +4,17 @@ a 422 naming the line and column, and changes nothing."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
-from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app as cli
-from api.datasets.ingest import IngestResult, database_checksum, ingest_file
-from api.db import make_engine, transaction
 from api.errors import InvalidFile, InvalidParameter
-from api.settings import Settings, get_settings
+from api.settings import Settings
+from tests import helpers
+from tests.helpers import checksum, run_cli
 
 DATA = Path(__file__).resolve().parents[2] / "api" / "data"
 SHIPPED = DATA / "arms-exports.csv"
@@ -37,29 +35,15 @@ def line_of(data: bytes, start: bytes) -> int:
     return next(n for n, line in enumerate(data.split(b"\n"), start=1) if line.startswith(start))
 
 
-def checksum(url: str) -> str:
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            return database_checksum(session)
-    finally:
-        engine.dispose()
-
-
-def ingest(url: str, dataset: str, data: bytes) -> IngestResult:
-    engine = make_engine(url)
-    try:
-        with transaction(engine) as session:
-            return ingest_file(session, dataset, data, origin="test.csv", replace=True)
-    finally:
-        engine.dispose()
+# The shared loader (origin "test.csv") with ``replace`` on: these files need not be as large as the current release.
+ingest = partial(helpers.ingest, replace=True)
 
 
 def refused(url: str, dataset: str, data: bytes) -> InvalidFile:
     """The 422 for ``data``; the database is unchanged."""
     before = checksum(url)
     with pytest.raises(InvalidFile) as caught:
-        ingest(url, dataset, data)
+        ingest(url, data, dataset=dataset)
     assert checksum(url) == before
     return caught.value
 
@@ -80,7 +64,8 @@ class TestEachDatasetTakesItsOwnLayouts:
         assert "imports" in error.detail and "'Exports by' or 'Supplier'" in error.detail
 
     def test_a_sipri_supplier_table_is_arms_exports(self, fresh_url: str) -> None:
-        result = ingest(fresh_url, "arms-exports", SIPRI_FILE.read_bytes().replace(b"Exports by,", b"Supplier,"))
+        supplier = SIPRI_FILE.read_bytes().replace(b"Exports by,", b"Supplier,")
+        result = ingest(fresh_url, supplier, dataset="arms-exports")
         assert result.created and result.release_id == "sipri-2025-03-10"
 
     @pytest.mark.parametrize("dataset", [d for d in SERIES if d != "arms-exports"])
@@ -114,11 +99,11 @@ class TestTheDescriptorsConstraints:
     def test_a_revised_japan_budget_loads(self, fresh_url: str) -> None:
         budget = (DATA / "japan-defence-budget.csv").read_bytes()
         revised = budget.replace(b"JPN,2002,49557,", b"JPN,2002,49560,")
-        assert ingest(fresh_url, "japan-defence-budget", revised).created
+        assert ingest(fresh_url, revised, dataset="japan-defence-budget").created
 
     @pytest.mark.parametrize("dataset", SERIES)
     def test_every_shipped_series_passes_its_own_rules(self, fresh_url: str, dataset: str) -> None:
-        result = ingest(fresh_url, dataset, (DATA / f"{dataset}.csv").read_bytes())
+        result = ingest(fresh_url, (DATA / f"{dataset}.csv").read_bytes(), dataset=dataset)
         assert (result.created, result.current, result.replaced) == (False, True, None)
 
 
@@ -138,7 +123,7 @@ class TestSourceRelease:
     @pytest.mark.parametrize("name", ["sipri-at-2026", "sipri-2026-03-09", "mod-wp-2026", "mof-draft-fy2027"])
     def test_source_release_names_like_the_shipped_ones_load(self, fresh_url: str, name: str) -> None:
         data = f"{HEADER}JPN,2024,21,,{name}\nWLD,2024,29300,,{name}\n".encode()
-        assert ingest(fresh_url, "arms-exports", data).created
+        assert ingest(fresh_url, data, dataset="arms-exports").created
 
 
 class TestWorldTotalsRequired:
@@ -169,12 +154,12 @@ class TestWorldTotalsRequired:
         assert (error.line, error.column) == (5, "country_code")  # 1992; 1987 and 1991 have no SIPRI total
         assert "for 1992" in error.detail and "from 1988 but 1991" in error.detail
         rows.append(f"WLD,1992,1000000,,{name}")
-        assert ingest(fresh_url, "milex-constant-usd", (HEADER + "\n".join(rows) + "\n").encode()).created
+        assert ingest(fresh_url, (HEADER + "\n".join(rows) + "\n").encode(), dataset="milex-constant-usd").created
 
     def test_military_expenditure_at_current_prices_needs_none(self, fresh_url: str) -> None:
         """SIPRI's current-price world total exists for its newest year only (the shipped 2024 row)."""
         data = f"{HEADER}JPN,2023,50000,,sipri-milex-2026\nJPN,2024,55000,,sipri-milex-2026\n".encode()
-        assert ingest(fresh_url, "milex-current-usd", data).created
+        assert ingest(fresh_url, data, dataset="milex-current-usd").created
 
 
 class TestWhichLineIsWrong:
@@ -217,14 +202,14 @@ class TestWhichLineIsWrong:
 class TestWording:
     def test_the_dataset_kind_takes_its_article(self, fresh_url: str) -> None:
         with pytest.raises(InvalidParameter) as events:
-            ingest(fresh_url, "policy-events", b"x")
+            ingest(fresh_url, b"x", dataset="policy-events")
         assert "'policy-events' is an events dataset" in events.value.detail
         with pytest.raises(InvalidParameter) as table:
-            ingest(fresh_url, "japan-export-deals", b"x")
+            ingest(fresh_url, b"x", dataset="japan-export-deals")
         assert "'japan-export-deals' is a table dataset" in table.value.detail
 
     def test_a_loaded_release_s_citation_says_when_it_was_loaded(self, fresh_url: str) -> None:
-        ingest(fresh_url, "arms-exports", SIPRI_FILE.read_bytes())
+        ingest(fresh_url, SIPRI_FILE.read_bytes(), dataset="arms-exports")
         with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
             dataset = client.get("/v1/datasets/arms-exports").json()
         loaded = dataset["release"]["loaded_at"][:10]
@@ -239,14 +224,9 @@ class TestRetrievedDate:
     def test_the_cli_says_retrieved_must_be_a_date(
         self, fresh_url: str, monkeypatch: pytest.MonkeyPatch, value: str
     ) -> None:
-        monkeypatch.setenv("TIVCAST_DATABASE_URL", fresh_url)
-        get_settings.cache_clear()
         before = checksum(fresh_url)
-        try:
-            args = ["ingest", str(SIPRI_FILE), "--dataset", "arms-exports", "--replace", "--retrieved", value]
-            result = CliRunner().invoke(cli, args)
-        finally:
-            get_settings.cache_clear()
+        args = ["ingest", str(SIPRI_FILE), "--dataset", "arms-exports", "--replace", "--retrieved", value]
+        result = run_cli(fresh_url, monkeypatch, *args)
         assert result.exit_code == 2, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
         assert "Traceback" not in result.output
@@ -256,12 +236,7 @@ class TestRetrievedDate:
         assert checksum(fresh_url) == before
 
     def test_a_real_date_is_stored(self, fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("TIVCAST_DATABASE_URL", fresh_url)
-        get_settings.cache_clear()
-        try:
-            args = ["ingest", str(SIPRI_FILE), "--dataset", "arms-exports", "--replace", "--retrieved", "2025-04-01"]
-            assert CliRunner().invoke(cli, args).exit_code == 0
-        finally:
-            get_settings.cache_clear()
+        args = ["ingest", str(SIPRI_FILE), "--dataset", "arms-exports", "--replace", "--retrieved", "2025-04-01"]
+        assert run_cli(fresh_url, monkeypatch, *args).exit_code == 0
         with TestClient(create_app(Settings(database_url=fresh_url, warm_on_start=False))) as client:
             assert client.get("/v1/datasets/arms-exports").json()["release"]["retrieved"] == "2025-04-01"

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from api.cli import app as cli
 from api.datasets.shipped import descriptor
-from api.settings import get_settings
 from tests.conftest import Databases
+from tests.helpers import run_cli
 
 EDIT = {"edits": [{"deal_id": "aus-mogami-frigates", "probability": 0.1}]}
 
@@ -60,11 +58,6 @@ def test_the_cli_names_the_field_as_the_api_does(url: str, monkeypatch: pytest.M
                                                  country: str, scenario: dict[str, object], field: str) -> None:
     path = tmp_path / "f.json"
     path.write_text(json.dumps({"name": "x", **scenario}))
-    monkeypatch.setenv("TIVCAST_DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["forecast", "--country", country, "--scenario-file", str(path)])
-    finally:
-        get_settings.cache_clear()
+    result = run_cli(url, monkeypatch, "forecast", "--country", country, "--scenario-file", str(path))
     assert result.exit_code == 2, result.output
     assert f"error: {field}: " in result.output

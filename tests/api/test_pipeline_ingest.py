@@ -8,15 +8,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
-from typer.testing import CliRunner
 
 from api.app import create_app
-from api.cli import app as cli
-from api.datasets.ingest import database_checksum, ingest_file
-from api.db import make_engine, transaction
+from api.datasets.ingest import IngestResult
 from api.errors import InvalidFile
-from api.settings import Settings, get_settings
+from api.settings import Settings
+from tests.helpers import checksum, ingest, run_cli
 
 SHIPPED = Path(__file__).resolve().parents[2] / "api" / "data" / "japan-export-pipeline.csv"
 
@@ -42,21 +39,8 @@ def edited(deal_id: str, **changes: str) -> bytes:
     return render(header, body)
 
 
-def checksum(url: str) -> str:
-    engine = make_engine(url)
-    with Session(engine) as session:
-        digest = database_checksum(session)
-    engine.dispose()
-    return digest
-
-
-def load(url: str, data: bytes) -> object:
-    engine = make_engine(url)
-    try:
-        with transaction(engine) as session:
-            return ingest_file(session, "japan-export-pipeline", data, origin="pipeline.csv")
-    finally:
-        engine.dispose()
+def load(url: str, data: bytes) -> IngestResult:
+    return ingest(url, data, dataset="japan-export-pipeline", origin="pipeline.csv")
 
 
 BAD = {
@@ -76,7 +60,7 @@ class TestPipelineIngest:
             pass  # seeds the database
         before = checksum(fresh_url)
         result = load(fresh_url, SHIPPED.read_bytes())
-        assert not result.created  # type: ignore[attr-defined]
+        assert not result.created
         assert checksum(fresh_url) == before
 
     @pytest.mark.parametrize("case", sorted(BAD))
@@ -101,12 +85,7 @@ class TestPipelineIngest:
         path.write_bytes(signed)
         with TestClient(create_app(Settings(database_url=fresh_url))) as client:
             before = client.get("/v1/datasets/japan-export-pipeline").json()["version"]
-        monkeypatch.setenv("TIVCAST_DATABASE_URL", fresh_url)
-        get_settings.cache_clear()
-        try:
-            result = CliRunner().invoke(cli, ["ingest", str(path), "--dataset", "japan-export-pipeline"])
-        finally:
-            get_settings.cache_clear()
+        result = run_cli(fresh_url, monkeypatch, "ingest", str(path), "--dataset", "japan-export-pipeline")
         assert result.exit_code == 0, result.output
         with TestClient(create_app(Settings(database_url=fresh_url))) as client:
             after = client.get("/v1/datasets/japan-export-pipeline").json()["version"]

@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from api.datasets.ingest import database_checksum, ingest_file
-from api.db import make_engine, transaction
+from api.datasets.ingest import IngestResult
+from api.db import make_engine
 from api.errors import InvalidFile, TivcastError
 from tests.conftest import Databases
+from tests.helpers import checksum, ingest
 from tests.security.conftest import AUTH, KEY, serve
 
 CODES = ["JPN", "KOR", "CHN", "USA", "FRA", "DEU", "GBR", "ITA", "ISR", "TUR", "ESP", "SWE"]
@@ -103,14 +103,8 @@ def engine(databases: Databases) -> Iterator[Engine]:
     engine.dispose()
 
 
-def checksum(engine: Engine) -> str:
-    with Session(engine) as session:
-        return database_checksum(session)
-
-
-def load(engine: Engine, data: bytes) -> object:
-    with transaction(engine) as session:
-        return ingest_file(session, "arms-exports", data, origin="fuzz.csv")
+def load(engine: Engine, data: bytes) -> IngestResult:
+    return ingest(engine, data, origin="fuzz.csv")  # the module's engine, kept open
 
 
 def test_a_planted_defect_is_named_and_nothing_is_stored(engine: Engine) -> None:

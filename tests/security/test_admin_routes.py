@@ -6,12 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session
 
-from api.datasets.ingest import database_checksum
-from api.db import make_engine
 from api.operations.routes import admin
 from tests.conftest import Databases
+from tests.helpers import checksum
 from tests.security.conftest import AUTH, KEY, assert_problem, serve
 from tests.services import wait_for
 from workers.settings import WorkerSettings
@@ -19,14 +17,6 @@ from workers.settings import WorkerSettings
 SIPRI_FILE = Path(__file__).parent.parent / "api" / "data" / "sipri_exports_2025.csv"
 UPLOAD = "/v1/admin/datasets/arms-exports/releases?replace=true"  # the test files are small
 CSV = {**AUTH, "Content-Type": "text/csv"}
-
-
-def checksum(url: str) -> str:
-    engine = make_engine(url)
-    with Session(engine) as session:
-        digest = database_checksum(session)
-    engine.dispose()
-    return digest
 
 
 class TestUpload:
