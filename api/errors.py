@@ -6,6 +6,7 @@ TivcastError                 500  base; only real bugs end up as a bare 500
  ├── InvalidParameter        422  a query or body field is wrong (names the field)
  ├── InvalidFile             422  an ingested file is wrong (names line and column)
  ├── NotAcceptable           406  Accept allows none of the representations (JSON, CSV)
+ ├── UnsupportedMediaType    415  a body of a type the route does not read (names the types it does)
  ├── Conflict                409  e.g. a release id reused for different content
  ├── TooManyRequests         429  a client over its rate limit; carries Retry-After
  └── DependencyUnavailable   503  database or Redis away; carries Retry-After
@@ -78,6 +79,21 @@ class InvalidFile(TivcastError):
 
 class NotAcceptable(TivcastError):
     status, title, slug = 406, "Not acceptable", "not-acceptable"
+
+
+class UnsupportedMediaType(TivcastError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+    def __init__(self, media_type: str, accepted: tuple[str, ...], how: str) -> None:
+        """``accepted``: the media types the route reads (also sent as ``Accept-Post``); ``how``: how to send the
+        body in one of them."""
+        given = repr(media_type) if media_type else "no Content-Type"
+        message = f"{given} is not a type this route reads; it accepts {', '.join(accepted)}: {how}"
+        super().__init__(
+            f"Content-Type: {message}",
+            errors=[{"field": "Content-Type", "message": message}],
+            headers={"Accept-Post": ", ".join(accepted)},
+        )
 
 
 class Conflict(TivcastError):

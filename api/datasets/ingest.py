@@ -4,7 +4,8 @@ The parse step (``parsers.py``) validates the whole file before a single write, 
 own rules (its descriptor's constraints, the layouts it takes, its world totals), and the write happens
 in one transaction, so a bad or interrupted load leaves the previous release untouched. The same content
 again maps to the existing release and writes no rows; loaded again while another release is current, it
-becomes the current release again (a rollback).
+becomes the current release again (a rollback). Loads of one dataset are serialised (:func:`lock_dataset`): two at
+once run one after the other, the second building on the first.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
+import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from api.datasets.catalog import current_first
@@ -140,8 +142,6 @@ def ingest_file(
         label = f"sipri-{published}"
         release_id = release_id or label
         parsed = ParsedFile(parsed.layout, tuple(_with_source(parsed, label)), parsed.generated)
-    if not replace:
-        _refuse_sharp_shrink(session, dataset_id, parsed)
     return store_series(
         session,
         dataset_id,
@@ -152,6 +152,7 @@ def ingest_file(
         note=note,
         published=published,
         reinstate=True,
+        refuse_shrink=not replace,
     )
 
 
@@ -182,14 +183,67 @@ def current_release(session: Session, dataset_id: str) -> Release | None:
     return session.exec(select(Release).where(Release.dataset_id == dataset_id).order_by(*current_first())).first()
 
 
-def _refuse_sharp_shrink(session: Session, dataset_id: str, parsed: ParsedFile) -> None:
-    current = current_release(session, dataset_id)
-    if current is None or len(parsed.rows) >= SHRINK * current.row_count:
+LOCK_WAIT = 30.0  # seconds a load waits for another load of its dataset before it is refused (409)
+
+
+def lock_dataset(session: Session, dataset_id: str, *, wait: float | None = None) -> None:
+    """Serialise the loads of one dataset: taken before the current release is read, held until the transaction
+    ends, so that a second load of the dataset waits for the first to commit (or roll back) and then builds on
+    what it left (the release it made current, its ``current_since``). Without it, two loads at once both read the
+    same current release, both reported replacing it, and the one stamped later won. A load still waiting after
+    ``wait`` seconds (default :data:`LOCK_WAIT`) is refused (:class:`~api.errors.Conflict`, with Retry-After),
+    having written nothing.
+
+    PostgreSQL: a transaction-level advisory lock keyed on the dataset (other datasets load in parallel; under
+    READ COMMITTED each later statement sees what the first load committed), waited for up to ``lock_timeout``.
+    SQLite has one writer at a time: the write lock is taken now (``BEGIN IMMEDIATE``, waiting up to the busy
+    timeout) instead of at the first insert, after the reads. A transaction that has already written holds it
+    (pysqlite begins one only before a write)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    wait = LOCK_WAIT if wait is None else wait
+    milliseconds = max(1, round(wait * 1000))
+    try:
+        if dialect == "postgresql":
+            connection.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(dataset_id)})
+            connection.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+        elif dialect == "sqlite":
+            raw = connection.connection.dbapi_connection
+            if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+                (before,) = raw.execute("PRAGMA busy_timeout").fetchone()
+                raw.execute(f"PRAGMA busy_timeout = {milliseconds}")
+                try:
+                    connection.execute(text("BEGIN IMMEDIATE"))
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout = {int(before)}")
+    except OperationalError as exc:
+        if not _lock_wait(exc):
+            raise
+        raise Conflict(
+            f"another load of {dataset_id!r} has been running for over {wait:g} s; nothing was stored: try again "
+            "once it is done",
+            headers={"Retry-After": "5"},
+        ) from None
+
+
+def _lock_key(dataset_id: str) -> int:
+    """The dataset's advisory lock: a signed 64-bit key from its id (stable across processes and versions)."""
+    return int.from_bytes(hashlib.sha256(f"tivcast.ingest:{dataset_id}".encode()).digest()[:8], "big", signed=True)
+
+
+def _lock_wait(exc: OperationalError) -> bool:
+    """Did the statement give up waiting for a lock (PostgreSQL's lock_timeout, SQLite's busy timeout)?"""
+    return getattr(exc.orig, "sqlstate", None) == "55P03" or "database is locked" in str(exc.orig)
+
+
+def _refuse_sharp_shrink(dataset_id: str, digest: str, row_count: int, current: Release | None) -> None:
+    if current is None or row_count >= SHRINK * current.row_count:
         return
-    if current.content_hash == parsed.content_hash:
+    if current.content_hash == digest:
         return  # already the current release: nothing will change
     raise Conflict(
-        f"this file has {len(parsed.rows):,} rows and would replace release {current.release_id!r} of "
+        f"this file has {row_count:,} rows and would replace release {current.release_id!r} of "
         f"{dataset_id!r} ({current.row_count:,} rows): a release replaces the whole dataset, it does not add "
         "to it. To replace it anyway, send replace=true (tivcast ingest --replace)"
     )
@@ -210,17 +264,25 @@ def store_series(
     note: str | None = None,
     published: str | None = None,
     reinstate: bool = False,
+    refuse_shrink: bool = False,
 ) -> IngestResult:
-    """Store validated rows as a new release, or find the identical one. ``reinstate``: an identical release that
+    """Store parsed rows as a new release, or find the identical one. ``reinstate``: an identical release that
     is not current becomes current again (an operator's load; seeding the shipped data never does this, or every
-    start would undo the operator's newer release)."""
+    start would undo the operator's newer release). ``refuse_shrink``: the shrink rule (:data:`SHRINK`).
+
+    Content already stored is recognised before the checks across rows (world totals): it passed them when it
+    was stored, and it is not stored again."""
+    lock_dataset(session, dataset_id)
+    current = current_release(session, dataset_id)
+    digest = parsed.content_hash
+    if refuse_shrink:
+        _refuse_sharp_shrink(dataset_id, digest, len(parsed.rows), current)
+    existing = _existing(session, dataset_id, digest, release_id)
+    if existing is not None:
+        return _found(session, existing, current, reinstate)
     require_world(parsed, dataset_id)
     if dataset_id in ADDITIVE:
         check_totals(parsed.rows, _aggregates(session))
-    digest = parsed.content_hash
-    existing = _existing(session, dataset_id, digest, release_id)
-    if existing is not None:
-        return _found(session, existing, reinstate)
     release, replaced = _new_release(
         session,
         dataset_id,
@@ -231,6 +293,7 @@ def store_series(
         retrieved,
         note,
         published,
+        current,
     )
     rows = [
         {
@@ -269,11 +332,13 @@ def store_records(
     """Store a table or event dataset as one release (same rules: hashed, immutable, all or none; ``reinstate``
     as in :func:`store_series`)."""
     digest = records_hash(records)
+    lock_dataset(session, dataset_id)
+    current = current_release(session, dataset_id)
     existing = _existing(session, dataset_id, digest, release_id)
     if existing is not None:
-        return _found(session, existing, reinstate)
+        return _found(session, existing, current, reinstate)
     release, replaced = _new_release(
-        session, dataset_id, release_id, digest, len(records), origin, retrieved, None, published
+        session, dataset_id, release_id, digest, len(records), origin, retrieved, None, published, current
     )
     assert release.id is not None
     if kind == "events":
@@ -321,9 +386,9 @@ def _existing(session: Session, dataset_id: str, digest: str, release_id: str | 
     return None
 
 
-def _found(session: Session, release: Release, reinstate: bool) -> IngestResult:
-    """The answer for content already stored: nothing is written, unless ``reinstate`` makes it current again."""
-    current = current_release(session, release.dataset_id)
+def _found(session: Session, release: Release, current: Release | None, reinstate: bool) -> IngestResult:
+    """The answer for content already stored: nothing is written, unless ``reinstate`` makes it current again
+    (``current``: the dataset's current release)."""
     replaced = None
     if current is not None and current.id != release.id:
         if not reinstate:
@@ -354,18 +419,16 @@ def _stamp(current: Release | None) -> datetime:
     """The ``current_since`` of a release about to become current: now, and always later than the release it
     replaces (a clock stepped back must not leave the old one current), in a later second too: Last-Modified and
     If-Modified-Since count whole seconds, so a client holding the replaced release's date would get a 304.
-    Within a second of the last change, it waits for the next second (rare: two changes in one second)."""
+
+    Within a second of the last change (rare: two changes in one second), that is the next whole second after the
+    replaced release's, ahead of the clock (by under a second; a burst of changes in one second adds a second
+    each). The load does not wait for it: it holds the dataset's lock (:func:`lock_dataset`), and the next load
+    builds on the stamp this one stored."""
     now = datetime.now(UTC)
     if current is None:
         return now
     since = current.modified if current.modified.tzinfo else current.modified.replace(tzinfo=UTC)
-    next_second = since.replace(microsecond=0) + timedelta(seconds=1)
-    if now >= next_second:
-        return now
-    wait = (next_second - now).total_seconds()
-    if wait <= 1:  # more: the clock went back; stamp after the old one without waiting for it
-        time.sleep(wait)
-    return next_second
+    return max(now, since.replace(microsecond=0) + timedelta(seconds=1))
 
 
 def _new_release(
@@ -378,9 +441,10 @@ def _new_release(
     retrieved: date | None,
     note: str | None,
     published: str | None,
+    before: Release | None,
 ) -> tuple[Release, str | None]:
-    """The new release, current from now on, and the id of the release it replaces as the current one."""
-    before = current_release(session, dataset_id)
+    """The new release, current from now on, and the id of the release it replaces as the current one
+    (``before``, the dataset's current release)."""
     stamp = _stamp(before)
     release = Release(
         dataset_id=dataset_id,

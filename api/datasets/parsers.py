@@ -182,6 +182,29 @@ def check_row(rules: Rules | None, row: Row, *, country_column: str, source_colu
             line=row.line,
             column=source_column,
         )
+    if source is not None and rules.source_pattern is not None and (day := impossible_date(source)) is not None:
+        raise InvalidFile(
+            f"source_release {source!r} names {day}, which does not exist; a source release's date is YYYY-MM-DD "
+            "or YYYY-MM, a real day or month (such as sipri-2025-03-10 or mof-finance-2024-04)",
+            line=row.line,
+            column=source_column,
+        )
+
+
+# A date in a source release name: the year, then a month and maybe a day (sipri-2025-03-10, mof-finance-2024-04).
+SOURCE_DATE = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})-([0-9]{2})(?:-([0-9]{2}))?(?![0-9])")
+
+
+def impossible_date(name: str) -> str | None:
+    """The first date in a source release name that is not a real day or month (``the date 2024-13-45``,
+    ``the month 2024-13``), else None. The descriptors' pattern takes any two digits after the year."""
+    for match in SOURCE_DATE.finditer(name):
+        year, month, day = match.groups()
+        try:
+            date(int(year), int(month), int(day or 1))
+        except ValueError:
+            return f"the {'date' if day else 'month'} {match.group(0)}"
+    return None
 
 
 def _reader(text: str) -> _csv.Reader:

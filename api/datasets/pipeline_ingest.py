@@ -18,7 +18,7 @@ from api.datasets.parsers import decode
 from api.errors import InvalidFile
 from forecasting import InvalidInputs
 from forecasting.parsing_pipeline import check_catalogue
-from forecasting.pipeline import deal_from_row
+from forecasting.pipeline import Deal, deal_from_row
 
 __all__ = ["PIPELINE", "parse_pipeline_file"]
 
@@ -38,6 +38,7 @@ def parse_pipeline_file(data: bytes, columns: Sequence[str], countries: Mapping[
         column = next(iter(missing + extra), None)
         raise InvalidFile(f"the header must be exactly {','.join(columns)}", line=1, column=column)
     rows: list[dict[str, str]] = []
+    deals: list[Deal] = []  # each row's deal, built once: checked alone here, then across rows
     seen: dict[str, int] = {}
     try:
         for row in reader:
@@ -52,7 +53,7 @@ def parse_pipeline_file(data: bytes, columns: Sequence[str], countries: Mapping[
             if clean["recipient_code"].upper() not in countries:
                 raise InvalidFile(f"unknown recipient {clean['recipient_code']!r}", line=line, column="recipient_code")
             try:
-                deal_from_row(clean)
+                deals.append(deal_from_row(clean))
             except InvalidInputs as exc:
                 name = (exc.field or "").rsplit(".", 1)[-1]
                 raise InvalidFile(str(exc), line=line, column=COLUMNS.get(name, name) or None) from None
@@ -64,7 +65,7 @@ def parse_pipeline_file(data: bytes, columns: Sequence[str], countries: Mapping[
     if not rows:
         raise InvalidFile("the file has a header but no deals")
     try:  # the rules across rows (a line and the contract it depends on)
-        check_catalogue([deal_from_row(r) for r in rows])
+        check_catalogue(deals)
     except InvalidInputs as exc:
         deal_id, _, name = (exc.field or "").removeprefix("pipeline.").rpartition(".")
         raise InvalidFile(str(exc), line=seen.get(deal_id), column=COLUMNS.get(name, name) or None) from None

@@ -19,7 +19,7 @@ from api.datasets.ingest import IngestResult, ingest_file, parse_day
 from api.datasets.release_store import ReleaseStore
 from api.datasets.schemas import IngestPublic, ProblemDetails, PurgePublic, WarmPublic
 from api.db import transaction
-from api.errors import Conflict, DependencyUnavailable, InvalidParameter
+from api.errors import Conflict, DependencyUnavailable, InvalidParameter, UnsupportedMediaType
 from api.forecasts.inputs import InputsCache
 from api.forecasts.warm import publish_warm_set, warm_specs
 from api.operations.security import LIMITED, TOO_LARGE, UNAUTHORIZED, rate_limited, require_admin
@@ -40,7 +40,8 @@ router = APIRouter(
         **LIMITED,
     },
 )
-RAW_TYPES = ("text/csv", "text/plain", "application/octet-stream")
+RAW_TYPES = ("application/octet-stream", "text/csv", "text/plain")
+UPLOAD_TYPES = (*RAW_TYPES, "multipart/form-data")  # a 415 names them all (and sends them as Accept-Post)
 NewRelease = Annotated[
     str | None,
     Query(
@@ -89,8 +90,12 @@ UPLOAD_BODY = {
         **TOO_LARGE,
         415: {
             "model": ProblemDetails,
-            "description": "Neither a raw body (application/octet-stream, text/csv, text/plain) nor multipart",
+            "description": "Neither a raw body (application/octet-stream, text/csv, text/plain) nor multipart; "
+            "the problem and Accept-Post name the accepted types",
             "content": PROBLEM,
+            "headers": {
+                "Accept-Post": {"description": "The media types the upload reads", "schema": {"type": "string"}}
+            },
         },
     },
 )
@@ -160,7 +165,12 @@ async def _read_upload(request: Request) -> tuple[bytes, str]:
             raise InvalidParameter("file", f"malformed multipart body: {exc.detail}") from None
     if media_type in RAW_TYPES:
         return await request.body(), "upload.csv"
-    raise HTTPException(415, f"send the file as text/csv or multipart/form-data, not {media_type or 'no type'!r}")
+    raise UnsupportedMediaType(
+        media_type,
+        UPLOAD_TYPES,
+        "send the file as the raw body (application/octet-stream, text/csv or text/plain) or as the multipart "
+        "field 'file'; nothing was stored",
+    )
 
 
 def _safe_name(filename: str | None) -> str:

@@ -62,7 +62,8 @@ TYPES: dict[str, ProblemType] = {
     ),
     "unsupported-media-type": ProblemType(
         415, "Unsupported media type", "The body is not of a type this endpoint reads.",
-        "Send the Content-Type the endpoint documents (e.g. text/csv or multipart/form-data for uploads).",
+        "Send the Content-Type the endpoint documents; the problem names the ones it reads, as does Accept-Post "
+        "(uploads: application/octet-stream, text/csv, text/plain or multipart/form-data).",
     ),
     "method-not-allowed": ProblemType(
         405, "Method not allowed", "The path exists but not with this method.", "Use a method listed in Allow.",
