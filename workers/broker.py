@@ -13,10 +13,15 @@ Here a message is settled whatever became of its channel:
 * an ack on a closed channel is done with a client of its own, on the parameters the channel was opened with:
   the unacked records are two keys shared by every channel (``unacked``, ``unacked_index``, under the global
   prefix), so removing them from another connection is the same ack;
-* a requeue on a closed channel is left to the visibility sweep (the message stays unacknowledged: kombu
-  restores it ``visibility_timeout`` after its delivery), since requeueing needs the channel's exchange table;
+* a requeue on a closed channel (a delivery given up while Redis was away, :func:`workers.tasks.give_up`) is
+  done by the next channel this process opens, as soon as Redis answers again (kombu's ``restore_by_tag``, the
+  sweep's own transaction: a message the sweep restored first is not pushed twice); until then, or if this
+  process dies first, the message stays unacknowledged and kombu's sweep restores it ``visibility_timeout``
+  after its delivery. The redelivery then comes about a second after Redis is back instead of up to the
+  visibility timeout later (its job reads ``running`` until then: its state could not be handed back either);
 * a connection error while settling (Redis still away) is logged and the message stays unacknowledged, to be
-  restored by the sweep and found done by the claim (:data:`workers.jobs.CLAIM`); a refused write (past
+  restored by the sweep (a requeue: by the next channel) and found done by the claim
+  (:data:`workers.jobs.CLAIM`); a refused write (past
   ``maxmemory``) still propagates, for the consumer to pause and reconnect (:mod:`workers.consumer`).
 
 The bookkeeping of the channel's own QoS is updated in every case, so nothing is counted as delivered twice.
@@ -25,6 +30,7 @@ The bookkeeping of the channel's own QoS is updated in every case, so nothing is
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any, cast
 
 import redis
@@ -33,13 +39,18 @@ from kombu.transport import virtual
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-__all__ = ["SETTLE_TIMEOUT", "Channel", "QoS", "Transport"]
+__all__ = ["SETTLE_TIMEOUT", "Channel", "QoS", "Transport", "requeue_deferred"]
 
 log = logging.getLogger(__name__)
 SETTLE_TIMEOUT = 2.0  # seconds: an ack runs in the consumer's event loop, which must not wait long
 # Redis away. A write Redis refuses (OutOfMemoryError past maxmemory) still propagates: a channel error, on which the
 # consumer pauses and reconnects (workers.consumer), as it always did.
 SETTLE_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+# Delivery tags of this process whose requeue could not be done (their channel closed, Redis away): an open channel
+# requeues them, at once if there is one, else the next one opened. Only ended deliveries get here (a reject comes
+# after its task returned), so none of them is still running.
+_deferred: set[Any] = set()
+_channels: weakref.WeakSet[Channel] = weakref.WeakSet()  # this process's channels (the open ones requeue)
 
 
 class QoS(kombu_redis.QoS):
@@ -63,12 +74,16 @@ class QoS(kombu_redis.QoS):
             return
         try:
             if _closed(self.channel):
-                log.info("message %s of a lost connection stays unacknowledged: the visibility sweep restores it",
-                         delivery_tag)
+                _deferred.add(delivery_tag)
+                log.info("message %s of a lost connection: requeued on an open channel", delivery_tag)
+                live = next((channel for channel in list(_channels) if not _closed(channel)), None)
+                if live is not None:  # the consumer reconnected before the task's reject came back from the pool
+                    requeue_deferred(cast(QoS, live.qos))
             else:
                 self.restore_by_tag(delivery_tag, leftmost=True)
         except SETTLE_ERRORS as exc:
-            log.warning("could not requeue message %s (%r): the visibility sweep restores it", delivery_tag, exc)
+            _deferred.add(delivery_tag)
+            log.warning("could not requeue message %s (%r): requeued once Redis answers again", delivery_tag, exc)
         finally:
             virtual.QoS.ack(self, delivery_tag)
 
@@ -99,6 +114,21 @@ class Channel(kombu_redis.Channel):
         super().__init__(*args, **kwargs)
         # Synchronous parameters (a plain connection class, no hook into this channel's poller).
         self.settle_params: dict[str, Any] = cast(Any, self)._connparams(asynchronous=False)
+        _channels.add(self)
+        requeue_deferred(cast(QoS, self.qos))  # the channel's connection answered (kombu pinged it)
+
+
+def requeue_deferred(qos: QoS) -> None:
+    """Requeue the messages whose requeue had to wait for Redis (:data:`_deferred`), on ``qos``'s open channel."""
+    while _deferred:
+        tag = _deferred.pop()
+        try:
+            qos.restore_by_tag(tag, leftmost=True)
+        except (redis.RedisError, OSError) as exc:  # never fails the channel: the sweep remains
+            _deferred.add(tag)
+            log.warning("could not requeue message %s yet (%r): the next channel tries again", tag, exc)
+            return
+        log.info("message %s of a lost connection requeued", tag)
 
 
 class Transport(kombu_redis.Transport):

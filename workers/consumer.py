@@ -25,7 +25,8 @@ Named by ``worker_consumer``; only the worker imports this module (by name, from
   unacked record was refused is lost to the broker; its job is requeued by beat's
   reconcile sweep or the next submission (:data:`workers.jobs.SUBMIT`, ``stale_queued_seconds``).
 * The consumer proves it is alive (:mod:`workers.liveness`): a timer of its event loop marks progress every
-  second, and so does every attempt to reach a lost broker; the heartbeat is written only while it does.
+  second, and so does every attempt to reach a lost broker, each second of the waits between them and of the
+  pause after a refused write; the heartbeat is written only while it does (``consumer_fresh_seconds``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from celery.worker.consumer import Consumer as CeleryConsumer
 from workers import liveness
 from workers.settings import get_worker_settings
 
-__all__ = ["TICK_SECONDS", "Consumer"]
+__all__ = ["TICK_SECONDS", "Consumer", "pause"]
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0  # the event loop marks progress this often (workers.liveness)
@@ -101,4 +102,15 @@ class Consumer(CeleryConsumer):
         if isinstance(exc, redis.ResponseError):
             interval = get_worker_settings().broker_reconnect_interval
             log.warning("the broker refused a write (%s); consuming again in %.1f s", exc, interval)
-            time.sleep(interval)
+            pause(interval)
+
+
+def pause(seconds: float) -> None:
+    """Sleep ``seconds``, marking progress every tick: a pause the consumer decided on is not a stall (a
+    ``broker_reconnect_interval`` of up to 30 s slept in one piece outlasted the liveness window, even the
+    stall allowance)."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        liveness.mark()
+        time.sleep(min(TICK_SECONDS, left))
+    liveness.mark()

@@ -289,17 +289,20 @@ redis.call('EXPIRE', job, ARGV[3])
 return {'claimed', attempts}
 """
 
-# KEYS: job, payload, fits. ARGV: now, ttl, fits. The result is already stored (it may live elsewhere).
+# KEYS: job, payload, fits. ARGV: now, ttl, fits, delivery (the claim's attempt number). The result is already stored
+# (it may live elsewhere). A delivery's fits are counted once: the call is retried when its reply is lost (Redis away,
+# a timeout), and the first may have run; a mark per delivery in the job hash (counted:<n>) says it did. Counted per
+# delivery, not per job: two deliveries that both computed (a duplicate message) did two fits.
 SUCCEED = """#!lua flags=allow-oom
 if redis.call('EXISTS', KEYS[1]) == 0 then  -- the job expired while it ran: no half hash without kind or summary
-  redis.call('DEL', KEYS[2])
-  redis.call('INCRBY', KEYS[3], ARGV[3])
+  -- no hash to mark: the call that drops the payload counts (a retry finds it dropped)
+  if redis.call('DEL', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
   return 0
 end
 redis.call('HSET', KEYS[1], 'state', 'succeeded', 'finished', ARGV[1], 'error', '', 'crashes', '0')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
-redis.call('INCRBY', KEYS[3], ARGV[3])
+if redis.call('HSETNX', KEYS[1], 'counted:' .. ARGV[4], '1') == 1 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
 return 1
 """
 
@@ -408,11 +411,13 @@ class JobStore:
         value = self.client.get(self.keys.payload(key))
         return cast(bytes | None, value)
 
-    def succeed(self, key: str, body: bytes, fits: int) -> bool:
+    def succeed(self, key: str, body: bytes, fits: int, delivery: int) -> bool:
         """Store the result, then mark the job succeeded, count the fits and drop the payload (atomically).
 
         In that order: a worker that dies in between leaves a stored result and a
         running job, which the redelivery's claim marks succeeded without computing.
+        Safe to call again for the same ``delivery`` (the attempt number its claim returned) when a reply was
+        lost: the fits of a delivery are counted once (:data:`SUCCEED`).
         A result the state instance has no room for (:data:`STORE_RESULT`) fails the job with
         that reason instead (``False``); a resubmission computes it again.
         """
@@ -426,7 +431,7 @@ class JobStore:
             self.client.delete(self.keys.payload(key))  # DEL is allowed past maxmemory, and frees room
             return False
         keys = [self.keys.job(key), self.keys.payload(key), self.keys.fits]
-        self._succeed(keys=keys, args=[time.time(), self.job_ttl, fits])
+        self._succeed(keys=keys, args=[time.time(), self.job_ttl, fits, delivery])
         return True
 
     def lost_messages(self, stale_queued: float, limit: int = 1000) -> list[str]:

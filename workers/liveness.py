@@ -7,8 +7,10 @@ itself reports progress, in the worker's main process:
 * every second from its event loop (a timer of the loop, :mod:`workers.consumer`), while it consumes;
 * on every attempt to reach a lost broker, while it reconnects (an outage of any length is progress).
 
-The heartbeat is written only while the last progress is recent (:data:`FRESH` seconds), so a consumer that
-stopped goes offline within ``heartbeat_ttl`` (``/readyz``, the compose healthcheck); and a consumer silent for
+The heartbeat is written only while the last progress is recent (``WorkerSettings.consumer_fresh_seconds``:
+longer than the longest single call a live consumer blocks in, a connection attempt to the broker, so that
+one slow attempt does not stop the heartbeat), so a consumer that stopped goes offline that long plus
+``heartbeat_ttl`` later (``/readyz``, the compose healthcheck); and a consumer silent for
 ``consumer_stall_seconds`` makes the worker exit (:mod:`workers.runtime`), so that its supervisor (compose's
 ``restart: unless-stopped``) starts a new one. A warm shutdown (SIGTERM) may wait for its running tasks up to
 the hard time limit first (:func:`shutting_down`).
@@ -18,9 +20,8 @@ from __future__ import annotations
 
 import time
 
-__all__ = ["FRESH", "mark", "reset", "shutting_down", "silent_for", "stall_allowance"]
+__all__ = ["mark", "reset", "shutting_down", "silent_for", "stall_allowance"]
 
-FRESH = 5.0  # seconds: the consumer's loop marks every second; a reconnect attempt takes at most its timeout
 _last = time.monotonic()
 _shutdown_since: float | None = None
 

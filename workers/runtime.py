@@ -227,13 +227,13 @@ class Heartbeat(threading.Thread):
         now = time.monotonic()
         gap = now - self.checked if self.checked is not None else 0.0
         self.checked = now
-        silent = liveness.silent_for()
-        if gap > self.settings.heartbeat_seconds + liveness.FRESH and silent > liveness.FRESH:
+        silent, fresh = liveness.silent_for(), self.settings.consumer_fresh_seconds
+        if gap > self.settings.heartbeat_seconds + fresh and silent > fresh:
             log.warning("this process was frozen for about %.1f s: judging the consumer at the next check", gap)
             return False
         if silent > liveness.stall_allowance(self.settings.consumer_stall_seconds, self.settings.time_limit):
             self.exit_stalled(silent)
-        if silent > liveness.FRESH:
+        if silent > fresh:
             if not self.silent:
                 log.warning("the consumer made no progress for %.1f s: not beating", silent)
             self.silent = True

@@ -6,8 +6,10 @@ loses work silently: a task is warned at ``soft_time_limit``, killed at
 message unacknowledged for longer than ``visibility_timeout`` is handed to
 another worker. A visibility timeout at or below the hard limit would run a
 slow task twice; one far above it makes a dead worker's job wait that long
-(kombu's default is one hour). Retry countdowns are held unacknowledged by the
-worker, so they must stay below the visibility timeout too.
+(kombu's default is one hour). No task is retried with a countdown (a task
+never publishes: :mod:`workers.tasks`), so nothing else holds a message
+unacknowledged: a message taken off the queue is claimed, or it is restored
+after the visibility timeout (:attr:`WorkerSettings.stale_queued_seconds`).
 """
 
 from __future__ import annotations
@@ -52,7 +54,6 @@ class WorkerSettings(BaseSettings):
     stale_queued_busy_seconds: int = Field(
         default=1800, ge=60, description="A published job unclaimed this long is requeued even behind a busy queue."
     )
-    retry_backoff_max: int = Field(default=30, ge=1, description="Longest retry countdown, seconds.")
     result_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a result is kept in Redis.")
     job_ttl: int = Field(default=7 * DAY, ge=60, description="Seconds a job's state and payload are kept.")
     idempotency_ttl: int = Field(default=3600, ge=60, description="Seconds an Idempotency-Key is remembered.")
@@ -88,14 +89,17 @@ class WorkerSettings(BaseSettings):
                 "need soft_time_limit < time_limit < visibility_timeout, got "
                 f"{self.soft_time_limit}, {self.time_limit}, {self.visibility_timeout}"
             )
-        if self.retry_backoff_max >= self.visibility_timeout:
-            raise ValueError("retry_backoff_max must be below visibility_timeout (countdowns are held unacked)")
         if self.unacked_restore_interval >= self.visibility_timeout:
             raise ValueError("unacked_restore_interval must be below visibility_timeout")
         if self.result_max_memory <= self.accept_max_memory:
             raise ValueError("result_max_memory must be above accept_max_memory (results finish accepted jobs)")
         if self.heartbeat_seconds >= self.heartbeat_ttl:
             raise ValueError("heartbeat_seconds must be below heartbeat_ttl")
+        if self.consumer_stall_seconds <= self.consumer_fresh_seconds:
+            raise ValueError(
+                f"consumer_stall_seconds must be above {self.consumer_fresh_seconds:g} (twice broker_socket_timeout "
+                "plus 2 s): a consumer blocked in one connection attempt is alive"
+            )
         if self.redis_operation_timeout < max(self.redis_socket_timeout, self.redis_connect_timeout):
             raise ValueError("redis_operation_timeout must cover redis_socket_timeout and redis_connect_timeout")
         return self
@@ -104,6 +108,21 @@ class WorkerSettings(BaseSettings):
     def results_url(self) -> str | None:
         """Where results live: the cache instance if one is set, else the state instance."""
         return self.cache_redis_url or self.redis_url
+
+    @property
+    def consumer_fresh_seconds(self) -> float:
+        """The longest a live consumer goes without marking progress (:mod:`workers.liveness`): the heartbeat is
+        written only while its last mark is more recent than this.
+
+        The consumer marks every second (a timer of its event loop; each second of its wait between reconnect
+        attempts), except while one call blocks: a connection attempt to the broker (the connect, then the
+        first reply, each bounded by ``broker_socket_timeout``; kombu makes one attempt per call, redis-py's
+        retries are off on its connections), or a Redis command of the event loop on a connection it opens
+        anew (the same two bounds). Two seconds more: the last second of the wait before an attempt (or the
+        event loop's tick before a command) and a second of margin. Equal to the socket timeout (5 s, as it
+        was), a single attempt that took its full timeout stopped the heartbeat of a consumer that was alive.
+        """
+        return 2 * self.broker_socket_timeout + 2.0
 
     @property
     def stale_running_seconds(self) -> float:
@@ -122,13 +141,21 @@ class WorkerSettings(BaseSettings):
 
     @property
     def stale_queued_seconds(self) -> float:
-        """A job published (or released for a retry) this long ago and still unclaimed, with the queue empty, lost
-        its message: resubmitting requeues it.
+        """A job published (or handed back by a delivery given up, ``RELEASE``) this long ago and still unclaimed,
+        with the queue empty, lost its message: resubmitting (or beat's reconcile) requeues it.
 
-        A message still held somewhere comes back within that time: a retry countdown is held at most
-        ``retry_backoff_max``, and an unacknowledged message is restored after ``visibility_timeout`` plus a sweep.
+        Only kombu's unacked records hold a message off the queue while its job is unclaimed (no task is retried
+        with a countdown or an ETA: a task never publishes): a message a consumer took and has not claimed yet,
+        or one whose delivery was given up without a requeue (Redis away, :func:`workers.tasks.give_up`). kombu's
+        sweep puts it back on the queue once it has been unacknowledged ``visibility_timeout`` seconds since its
+        delivery; the sweep runs every ``unacked_restore_interval``, and a second interval is the margin for a
+        sweep that runs late (a timer of a consumer's event loop, skipped while another worker holds its lock).
+        A handed-back job's delivery came before its ``queued`` time, and a claim follows its delivery at once
+        (one prefetched message per pool process), so such a message is back within the bound. One taken off the
+        queue long after it was published and then held (its worker killed between taking and claiming it, or
+        Redis lost while it claimed) may be taken for lost and published again: a second delivery, never a loss.
         """
-        return float(self.visibility_timeout + self.retry_backoff_max + 2 * self.unacked_restore_interval)
+        return float(self.visibility_timeout + 2 * self.unacked_restore_interval)
 
     @property
     def stale(self) -> tuple[float, float, float, float]:

@@ -85,10 +85,10 @@ def give_up(jobs: JobStore, key: str, exc: RedisAway) -> Reject:
     """The delivery ends without an outcome: nothing is recorded as failed, the message is not acknowledged.
 
     ``Reject(requeue=True)``: Celery neither acks the message nor fires ``task_failure``; the worker's QoS
-    (:mod:`workers.broker`) requeues it if Redis answers by then, else leaves it unacknowledged, and kombu's
-    visibility sweep restores it once Redis is back. If Redis answers, the job is handed back first (RELEASE),
-    so its next delivery is not counted as a crash; if not, that delivery finds it ``running`` and counts one,
-    within ``max_deliveries``.
+    (:mod:`workers.broker`) requeues it if Redis answers by then, else as soon as the worker's consumer has a
+    connection again (kombu's visibility sweep restores it if the worker dies first). If Redis answers, the job
+    is handed back first (RELEASE), so its next delivery is not counted as a crash; if not, that delivery finds it
+    ``running`` and counts one, within ``max_deliveries``.
     """
     try:
         jobs.release(key, f"redelivered: {exc}")
@@ -121,7 +121,8 @@ def run_job(self: Task[[str], str], key: str) -> str:
             error = str(exc)
             patiently(lambda: jobs.fail(key, error), "fail")
             return "failed"
-        return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits), "succeed") else "failed"
+        delivery = claim[1]  # the attempt number: a retried succeed counts this delivery's fits once
+        return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits, delivery), "succeed") else "failed"
     except RedisAway as exc:
         raise give_up(jobs, key, exc) from exc
 

@@ -17,7 +17,7 @@ import pytest
 
 from forecasting import ForecastInputs
 from tests.services import PRODUCTION_DEADLINES, SHARED_REDIS_URL, CeleryWorker, RedisServer, wait_for
-from tests.workers.conftest import japan_forecast, run, settings_for, with_hook
+from tests.workers.conftest import japan_forecast, run, settings_for, wait_job, with_hook
 from workers.client import RedisService, Unavailable
 from workers.jobs import Job
 from workers.requests import JobSpec
@@ -28,7 +28,7 @@ from workers.settings import WorkerSettings
 # to keep the tests quick, long enough for a fresh worker's first forecast (imports plus the coherent
 # statistical base of every supplier, about 3 s on a loaded 2-core machine) after a 2 s test hook.
 SHORT_LIMITS = {"TIVCAST_SOFT_TIME_LIMIT": "10", "TIVCAST_TIME_LIMIT": "12", "TIVCAST_VISIBILITY_TIMEOUT": "14",
-                "TIVCAST_UNACKED_RESTORE_INTERVAL": "1", "TIVCAST_RETRY_BACKOFF_MAX": "4"}
+                "TIVCAST_UNACKED_RESTORE_INTERVAL": "1"}
 
 
 def job_now(settings: WorkerSettings, key: str) -> Job | None:
@@ -131,7 +131,7 @@ class TestKilledWorker:
     def test_the_job_completes_on_another_worker(self, prefix: str, tmp_path: Path,
                                                  japan_inputs: ForecastInputs) -> None:
         settings = settings_for(prefix, soft_time_limit=10, time_limit=12, visibility_timeout=14,
-                                unacked_restore_interval=1, retry_backoff_max=4)
+                                unacked_restore_interval=1)
         spec = with_hook(japan_forecast(japan_inputs), sleep=2)
         with ExitStack() as stack:
             pair = [stack.enter_context(CeleryWorker(SHARED_REDIS_URL, prefix, name=n, env=SHORT_LIMITS,
@@ -183,7 +183,7 @@ class TestRedisDown:
                     service = RedisService(settings)
                     try:
                         await service.submit(spec)
-                        await wait_settled(service, spec.key)
+                        await wait_job(service, spec.key)
                         body = await service.get_result(spec.key)  # now also in the in-process LRU
                         server.stop()
                         details = await failures(lambda: service.get_job(spec.key))
@@ -197,7 +197,7 @@ class TestRedisDown:
                         await recovered(lambda: service.get_job(spec.key), timeout=5)
                         assert await service.get_job(spec.key) is None
                         await service.submit(later)
-                        done = await wait_settled(service, later.key, timeout=60)
+                        done = await wait_job(service, later.key, timeout=60)
                         assert done.state == "succeeded"
                     finally:
                         await service.aclose()
@@ -226,16 +226,3 @@ class TestRedisDown:
 
             run(scenario())
 
-
-async def wait_settled(service: RedisService, key: str, timeout: float = 30) -> Job:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            job = await service.get_job(key)
-        except Unavailable:
-            job = None
-        if job is not None and job.state in ("succeeded", "failed"):
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {key} not settled after {timeout} s (last seen: {job})")
-        await asyncio.sleep(0.1)

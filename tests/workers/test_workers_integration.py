@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from forecasting import ForecastInputs
 from tests.services import SHARED_REDIS_URL, CeleryWorker, delete_prefix, unique_prefix
-from tests.workers.conftest import japan_forecast, mis_keyed, run, settings_for
+from tests.workers.conftest import japan_forecast, mis_keyed, run, settings_for, wait_job
 from workers import compute
 from workers.client import RedisService
 from workers.jobs import Job
@@ -45,18 +44,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         delete_prefix(SHARED_REDIS_URL, prefix)
 
 
-async def settle(service: RedisService, key: str, timeout: float = 30) -> Job:
-    """Poll the job until it succeeds or fails, as a dashboard would."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job = await service.get_job(key)
-        if job is not None and job.state in ("succeeded", "failed"):
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job still {job and job.state} after {timeout} s")
-        await asyncio.sleep(0.05)
-
-
 class TestSubmitPollResult:
     def test_the_result_is_what_compute_returns(self, live: Live, japan_inputs: ForecastInputs) -> None:
         spec = japan_forecast(japan_inputs, "restriction")
@@ -65,7 +52,7 @@ class TestSubmitPollResult:
             service = RedisService(live.settings)
             try:
                 queued = await service.submit(spec)
-                return queued, await settle(service, spec.key), await service.get_result(spec.key)
+                return queued, await wait_job(service, spec.key), await service.get_result(spec.key)
             finally:
                 await service.aclose()
 
@@ -83,7 +70,7 @@ class TestSubmitPollResult:
             try:
                 before = await service.fits_counted()
                 jobs = await asyncio.gather(*(service.submit(spec) for _ in range(8)))
-                done = await settle(service, spec.key)
+                done = await wait_job(service, spec.key)
                 again = await service.submit(spec)  # a succeeded job is returned as it is
                 assert again.state == "succeeded"
                 return list(jobs), done, before, await service.fits_counted()
@@ -103,7 +90,7 @@ class TestSubmitPollResult:
             service = RedisService(live.settings)
             try:
                 await service.submit(spec)
-                failed = await settle(service, spec.key)
+                failed = await wait_job(service, spec.key)
                 await asyncio.sleep(1.0)  # a retry would show up as a second attempt by now
                 return failed, await service.get_job(spec.key)
             finally:
@@ -124,7 +111,7 @@ class TestSubmitPollResult:
                 await service.publish_warm(specs)
                 bodies = []
                 for spec in specs:
-                    await settle(service, spec.key, timeout=60)
+                    await wait_job(service, spec.key, timeout=60)
                     bodies.append(await service.get_result(spec.key))
                 return bodies
             finally:

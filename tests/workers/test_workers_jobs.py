@@ -74,7 +74,7 @@ class TestSubmit:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
         store.client.delete(store.keys.job(spec.key))  # its TTL ran out during the fit
-        store.succeed(spec.key, b"{}", 1)
+        store.succeed(spec.key, b"{}", 1, 1)
         assert store.client.exists(store.keys.job(spec.key)) == 0  # no hash without kind and summary
         assert store.client.get(store.keys.result(spec.key)) == b"{}" and store.payload(spec.key) is None
         assert submit(store, spec) == "existing" and job(store, spec.key).state == "succeeded"
@@ -82,7 +82,7 @@ class TestSubmit:
     def test_a_succeeded_job_whose_result_is_gone_is_computed_again(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
-        store.succeed(spec.key, b"{}", 1)
+        store.succeed(spec.key, b"{}", 1, 1)
         store.client.delete(store.keys.result(spec.key))
         assert submit(store, spec) == "created"
 
@@ -126,7 +126,7 @@ class TestDeliveries:
             assert store.claim(spec.key, 3, "w")[0] == "claimed"
             assert store.claim(spec.key, 3, "w")[0] == "claimed"  # the first delivery was given up: one crash
             assert job(store, spec.key).crashes == 1
-            store.succeed(spec.key, b"{}", 1)
+            store.succeed(spec.key, b"{}", 1, 2)
             assert job(store, spec.key).crashes == 0
             store.client.delete(store.keys.result(spec.key))  # evicted: the next request computes it again
         submit(store, spec)
@@ -162,7 +162,7 @@ class TestDeliveries:
     def test_success_stores_the_result_counts_fits_and_drops_the_payload(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
-        store.succeed(spec.key, b'{"ok":1}', 2)
+        store.succeed(spec.key, b'{"ok":1}', 2, 1)
         done = job(store, spec.key)
         assert (done.state, done.error, done.finished is not None) == ("succeeded", None, True)
         assert store.client.get(store.keys.result(spec.key)) == b'{"ok":1}'
@@ -170,6 +170,37 @@ class TestDeliveries:
         assert store.client.get(store.keys.fits) == b"2"
         assert store.payload(spec.key) is None
         assert store.claim(spec.key, 3, "w") == ("done", 0)  # a late redelivery computes nothing
+
+    def test_a_retried_success_counts_its_fits_once(self, store: JobStore, spec: JobSpec) -> None:
+        # Patience calls succeed again when its reply was lost (a timeout, Redis away), though the first call may
+        # have run: the same delivery's fits are counted once, its result and state stay as they were.
+        submit(store, spec)
+        assert store.claim(spec.key, 3, "w") == ("claimed", 1)
+        for _ in range(3):
+            assert store.succeed(spec.key, b'{"ok":1}', 2, 1) is True
+        assert store.client.get(store.keys.fits) == b"2"
+        assert (job(store, spec.key).state, store.result(spec.key)) == ("succeeded", b'{"ok":1}')
+
+    def test_a_second_delivery_that_computed_counts_its_own_fits(self, store: JobStore, spec: JobSpec) -> None:
+        # A duplicate message: both deliveries fitted, and the counter says so (it counts fits done, not jobs).
+        submit(store, spec)
+        store.claim(spec.key, 3, "w1")
+        store.claim(spec.key, 3, "w2")
+        store.succeed(spec.key, b"{}", 1, 2)
+        store.succeed(spec.key, b"{}", 1, 1)
+        store.succeed(spec.key, b"{}", 1, 1)  # the first one's retry
+        assert store.client.get(store.keys.fits) == b"2"
+
+    def test_a_retried_success_of_a_job_that_expired_while_it_ran_counts_once(
+        self, store: JobStore, spec: JobSpec
+    ) -> None:
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.client.delete(store.keys.job(spec.key))  # its TTL ran out during the fit
+        store.succeed(spec.key, b"{}", 3, 1)
+        store.succeed(spec.key, b"{}", 3, 1)
+        assert store.client.get(store.keys.fits) == b"3"
+        assert store.client.exists(store.keys.job(spec.key)) == 0
 
     def test_a_released_delivery_does_not_count(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
@@ -181,7 +212,7 @@ class TestDeliveries:
     def test_a_failure_never_overwrites_a_success(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
-        store.succeed(spec.key, b"{}", 1)
+        store.succeed(spec.key, b"{}", 1, 1)
         store.fail(spec.key, "late failure of a duplicate delivery")
         assert job(store, spec.key).state == "succeeded"
 
@@ -289,7 +320,7 @@ class TestMemoryLimit:
                 with pytest.raises(redis.exceptions.OutOfMemoryError):
                     client.set("ballast", "x")
                 assert jobs.claim(accepted.key, 3, "w") == ("claimed", 1)
-                jobs.succeed(accepted.key, b'{"ok":1}', 1)
+                jobs.succeed(accepted.key, b'{"ok":1}', 1, 1)
                 assert (job(jobs, accepted.key).state, jobs.result(accepted.key)) == ("succeeded", b'{"ok":1}')
                 assert jobs.payload(accepted.key) is None
             finally:
@@ -309,7 +340,7 @@ class TestMemoryLimit:
                 client.config_set("maxmemory", int(used / 0.85))  # below the result bound, above the admission mark
                 assert jobs.claim(spec.key, 3, "w") == ("claimed", 1)
                 body = b"x" * 80_000  # a large result (65-82 KB were seen)
-                assert jobs.succeed(spec.key, body, 1) is False
+                assert jobs.succeed(spec.key, body, 1, 1) is False
                 failed = job(jobs, spec.key)
                 assert failed.state == "failed" and "was not stored" in (failed.error or "")
                 assert not client.exists(jobs.keys.result(spec.key), jobs.keys.payload(spec.key))
@@ -328,7 +359,7 @@ class TestMemoryLimit:
                 used = int(client.info("memory")["used_memory"])
                 client.config_set("maxmemory", int(used / 0.85))
                 jobs.claim(spec.key, 3, "w")
-                assert jobs.succeed(spec.key, b"x" * 80_000, 1) is True
+                assert jobs.succeed(spec.key, b"x" * 80_000, 1, 1) is True
                 assert job(jobs, spec.key).state == "succeeded"
             finally:
                 client.close()

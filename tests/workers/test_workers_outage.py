@@ -6,9 +6,10 @@ submitted, the state Redis is shut down while four of them run, and started agai
 
 * ~4 s, shorter than every limit: the running tasks wait for Redis and finish their delivery once it is back;
 * 60 s, longer than the soft time limit (20 s) and the visibility timeout (45 s): the running tasks give their
-  delivery up without recording anything, their messages stay unacknowledged and are restored by the visibility
-  sweep once Redis is back (this is the only test with so long an outage, and it also checks the consumer's fixed
-  reconnect schedule, which only an outage longer than Celery's growing waits (up to 30 s) tells apart).
+  delivery up without recording anything, their messages stay unacknowledged and are requeued by their worker
+  once it is connected again (or by the visibility sweep) (this is the only test with so long an outage, and it
+  also checks the consumer's fixed reconnect schedule, which only an outage longer than Celery's growing waits (up
+  to 30 s) tells apart; ``test_workers_given_up.py`` checks that the requeue does not wait for the sweep).
 
 In both, a job submitted after Redis returned is consumed within a bounded time (printed; the figure itself is
 measured by ``bench/redis_outage_jobs.py``), no worker logs an unrecoverable error and both stay up.
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from forecasting import ForecastInputs
 from tests.services import CeleryWorker, RedisServer, unique_prefix, wait_for
-from tests.workers.conftest import japan_forecast, run, settings_for, with_hook
+from tests.workers.conftest import japan_forecast, run, settings_for, wait_job, with_hook
 from tests.workers.test_workers_failures import job_in, submit
 from workers.client import RedisService, Unavailable
 from workers.jobs import Job
@@ -50,21 +51,6 @@ def announced_retries(log: Path) -> list[float]:
             if match:
                 waits.append(float(match.group(1)))
     return waits
-
-
-async def until(service: RedisService, key: str, states: tuple[str, ...], timeout: float) -> Job:
-    deadline = time.monotonic() + timeout
-    job = None
-    while True:
-        try:
-            job = await service.get_job(key)
-        except Unavailable:
-            job = None
-        if job is not None and job.state in states:
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {key} not in {states} after {timeout} s (last seen: {job})")
-        await asyncio.sleep(0.05)
 
 
 async def submit_when_back(service: RedisService, spec: JobSpec, timeout: float = 10) -> None:
@@ -107,17 +93,17 @@ def outage_while_running(outage: float, japan_inputs: ForecastInputs, tmp_path: 
                 for spec in specs:
                     await service.submit(spec)
                 for spec in specs[:4]:  # two workers, two processes each: four run at once
-                    await until(service, spec.key, ("running",), 60)
+                    await wait_job(service, spec.key, ("running",), 60)
                 state.shutdown()
                 await asyncio.sleep(outage)
                 state.start()
                 back = time.monotonic()
                 await submit_when_back(service, late)
                 submitted = time.monotonic()
-                await until(service, late.key, ("running", "succeeded", "failed"), settle)
+                await wait_job(service, late.key, ("running", "succeeded", "failed"), settle)
                 consumed = time.monotonic()
-                done = [await until(service, spec.key, ("succeeded", "failed"), settle) for spec in specs]
-                finished = await until(service, late.key, ("succeeded", "failed"), settle)
+                done = [await wait_job(service, spec.key, ("succeeded", "failed"), settle) for spec in specs]
+                finished = await wait_job(service, late.key, ("succeeded", "failed"), settle)
                 return Outcome(done, finished, submitted - back, consumed - submitted)
             finally:
                 await service.aclose()
@@ -155,9 +141,9 @@ def test_a_4_s_restart_while_jobs_run_costs_no_job(tmp_path: Path, japan_inputs:
 def test_a_60_s_restart_while_jobs_run_costs_no_job(tmp_path: Path, japan_inputs: ForecastInputs) -> None:
     outcome, workers, logs = outage_while_running(60, japan_inputs, tmp_path, settle=90)
     check(outcome, logs, "60 s outage")
-    # The deliveries running when Redis went away gave up before the soft limit, unacknowledged, and were restored
-    # by the visibility sweep once Redis was back: their redelivery found the result (stored on the cache, which
-    # stayed up) and marked them done, or ran them again, counting one crash of max_deliveries (3).
+    # The deliveries running when Redis went away gave up before the soft limit, unacknowledged, and were requeued
+    # once Redis was back: their redelivery found the result (stored on the cache, which stayed up) and marked them
+    # done, or ran them again, counting one crash of max_deliveries (3).
     assert all(j.attempts <= 2 and j.crashes <= 1 for j in outcome.jobs), outcome.jobs
     for worker in workers:
         waits = announced_retries(worker.log)
@@ -171,8 +157,10 @@ def test_a_worker_whose_consumer_stopped_goes_offline_and_exits(tmp_path: Path, 
     kombu's ack on a closed channel did; the heartbeat stops at once (the consumer no longer proves it is alive),
     and the worker exits after ``consumer_stall_seconds`` (shortened here), for its supervisor to restart it."""
     prefix = unique_prefix("stalled")
-    env = {"TIVCAST_HEARTBEAT_SECONDS": "0.5", "TIVCAST_HEARTBEAT_TTL": "2", "TIVCAST_CONSUMER_STALL_SECONDS": "12"}
-    spec = with_hook(japan_forecast(japan_inputs), sleep=15)  # holds the pool, as in the run that hung
+    # A 2 s broker socket timeout makes the liveness window 6 s (consumer_fresh_seconds), the stall exit 14 s after.
+    env = {"TIVCAST_HEARTBEAT_SECONDS": "0.5", "TIVCAST_HEARTBEAT_TTL": "2", "TIVCAST_CONSUMER_STALL_SECONDS": "14",
+           "TIVCAST_BROKER_SOCKET_TIMEOUT": "2"}
+    spec = with_hook(japan_forecast(japan_inputs), sleep=20)  # holds the pool, as in the run that hung
     with RedisServer() as server, CeleryWorker(server.url(), prefix, env=env, log_dir=tmp_path) as worker:
         settings = settings_for(prefix, redis_url=server.url())
         submit(settings, spec)
@@ -188,6 +176,6 @@ def test_a_worker_whose_consumer_stopped_goes_offline_and_exits(tmp_path: Path, 
     print(f"\nconsumer stopped: offline after {offline:.1f} s, exited ({code}) after {exited:.1f} s")  # noqa: T201
     assert "Unrecoverable error" in log  # the hook did break the consumer
     assert code == EXIT_STALLED  # Celery's own stop waited for the pool's task: the watchdog ended it
-    # Offline well before the exit (a silence of liveness.FRESH, then the heartbeat's TTL): the heartbeat follows
-    # the consumer, not the thread that writes it.
+    # Offline well before the exit (a silence of consumer_fresh_seconds, then the heartbeat's TTL): the heartbeat
+    # follows the consumer, not the thread that writes it.
     assert offline < exited - 2, (offline, exited)

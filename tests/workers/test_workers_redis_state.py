@@ -81,7 +81,7 @@ def test_a_redis_past_maxmemory_is_waited_out_by_the_worker(tmp_path: Path, japa
             jobs = JobStore(client, prefix, 3600, 3600, queues=queue_keys(settings))
             assert jobs.submit(spec.key, spec.kind, "{}", json.dumps(spec.payload), settings.stale) == "created"
             jobs.mark_enqueued(spec.key)  # "published", but no message exists
-            client.hset(jobs.keys.job(spec.key), "queued", time.time() - 60)  # past the worker's stale bound (20 s)
+            client.hset(jobs.keys.job(spec.key), "queued", time.time() - 60)  # past the worker's stale bound (16 s)
             celery = make_celery(settings)
             celery.send_task(RECONCILE_TASK, queue=settings.queue)
             done = job_in(settings, spec.key, ("succeeded", "failed"), 30)

@@ -47,7 +47,16 @@ class TestProductionSettings:
 
     def test_redeliveries_are_capped(self, production: WorkerSettings) -> None:
         assert production.max_deliveries == 3
-        assert production.retry_backoff_max < production.visibility_timeout
+
+    def test_a_job_is_taken_for_lost_once_kombu_would_have_restored_its_message(
+        self, production: WorkerSettings
+    ) -> None:
+        # Nothing but kombu's unacked records holds a message off the queue (no task retries with a countdown):
+        # the visibility timeout, a sweep, and a sweep of margin; no retry countdown in the bound any more.
+        options = make_celery(production).conf.broker_transport_options
+        assert production.stale_queued_seconds == options["visibility_timeout"] + 2 * options[
+            "unacked_restore_interval"] == 55
+        assert production.stale[2] == 55 and production.stale[3] == production.stale_queued_busy_seconds
 
     def test_acks_survive_a_lost_channel_and_a_stopped_consumer_is_noticed(self, production: WorkerSettings) -> None:
         conf = make_celery(production).conf
@@ -91,9 +100,13 @@ class TestValidation:
         with pytest.raises(ValidationError, match="soft_time_limit < time_limit < visibility_timeout"):
             WorkerSettings(soft_time_limit=soft, time_limit=hard, visibility_timeout=visibility)
 
-    def test_refuses_a_retry_countdown_beyond_the_visibility_timeout(self) -> None:
-        with pytest.raises(ValidationError, match="retry_backoff_max"):
-            WorkerSettings(retry_backoff_max=45, visibility_timeout=45)
+    def test_a_leftover_retry_backoff_setting_is_ignored(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # TIVCAST_RETRY_BACKOFF_MAX is gone (no task retries with a countdown): an environment that still sets it,
+        # even to a value the old check refused, starts, and the bound does not depend on it.
+        monkeypatch.setenv("TIVCAST_RETRY_BACKOFF_MAX", "45")
+        settings = WorkerSettings(visibility_timeout=45, unacked_restore_interval=5)
+        assert "retry_backoff_max" not in WorkerSettings.model_fields
+        assert settings.stale_queued_seconds == 55
 
     def test_reads_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TIVCAST_WARM_COUNTRIES", '["JPN"]')
