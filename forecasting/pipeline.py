@@ -257,6 +257,15 @@ def _slips(u: Array, slip: float) -> npt.NDArray[np.int_]:
     return np.minimum(np.floor(np.log1p(-u) / math.log(slip)), MAX_SLIP_YEARS).astype(int)
 
 
+def _uniforms(seed: int, deal: Deal, draws: int) -> tuple[Array, Array, Array, Array]:
+    """A deal's stratified uniforms, in their fixed order: happens, slip, TIV per unit, units. The one place
+    that order is set: a dependent line reads its contract's draws from here too, so they are the draws the
+    contract's own simulation used."""
+    rng = stream(seed, f"deal:{deal.deal_id}")
+    happen, slip, tiv, units = (stratified(rng, draws) for _ in range(4))
+    return happen, slip, tiv, units
+
+
 def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, seed: int, draws: int,
                  contract: tuple[Deal, float] | None = None) -> Array:
     """Simulated TIV paths (draws x years): happens or not, slips, TIV per unit from (low, central, high).
@@ -267,13 +276,11 @@ def simulate_tiv(deal: Deal, years: Sequence[int], probability: float, seed: int
     where that one does (its own uniform decides, given the contract, at ``probability / p_contract``) and its
     TIV per unit is drawn from the contract's uniform (module docstring).
     """
-    rng = stream(seed, f"deal:{deal.deal_id}")
-    u_happen, u_slip, u_tiv, u_units = (stratified(rng, draws) for _ in range(4))
+    u_happen, u_slip, u_tiv, u_units = _uniforms(seed, deal, draws)
     happens = np.ones(draws, dtype=bool) if deal.committed else u_happen < probability
     if contract is not None:
         parent, p_parent = contract
-        parent_rng = stream(seed, f"deal:{parent.deal_id}")  # the contract's own draws, in their order
-        c_happen, _, c_tiv, _ = (stratified(parent_rng, draws) for _ in range(4))
+        c_happen, _, c_tiv, _ = _uniforms(seed, parent, draws)  # the contract's own draws
         signed = np.ones(draws, dtype=bool) if parent.committed else c_happen < p_parent
         given = 0.0 if p_parent <= 0 else min(probability / p_parent, 1.0)
         happens = signed if deal.committed else signed & (u_happen < given)
