@@ -35,9 +35,9 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
+import psutil
 import redis
 from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import (
@@ -289,14 +289,14 @@ class Heartbeat(threading.Thread):
 
 
 def _children() -> list[int]:
-    """PIDs of this process's children (the pool), from ``/proc`` (every thread's forks)."""
-    pids: list[int] = []
-    for task in Path("/proc/self/task").glob("*"):
-        try:
-            pids += [int(pid) for pid in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            pass
-    return pids
+    """PIDs of this process's descendants: the pool and what its processes started (cmdstan), from psutil, which
+    scans every process's parent (``/proc/<pid>/task/*/children``, read before, exists only in kernels built with
+    ``CONFIG_PROC_CHILDREN`` and misses grandchildren). On Linux Celery's prefork pool processes die with the
+    worker anyway (``PR_SET_PDEATHSIG``, SIGKILL); their own children, a running cmdstan, do not."""
+    try:
+        return [child.pid for child in psutil.Process().children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def is_online(hostname: str, settings: WorkerSettings | None = None) -> bool:
