@@ -184,6 +184,10 @@ class Keys:
     def result(self, key: str) -> str:
         return f"{self.prefix}:result:{key}"
 
+    def counted(self, key: str) -> str:
+        """Runs of a job that expired while they ran whose fits were counted (:data:`SUCCEED`)."""
+        return f"{self.prefix}:counted:{key}"
+
     def idempotency(self, key: str) -> str:
         return f"{self.prefix}:idem:{key}"
 
@@ -289,20 +293,27 @@ redis.call('EXPIRE', job, ARGV[3])
 return {'claimed', attempts}
 """
 
-# KEYS: job, payload, fits. ARGV: now, ttl, fits, delivery (the claim's attempt number). The result is already stored
-# (it may live elsewhere). A delivery's fits are counted once: the call is retried when its reply is lost (Redis away,
-# a timeout), and the first may have run; a mark per delivery in the job hash (counted:<n>) says it did. Counted per
-# delivery, not per job: two deliveries that both computed (a duplicate message) did two fits.
+# KEYS: job, payload, fits, counted. ARGV: now, ttl, fits, run (a token of the task run: unique per delivery). The
+# result is already stored (it may live elsewhere). A run's fits are counted once: the call is retried when its reply
+# is lost (Redis away, a timeout), and the first may have run; a mark per run in the job hash (counted:<run>) says it
+# did. Counted per run, not per job: two runs that both computed (a duplicate message) did two fits. Not per attempt
+# number: those repeat (SUBMIT resets them, RELEASE hands one back), so two runs may share one.
+# The marks are few and do not outlive the job's state: only a claimed run succeeds, claims stop once the job is
+# succeeded, and a resubmission starts a new hash (SUBMIT's DEL); the hash has the job's TTL.
+# A job that expired while it ran has no hash to mark: its marks go to KEYS[4] (a set with the same TTL), which a
+# succeed of a recreated hash checks too, so a retry on either side of a resubmission counts once.
 SUCCEED = """#!lua flags=allow-oom
 if redis.call('EXISTS', KEYS[1]) == 0 then  -- the job expired while it ran: no half hash without kind or summary
-  -- no hash to mark: the call that drops the payload counts (a retry finds it dropped)
-  if redis.call('DEL', KEYS[2]) == 1 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
+  if redis.call('SADD', KEYS[4], ARGV[4]) == 1 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
+  redis.call('EXPIRE', KEYS[4], ARGV[2])
+  redis.call('DEL', KEYS[2])
   return 0
 end
 redis.call('HSET', KEYS[1], 'state', 'succeeded', 'finished', ARGV[1], 'error', '', 'crashes', '0')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('DEL', KEYS[2])
-if redis.call('HSETNX', KEYS[1], 'counted:' .. ARGV[4], '1') == 1 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
+local marked = redis.call('HSETNX', KEYS[1], 'counted:' .. ARGV[4], '1') == 1
+if marked and redis.call('SISMEMBER', KEYS[4], ARGV[4]) == 0 then redis.call('INCRBY', KEYS[3], ARGV[3]) end
 return 1
 """
 
@@ -411,13 +422,13 @@ class JobStore:
         value = self.client.get(self.keys.payload(key))
         return cast(bytes | None, value)
 
-    def succeed(self, key: str, body: bytes, fits: int, delivery: int) -> bool:
+    def succeed(self, key: str, body: bytes, fits: int, run: str) -> bool:
         """Store the result, then mark the job succeeded, count the fits and drop the payload (atomically).
 
         In that order: a worker that dies in between leaves a stored result and a
         running job, which the redelivery's claim marks succeeded without computing.
-        Safe to call again for the same ``delivery`` (the attempt number its claim returned) when a reply was
-        lost: the fits of a delivery are counted once (:data:`SUCCEED`).
+        Safe to call again for the same ``run`` (a token of the task run, unique to it) when a reply
+        was lost: the fits of a run are counted once (:data:`SUCCEED`).
         A result the state instance has no room for (:data:`STORE_RESULT`) fails the job with
         that reason instead (``False``); a resubmission computes it again.
         """
@@ -430,8 +441,8 @@ class JobStore:
             )
             self.client.delete(self.keys.payload(key))  # DEL is allowed past maxmemory, and frees room
             return False
-        keys = [self.keys.job(key), self.keys.payload(key), self.keys.fits]
-        self._succeed(keys=keys, args=[time.time(), self.job_ttl, fits, delivery])
+        keys = [self.keys.job(key), self.keys.payload(key), self.keys.fits, self.keys.counted(key)]
+        self._succeed(keys=keys, args=[time.time(), self.job_ttl, fits, run])
         return True
 
     def lost_messages(self, stale_queued: float, limit: int = 1000) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -121,8 +122,8 @@ def run_job(self: Task[[str], str], key: str) -> str:
             error = str(exc)
             patiently(lambda: jobs.fail(key, error), "fail")
             return "failed"
-        delivery = claim[1]  # the attempt number: a retried succeed counts this delivery's fits once
-        return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits, delivery), "succeed") else "failed"
+        run = uuid.uuid4().hex  # this run's own: a retried succeed counts its fits once, every run counts its own
+        return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits, run), "succeed") else "failed"
     except RedisAway as exc:
         raise give_up(jobs, key, exc) from exc
 

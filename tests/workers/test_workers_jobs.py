@@ -12,6 +12,7 @@ import redis
 from forecasting import ForecastInputs
 from tests.services import SHARED_REDIS_URL, RedisServer, unique_prefix
 from tests.workers.conftest import japan_forecast, run, settings_for
+from workers import compute, tasks
 from workers.celery_app import queue_keys
 from workers.client import RedisService
 from workers.jobs import Job, JobStore
@@ -46,6 +47,12 @@ def job(store: JobStore, key: str) -> Job:
     return Job.from_hash(key, store.client.hgetall(store.keys.job(key)))
 
 
+def marks(store: JobStore, key: str) -> list[str]:
+    """The fit-count marks in job ``key``'s hash (:data:`workers.jobs.SUCCEED`)."""
+    names = [name.decode() if isinstance(name, bytes) else name for name in store.client.hkeys(store.keys.job(key))]
+    return sorted(name for name in names if name.startswith("counted:"))
+
+
 class TestSubmit:
     def test_first_submit_creates_a_queued_job_and_stores_the_payload(self, store: JobStore, spec: JobSpec) -> None:
         assert submit(store, spec) == "created"
@@ -74,7 +81,7 @@ class TestSubmit:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
         store.client.delete(store.keys.job(spec.key))  # its TTL ran out during the fit
-        store.succeed(spec.key, b"{}", 1, 1)
+        store.succeed(spec.key, b"{}", 1, "run-1")
         assert store.client.exists(store.keys.job(spec.key)) == 0  # no hash without kind and summary
         assert store.client.get(store.keys.result(spec.key)) == b"{}" and store.payload(spec.key) is None
         assert submit(store, spec) == "existing" and job(store, spec.key).state == "succeeded"
@@ -82,7 +89,7 @@ class TestSubmit:
     def test_a_succeeded_job_whose_result_is_gone_is_computed_again(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
-        store.succeed(spec.key, b"{}", 1, 1)
+        store.succeed(spec.key, b"{}", 1, "run-1")
         store.client.delete(store.keys.result(spec.key))
         assert submit(store, spec) == "created"
 
@@ -126,7 +133,7 @@ class TestDeliveries:
             assert store.claim(spec.key, 3, "w")[0] == "claimed"
             assert store.claim(spec.key, 3, "w")[0] == "claimed"  # the first delivery was given up: one crash
             assert job(store, spec.key).crashes == 1
-            store.succeed(spec.key, b"{}", 1, 2)
+            store.succeed(spec.key, b"{}", 1, "run-2")
             assert job(store, spec.key).crashes == 0
             store.client.delete(store.keys.result(spec.key))  # evicted: the next request computes it again
         submit(store, spec)
@@ -162,7 +169,7 @@ class TestDeliveries:
     def test_success_stores_the_result_counts_fits_and_drops_the_payload(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
-        store.succeed(spec.key, b'{"ok":1}', 2, 1)
+        store.succeed(spec.key, b'{"ok":1}', 2, "run-1")
         done = job(store, spec.key)
         assert (done.state, done.error, done.finished is not None) == ("succeeded", None, True)
         assert store.client.get(store.keys.result(spec.key)) == b'{"ok":1}'
@@ -173,11 +180,11 @@ class TestDeliveries:
 
     def test_a_retried_success_counts_its_fits_once(self, store: JobStore, spec: JobSpec) -> None:
         # Patience calls succeed again when its reply was lost (a timeout, Redis away), though the first call may
-        # have run: the same delivery's fits are counted once, its result and state stay as they were.
+        # have run: the same run's fits are counted once, its result and state stay as they were.
         submit(store, spec)
         assert store.claim(spec.key, 3, "w") == ("claimed", 1)
         for _ in range(3):
-            assert store.succeed(spec.key, b'{"ok":1}', 2, 1) is True
+            assert store.succeed(spec.key, b'{"ok":1}', 2, "run-1") is True
         assert store.client.get(store.keys.fits) == b"2"
         assert (job(store, spec.key).state, store.result(spec.key)) == ("succeeded", b'{"ok":1}')
 
@@ -186,21 +193,76 @@ class TestDeliveries:
         submit(store, spec)
         store.claim(spec.key, 3, "w1")
         store.claim(spec.key, 3, "w2")
-        store.succeed(spec.key, b"{}", 1, 2)
-        store.succeed(spec.key, b"{}", 1, 1)
-        store.succeed(spec.key, b"{}", 1, 1)  # the first one's retry
+        store.succeed(spec.key, b"{}", 1, "run-2")
+        store.succeed(spec.key, b"{}", 1, "run-1")
+        store.succeed(spec.key, b"{}", 1, "run-1")  # the first one's retry
         assert store.client.get(store.keys.fits) == b"2"
+
+    def test_two_runs_with_the_same_attempt_number_each_count(self, store: JobStore, spec: JobSpec) -> None:
+        # A review: the mark was the claim's attempt number, which repeats (SUBMIT resets the attempts of a job it
+        # takes for lost, RELEASE hands one back): a second run with attempt 1 found the first one's mark and its
+        # fits went uncounted.
+        submit(store, spec)
+        assert store.claim(spec.key, 3, "w1") == ("claimed", 1)
+        store.client.hset(store.keys.job(spec.key), "started", time.time() - STALE[0] - 1)  # taken for lost
+        assert submit(store, spec) == "created"
+        assert store.claim(spec.key, 3, "w2") == ("claimed", 1)  # the same attempt number
+        store.succeed(spec.key, b"{}", 2, "run-b")
+        store.succeed(spec.key, b"{}", 2, "run-a")  # the first run was alive and computed too
+        assert store.client.get(store.keys.fits) == b"4"
+
+    def test_every_run_of_the_task_counts_its_own_fits(
+        self, store: JobStore, spec: JobSpec, settings: WorkerSettings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The task itself (in this process, the fit replaced): while run A computes, its job is taken for lost and
+        # submitted again, and run B claims it with the same attempt number and succeeds; then A succeeds too.
+        monkeypatch.setattr(tasks, "get_worker_settings", lambda: settings)
+        monkeypatch.setattr(tasks, "store", lambda: store)
+        runs: list[str] = []
+
+        def fit(payload: dict[str, object]) -> tuple[bytes, int]:
+            runs.append(str(payload["key"]))
+            if len(runs) == 1:  # run A
+                store.client.hset(store.keys.job(spec.key), "started", time.time() - STALE[0] - 1)
+                assert submit(store, spec) == "created"
+                assert tasks.run_job.run(spec.key) == "succeeded"  # run B, to the end
+                assert job(store, spec.key).attempts == 1
+            return b"{}", 2
+
+        monkeypatch.setattr(compute, "run", fit)
+        submit(store, spec)
+        assert tasks.run_job.run(spec.key) == "succeeded"
+        assert len(runs) == 2 and store.client.get(store.keys.fits) == b"4"
+
+    def test_the_marks_of_a_job_go_with_its_state(self, store: JobStore, spec: JobSpec) -> None:
+        # One mark a run that succeeded, in the job hash (it has the job's TTL); a resubmission starts afresh.
+        submit(store, spec)
+        store.claim(spec.key, 3, "w")
+        store.succeed(spec.key, b"{}", 1, "run-1")
+        assert marks(store, spec.key) == ["counted:run-1"]
+        assert 0 < store.client.ttl(store.keys.job(spec.key)) <= store.job_ttl
+        assert not store.client.exists(store.keys.counted(spec.key))
+        store.client.delete(store.keys.result(spec.key))
+        submit(store, spec)
+        assert marks(store, spec.key) == []
 
     def test_a_retried_success_of_a_job_that_expired_while_it_ran_counts_once(
         self, store: JobStore, spec: JobSpec
     ) -> None:
         submit(store, spec)
-        store.claim(spec.key, 3, "w")
+        store.claim(spec.key, 3, "w1")
+        store.claim(spec.key, 3, "w2")  # a duplicate delivery, also running
         store.client.delete(store.keys.job(spec.key))  # its TTL ran out during the fit
-        store.succeed(spec.key, b"{}", 3, 1)
-        store.succeed(spec.key, b"{}", 3, 1)
+        store.succeed(spec.key, b"{}", 3, "run-1")
+        store.succeed(spec.key, b"{}", 3, "run-1")
         assert store.client.get(store.keys.fits) == b"3"
         assert store.client.exists(store.keys.job(spec.key)) == 0
+        store.succeed(spec.key, b"{}", 3, "run-2")  # the duplicate computed too: its fits count
+        assert store.client.get(store.keys.fits) == b"6"
+        assert 0 < store.client.ttl(store.keys.counted(spec.key)) <= store.job_ttl
+        assert submit(store, spec) == "existing"  # the result is there: a succeeded hash again
+        store.succeed(spec.key, b"{}", 3, "run-1")  # a retry after that counts once all the same
+        assert store.client.get(store.keys.fits) == b"6"
 
     def test_a_released_delivery_does_not_count(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
@@ -212,7 +274,7 @@ class TestDeliveries:
     def test_a_failure_never_overwrites_a_success(self, store: JobStore, spec: JobSpec) -> None:
         submit(store, spec)
         store.claim(spec.key, 3, "w")
-        store.succeed(spec.key, b"{}", 1, 1)
+        store.succeed(spec.key, b"{}", 1, "run-1")
         store.fail(spec.key, "late failure of a duplicate delivery")
         assert job(store, spec.key).state == "succeeded"
 
@@ -320,7 +382,7 @@ class TestMemoryLimit:
                 with pytest.raises(redis.exceptions.OutOfMemoryError):
                     client.set("ballast", "x")
                 assert jobs.claim(accepted.key, 3, "w") == ("claimed", 1)
-                jobs.succeed(accepted.key, b'{"ok":1}', 1, 1)
+                jobs.succeed(accepted.key, b'{"ok":1}', 1, "run-1")
                 assert (job(jobs, accepted.key).state, jobs.result(accepted.key)) == ("succeeded", b'{"ok":1}')
                 assert jobs.payload(accepted.key) is None
             finally:
@@ -340,7 +402,7 @@ class TestMemoryLimit:
                 client.config_set("maxmemory", int(used / 0.85))  # below the result bound, above the admission mark
                 assert jobs.claim(spec.key, 3, "w") == ("claimed", 1)
                 body = b"x" * 80_000  # a large result (65-82 KB were seen)
-                assert jobs.succeed(spec.key, body, 1, 1) is False
+                assert jobs.succeed(spec.key, body, 1, "run-1") is False
                 failed = job(jobs, spec.key)
                 assert failed.state == "failed" and "was not stored" in (failed.error or "")
                 assert not client.exists(jobs.keys.result(spec.key), jobs.keys.payload(spec.key))
@@ -359,7 +421,7 @@ class TestMemoryLimit:
                 used = int(client.info("memory")["used_memory"])
                 client.config_set("maxmemory", int(used / 0.85))
                 jobs.claim(spec.key, 3, "w")
-                assert jobs.succeed(spec.key, b"x" * 80_000, 1, 1) is True
+                assert jobs.succeed(spec.key, b"x" * 80_000, 1, "run-1") is True
                 assert job(jobs, spec.key).state == "succeeded"
             finally:
                 client.close()
