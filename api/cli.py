@@ -105,14 +105,14 @@ def ingest(
     summary = f"{result.row_count} rows, version {result.content_hash[:16]}"
     name = f"{result.dataset_id} release {result.release_id}"
     if result.created:
-        typer.echo(f"loaded {name}: {summary}")
+        replaces = f" (replaces {result.replaced})" if result.replaced is not None else ""
+        typer.echo(f"loaded {name}{replaces}: {summary}")
     elif result.replaced is not None:
         typer.echo(
             f"current again: {name} (identical content was already stored; replaces {result.replaced}): {summary}"
         )
     else:
         typer.echo(f"unchanged: identical to {name}, already the current release: {summary}")
-
 
 
 def main() -> None:

@@ -14,11 +14,12 @@ import hashlib
 import json
 import re
 import sqlite3
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, text
+from sqlalchemy import Connection, func, insert, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
@@ -183,7 +184,7 @@ def current_release(session: Session, dataset_id: str) -> Release | None:
     return session.exec(select(Release).where(Release.dataset_id == dataset_id).order_by(*current_first())).first()
 
 
-LOCK_WAIT = 30.0  # seconds a load waits for another load of its dataset before it is refused (409)
+LOCK_WAIT = 30.0  # seconds a load waits for the lock (another load of its dataset; SQLite: any write) before a 409
 
 
 def lock_dataset(session: Session, dataset_id: str, *, wait: float | None = None) -> None:
@@ -196,18 +197,26 @@ def lock_dataset(session: Session, dataset_id: str, *, wait: float | None = None
 
     PostgreSQL: a transaction-level advisory lock keyed on the dataset (other datasets load in parallel; under
     READ COMMITTED each later statement sees what the first load committed), waited for up to ``lock_timeout``.
-    SQLite has one writer at a time: the write lock is taken now (``BEGIN IMMEDIATE``, waiting up to the busy
-    timeout) instead of at the first insert, after the reads. A transaction that has already written holds it
-    (pysqlite begins one only before a write)."""
+    SQLite has one writer at a time, so there the wait is for any other write to the database (a load of any
+    dataset, the start-up seeding, a migration): the write lock is taken now (``BEGIN IMMEDIATE``, waiting up to
+    the busy timeout) instead of at the first insert, after the reads. A transaction that has already written holds
+    it (pysqlite begins one only before a write)."""
     connection = session.connection()
     dialect = connection.dialect.name
     wait = LOCK_WAIT if wait is None else wait
     milliseconds = max(1, round(wait * 1000))
     try:
         if dialect == "postgresql":
-            connection.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(dataset_id)})
-            connection.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+            # The caller's lock_timeout (a session's SET, or a SET LOCAL of its own) is put back afterwards: SET
+            # LOCAL ... = DEFAULT would give the rest of the transaction the server's default instead.
+            (before,) = connection.execute(text("SELECT current_setting('lock_timeout')")).one()
+            connection.execute(_SET_LOCK_TIMEOUT, {"value": f"{milliseconds}ms"})
+            try:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(dataset_id)})
+            finally:
+                # Not once the statement failed: the transaction is aborted, and its rollback drops the setting.
+                if _transaction_usable(connection):
+                    connection.execute(_SET_LOCK_TIMEOUT, {"value": before})
         elif dialect == "sqlite":
             raw = connection.connection.dbapi_connection
             if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
@@ -220,11 +229,27 @@ def lock_dataset(session: Session, dataset_id: str, *, wait: float | None = None
     except OperationalError as exc:
         if not _lock_wait(exc):
             raise
+        if dialect == "sqlite":  # one writer at a time for the whole database, whatever it writes
+            holder = (
+                "another write to the database (SQLite takes one writer at a time: a load of any dataset, the "
+                "start-up seeding or a migration)"
+            )
+        else:
+            holder = f"another load of {dataset_id!r}"
         raise Conflict(
-            f"another load of {dataset_id!r} has been running for over {wait:g} s; nothing was stored: try again "
-            "once it is done",
+            f"{holder} has been running for over {wait:g} s; nothing of {dataset_id!r} was stored: try again once "
+            "it is done",
             headers={"Retry-After": "5"},
         ) from None
+
+
+_SET_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :value, true)")  # true: for this transaction only
+
+
+def _transaction_usable(connection: Connection) -> bool:
+    """Can the PostgreSQL transaction run another statement (psycopg: idle in it, not aborted by an error)?"""
+    status = getattr(getattr(connection.connection.dbapi_connection, "info", None), "transaction_status", None)
+    return getattr(status, "name", None) == "INTRANS"
 
 
 def _lock_key(dataset_id: str) -> int:
@@ -420,15 +445,22 @@ def _stamp(current: Release | None) -> datetime:
     replaces (a clock stepped back must not leave the old one current), in a later second too: Last-Modified and
     If-Modified-Since count whole seconds, so a client holding the replaced release's date would get a 304.
 
-    Within a second of the last change (rare: two changes in one second), that is the next whole second after the
-    replaced release's, ahead of the clock (by under a second; a burst of changes in one second adds a second
-    each). The load does not wait for it: it holds the dataset's lock (:func:`lock_dataset`), and the next load
-    builds on the stamp this one stored."""
+    Within a second of the last change (rare: two changes in one second), the load waits for the next whole second
+    after the replaced release's (under a second, holding the dataset's lock, :func:`lock_dataset`), so that the
+    stamp is never later than the clock: ``Last-Modified`` must not be later than ``Date`` (RFC 9110 8.8.2.1). Only
+    when the clock went back by more than that (the replaced release's stamp over a second ahead of it) is the
+    stamp just after the replaced one, without waiting for the clock to get there."""
     now = datetime.now(UTC)
     if current is None:
         return now
     since = current.modified if current.modified.tzinfo else current.modified.replace(tzinfo=UTC)
-    return max(now, since.replace(microsecond=0) + timedelta(seconds=1))
+    next_second = since.replace(microsecond=0) + timedelta(seconds=1)
+    while now < next_second:  # a loop: time.sleep counts on the monotonic clock, datetime.now on the wall clock
+        if next_second - now > timedelta(seconds=1):  # the clock went back: just after the old one, no waiting
+            return next_second
+        time.sleep((next_second - now).total_seconds())
+        now = datetime.now(UTC)
+    return now
 
 
 def _new_release(

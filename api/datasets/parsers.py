@@ -182,28 +182,38 @@ def check_row(rules: Rules | None, row: Row, *, country_column: str, source_colu
             line=row.line,
             column=source_column,
         )
-    if source is not None and rules.source_pattern is not None and (day := impossible_date(source)) is not None:
+    if source is not None and rules.source_pattern is not None and (wrong := impossible_date(source)) is not None:
         raise InvalidFile(
-            f"source_release {source!r} names {day}, which does not exist; a source release's date is YYYY-MM-DD "
-            "or YYYY-MM, a real day or month (such as sipri-2025-03-10 or mof-finance-2024-04)",
+            f"source_release {source!r} names {wrong}; a date in a source release name is YYYY-MM-DD, a real day "
+            "(sipri-2025-03-10), or YYYY-NN: a month if NN is 01-12 (mof-finance-2024-04), else a year range whose "
+            "two-digit end is later than its start (mof-fy2024-25, mtdp-2019-23)",
             line=row.line,
             column=source_column,
         )
 
 
-# A date in a source release name: the year, then a month and maybe a day (sipri-2025-03-10, mof-finance-2024-04).
+# A date in a source release name: the year, then two digits (a month, or a range's end) and maybe a day
+# (sipri-2025-03-10, mof-finance-2024-04, mof-fy2024-25).
 SOURCE_DATE = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})-([0-9]{2})(?:-([0-9]{2}))?(?![0-9])")
 
 
 def impossible_date(name: str) -> str | None:
-    """The first date in a source release name that is not a real day or month (``the date 2024-13-45``,
-    ``the month 2024-13``), else None. The descriptors' pattern takes any two digits after the year."""
+    """What is wrong with the first date in a source release name that is not one, else None. The descriptors'
+    pattern takes any two digits after the year: YYYY-MM-DD must be a real day; YYYY-NN is a month when NN is 01-12
+    and otherwise a year range's two-digit end (fy2024-25, 2019-23), which must come after the start year's last
+    two digits (2024-13 is neither a month nor a range ending after it starts)."""
     for match in SOURCE_DATE.finditer(name):
-        year, month, day = match.groups()
-        try:
-            date(int(year), int(month), int(day or 1))
-        except ValueError:
-            return f"the {'date' if day else 'month'} {match.group(0)}"
+        year, second, day = match.groups()
+        if day is not None:
+            try:
+                date(int(year), int(second), int(day))
+            except ValueError:
+                return f"the date {match.group(0)}, which does not exist"
+        elif int(second) == 0 or 12 < int(second) <= int(year[2:]):
+            return (
+                f"{match.group(0)}, which is neither a month (01-12) nor a year range ending after it starts "
+                f"({second} is not after {year[2:]})"
+            )
     return None
 
 

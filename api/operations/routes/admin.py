@@ -83,8 +83,9 @@ UPLOAD_BODY = {
         },
         409: {
             "model": ProblemDetails,
-            "description": "The release id is taken by other content, or the file would shrink the dataset "
-            "sharply without replace=true",
+            "description": "The release id is taken by other content, the file would shrink the dataset "
+            "sharply without replace=true, or another load still held the lock after 30 s (with Retry-After; on "
+            "PostgreSQL a load of this dataset, on SQLite any write to the database); nothing was stored",
             "content": PROBLEM,
         },
         **TOO_LARGE,
