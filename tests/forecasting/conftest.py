@@ -11,11 +11,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from forecasting.inputs import ForecastInputs
 from forecasting.model import FittedModel, ModelSpec, fit
+from forecasting.output import Forecast
 from forecasting.panel import Panel
 from forecasting.series import Target
 
@@ -128,3 +130,15 @@ def read_panel() -> Panel:
 @pytest.fixture(scope="session")
 def shipped_panel() -> Panel:
     return read_panel()
+
+
+def pipeline(forecast: Forecast) -> dict[str, Any]:
+    """Japan's pipeline section of a forecast's response."""
+    section = forecast.to_dict()["pipeline"]
+    assert isinstance(section, dict)
+    return section
+
+
+def assumptions(forecast: Forecast) -> dict[str, dict[str, Any]]:
+    """The pipeline section's assumptions, by name."""
+    return {a["name"]: a for a in pipeline(forecast)["assumptions"]}

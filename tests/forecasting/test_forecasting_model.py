@@ -23,17 +23,11 @@ from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
 from forecasting.scenarios import SCENARIOS, ModelSettings, Scenario, get_scenario, with_settings
 from forecasting.series import HistoryWindow, Target
+from tests.forecasting.conftest import pipeline
 
 JAPAN_SCENARIOS = ["baseline", "liberalisation", "restriction", "demand-surge"]
 POLICY_WHAT_IF = parse_scenario({"name": "open-up", "changes": [
     {"driver": "export_policy_openness", "op": "set", "value": 1.0, "from_year": 2026}]})
-
-
-def pipeline(forecast: Forecast) -> dict[str, Any]:
-    """Japan's pipeline section of a forecast's response."""
-    section = forecast.to_dict()["pipeline"]
-    assert isinstance(section, dict)
-    return section
 
 
 def bounded_values(forecast: Forecast) -> list[float]:

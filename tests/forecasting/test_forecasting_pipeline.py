@@ -18,14 +18,9 @@ from forecasting.output import Forecast
 from forecasting.panel import REST, Panel
 from forecasting.parsing import parse_scenario
 from forecasting.series import HistoryWindow, Target
+from tests.forecasting.conftest import pipeline
 
 BUILT_IN = ["baseline", "liberalisation", "restriction", "demand-surge"]
-
-
-def pipeline(forecast: Forecast) -> dict[str, Any]:
-    section = forecast.to_dict()["pipeline"]
-    assert isinstance(section, dict)
-    return section
 
 
 @pytest.fixture(scope="module")

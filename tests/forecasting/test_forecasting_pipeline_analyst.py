@@ -20,6 +20,8 @@ from forecasting.parsing import parse_scenario
 from forecasting.parsing_pipeline import check_catalogue
 from forecasting.pipeline import Deal, simulate_deals, simulate_tiv
 from forecasting.prospects import PipelineRules, resolve_deals
+from tests.forecasting.conftest import assumptions
+from tests.forecasting.conftest import pipeline as section
 
 BUILT_IN = ("baseline", "liberalisation", "restriction", "demand-surge")
 MOGAMI, AUSTRALIAN = "aus-mogami-frigates", "aus-mogami-frigates-australian-built"
@@ -27,16 +29,6 @@ MOGAMI, AUSTRALIAN = "aus-mogami-frigates", "aus-mogami-frigates-australian-buil
 
 def custom(japan_fit: FittedModel, pipeline: dict[str, Any], base: str = "baseline", horizon: int = 10) -> Forecast:
     return predict(japan_fit, parse_scenario({"name": "x", "base": base, "pipeline": pipeline}), horizon=horizon)
-
-
-def section(forecast: Forecast) -> dict[str, Any]:
-    out = forecast.to_dict()["pipeline"]
-    assert isinstance(out, dict)
-    return out
-
-
-def assumptions(forecast: Forecast) -> dict[str, dict[str, Any]]:
-    return {a["name"]: a for a in section(forecast)["assumptions"]}
 
 
 def probabilities(forecast: Forecast) -> dict[str, float]:

@@ -13,14 +13,11 @@ from forecasting.model import FittedModel, ModelSpec, fit, predict
 from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
 from forecasting.series import Target
+from tests.forecasting.conftest import assumptions
 
 
 def custom(japan_fit: FittedModel, pipeline: dict[str, Any], **extra: Any) -> Forecast:
     return predict(japan_fit, parse_scenario({"name": "x", "pipeline": pipeline, **extra}), horizon=10)
-
-
-def assumptions(forecast: Forecast) -> dict[str, dict[str, Any]]:
-    return {a["name"]: a for a in forecast.to_dict()["pipeline"]["assumptions"]}
 
 
 class TestWhoStatesAFigure:

@@ -6,7 +6,6 @@ as the served world interval does, and the response says why the surge lowers Ja
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pytest
@@ -20,19 +19,10 @@ from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
 from forecasting.scenarios import SCENARIOS
 from forecasting.series import Target
+from tests.forecasting.conftest import assumptions, pipeline
 
 AUSTRALIAN = "aus-mogami-frigates-australian-built"
 WORLD_NOTE = "Japan's deals are fixed quantities"
-
-
-def pipeline(forecast: Forecast) -> dict[str, Any]:
-    out = forecast.to_dict()["pipeline"]
-    assert isinstance(out, dict)
-    return out
-
-
-def assumptions(forecast: Forecast) -> dict[str, dict[str, Any]]:
-    return {a["name"]: a for a in pipeline(forecast)["assumptions"]}
 
 
 @pytest.fixture(scope="module")
