@@ -114,7 +114,7 @@ class FittedModel:
     japan: JapanParts | None = field(repr=False, default=None)  # Japan's deal-pipeline model
     elasticity: Elasticity | None = field(repr=False, default=None)  # world demand, for TIV targets
     # Japan's baseline pipeline run per (horizon, interval width): every scenario's breakdown is against it, and
-    # it is deterministic (the fit's seed), so a scenario set simulates it once (see _baseline_run).
+    # it is deterministic (the fit's seed), so a scenario set simulates it once (_japan_rows).
     baseline_runs: dict[tuple[int, float], PipelineResult] = field(repr=False, default_factory=dict)
 
 
