@@ -314,27 +314,98 @@ def _split(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.replace(",", ";").split(";") if p.strip())
 
 
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _row_years(text: str, where: str) -> tuple[int, ...]:
+    """A row's ``delivery_years`` (``;``-separated), each year once: a repeated year would spread the remaining
+    units over one year too many (and lose that share)."""
+    try:
+        years = _split(text)
+    except ValueError:
+        raise InvalidInputs(f"delivery_years must be years separated by ';', got {text!r}", field=where) from None
+    repeated = sorted({y for y in years if years.count(y) > 1})
+    if repeated:
+        raise InvalidInputs(f"delivery_years {text!r} gives {repeated[0]} twice", field=where)
+    return years
+
+
+def _row_past(text: str, where: str) -> dict[int, float]:
+    """A row's ``past_deliveries``: ``year:TIV`` entries separated by ``;``, each year once, each TIV finite and
+    not negative (an entry without its TIV is an error, not a year without deliveries)."""
+    past: dict[int, float] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        year, colon, value = part.partition(":")
+        try:
+            if not colon:
+                raise ValueError
+            pair = int(year), float(value)
+        except ValueError:
+            raise InvalidInputs(f"past_deliveries entry {part.strip()!r} is not year:TIV (in {text!r})",
+                                field=where) from None
+        if not math.isfinite(pair[1]) or pair[1] < 0:
+            raise InvalidInputs(f"past_deliveries entry {part.strip()!r}: the TIV delivered must be a number >= 0",
+                                field=where)
+        if pair[0] in past:
+            raise InvalidInputs(f"past_deliveries {text!r} gives {pair[0]} twice", field=where)
+        past[pair[0]] = pair[1]
+    return past
+
+
+def _row_boolean(value: Any, where: str) -> bool:
+    """A row's boolean: true or false (a bool, or text: true/false, 1/0, yes/no in any case); empty is false."""
+    if isinstance(value, bool):
+        return value
+    if value is None or value == "":
+        return False
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise InvalidInputs(f"{where.rsplit('.', 1)[-1]} must be true or false, got {value!r}", field=where)
+
+
 def deal_from_row(row: Mapping[str, Any]) -> Deal:
-    """A deal from a row of the ``japan-export-pipeline`` dataset (strings or typed values)."""
+    """A deal from a row of the ``japan-export-pipeline`` dataset (strings or typed values). A cell that is not
+    of its column's type (a number, a year, true/false, ``year:TIV`` entries) raises :class:`InvalidInputs`
+    naming ``pipeline.<deal_id>.<column>``; an empty number is 0."""
+    where = f"pipeline.{row.get('deal_id')}"
+
     def number(name: str) -> float:
         value = row.get(name)
-        return float(value) if value not in (None, "") else 0.0
+        if value in (None, ""):
+            return 0.0
+        try:
+            result = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInputs(f"{name} must be a number, got {value!r}", field=f"{where}.{name}") from None
+        if not math.isfinite(result):
+            raise InvalidInputs(f"{name} must be a finite number, got {value!r}", field=f"{where}.{name}")
+        return result
 
     sources = {k[len("source_"):]: str(v) for k, v in row.items() if k.startswith("source_") and v}
-    past = {int(y): float(v) for y, v in (p.split(":") for p in str(row.get("past_deliveries") or "").split(";")
-                                          if ":" in p)}
+    past = _row_past(str(row.get("past_deliveries") or ""), f"{where}.past_deliveries")
     order = row.get("order_year")
+    try:
+        order_year = int(order) if order not in (None, "") else None
+    except (TypeError, ValueError):
+        raise InvalidInputs(f"order_year must be a year, got {order!r}", field=f"{where}.order_year") from None
+    if order_year is not None and any(y < order_year for y in past):
+        raise InvalidInputs(f"past_deliveries {row.get('past_deliveries')!r}: a delivery in {min(past)} precedes "
+                            f"the order ({order_year})",
+                            field=f"{where}.past_deliveries")
     units_range = (number("units_remaining_low"), number("units_remaining_high")) \
         if row.get("units_remaining_low") not in (None, "") else None
     return Deal(
         deal_id=str(row["deal_id"]), recipient=str(row["recipient_code"]), system=str(row["system"]),
         status=str(row["status"]), units_ordered=number("units_ordered"), units_delivered=number("units_delivered"),
         tiv_per_unit=(number("tiv_per_unit_low"), number("tiv_per_unit_central"), number("tiv_per_unit_high")),
-        delivery_years=_split(str(row.get("delivery_years") or "")),
+        delivery_years=_row_years(str(row.get("delivery_years") or ""), f"{where}.delivery_years"),
         probability=number("probability_baseline"), probability_liberalised=number("probability_liberalised"),
-        requires_liberalisation=str(row.get("requires_liberalisation", "")).lower() in ("true", "1", "yes"),
+        requires_liberalisation=_row_boolean(row.get("requires_liberalisation"), f"{where}.requires_liberalisation"),
         slip_probability=number("slip_probability"),
-        order_year=int(order) if order not in (None, "") else None,
+        order_year=order_year,
         past_deliveries=past, sources=sources, reasoning=str(row.get("reasoning") or ""), units_range=units_range,
         depends_on=str(row["depends_on"]).strip() if row.get("depends_on") not in (None, "") else None,
         tivcast_figures=frozenset(p.strip() for p in str(row.get("tivcast_assumptions") or "").split(";")

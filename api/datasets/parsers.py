@@ -8,6 +8,18 @@ Two layouts are accepted:
   with one row per country *name*. An empty cell means "no deliveries identified" (no row);
   ``0`` means "between 0 and 0.5 million TIV" and is kept with the flag ``lt_0.5m``.
 
+A value is a plain number: ASCII digits, an optional sign, decimal point and exponent (``13``, ``0.033``,
+``-2.5``, ``5.39e+18``). Anything else Python's ``float`` would take is refused, because in a CSV it is more
+likely a mistake than a number: a comma (``0,5`` is a decimal comma, not five; none of SIPRI's exports nor the
+shipped files group thousands), an underscore (``2_1``), non-ASCII digits, ``nan`` or ``inf``. A year is
+whole ASCII digits.
+
+A ``flag`` is empty or ``;``-separated terms of the dataset's vocabulary (its descriptor's ``tivcast.flags``:
+``lt_0.5m`` and ``sum_of_listed_suppliers`` for arms-exports, ``sipri_estimate`` ... for military expenditure),
+each at most once, and consistent with the row where the vocabulary gives the term a meaning: ``lt_0.5m``
+(SIPRI printed ``0``) needs the value 0, ``sum_of_listed_suppliers`` is a world total's (``WLD``), and a row
+has one ``basis=``.
+
 What a dataset accepts beyond that (which SIPRI tables, the values' bounds, the countries, the form of
 ``source_release``) is its :class:`Rules`, read from its descriptor by :mod:`api.datasets.ingest`.
 Every problem raises :class:`InvalidFile` naming the line and column.
@@ -19,11 +31,14 @@ import _csv
 import csv
 import hashlib
 import io
+import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
+from importlib import resources
 
 from api.errors import InvalidFile
 
@@ -34,6 +49,13 @@ SIPRI_IMPORTS = ("imports by", "recipient")
 SIPRI_HEADERS = SIPRI_EXPORTS + SIPRI_IMPORTS
 YEAR_MIN, YEAR_MAX = 1900, 2100
 LT_HALF = "lt_0.5m"
+LISTED = "sum_of_listed_suppliers"  # a world total that is tivcast's sum of the listed suppliers
+WORLD = "WLD"
+BASIS = "basis="
+# A number as a CSV writes it (ASCII only; no grouping, no underscores): what _value accepts.
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +64,9 @@ class Rules:
 
     ``sipri_tables``: the first header cells of the SIPRI TIV tables the dataset takes (empty: tivcast's long
     CSV only); ``minimum``/``maximum`` bound ``value``; ``countries`` is the set of codes a single-country
-    dataset takes; the patterns are Table Schema ``pattern`` constraints (the whole value must match)."""
+    dataset takes; the patterns are Table Schema ``pattern`` constraints (the whole value must match);
+    ``flags`` is the dataset's flag vocabulary (None: the shipped descriptor's ``tivcast.flags`` of ``dataset``,
+    :func:`shipped_flags`)."""
 
     dataset: str
     sipri_tables: tuple[str, ...] = ()
@@ -52,6 +76,18 @@ class Rules:
     countries: frozenset[str] | None = None
     code_pattern: str | None = None
     source_pattern: str | None = None
+    flags: frozenset[str] | None = None
+
+
+@cache
+def shipped_flags(dataset: str) -> frozenset[str] | None:
+    """The flag vocabulary of a shipped dataset (the keys of its resource's ``tivcast.flags`` in
+    ``api/data/datapackage.json``; empty if it has none); None for a dataset the package does not describe."""
+    package = json.loads((resources.files("api") / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    for resource in package.get("resources", []):
+        if resource.get("name") == dataset:
+            return frozenset(resource.get("tivcast", {}).get("flags", {}))
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +180,12 @@ def _check_table(rules: Rules, first: str, cell: str, line: int) -> None:
     )
 
 
-def check_row(rules: Rules | None, row: Row, *, country_column: str, source_column: str | None) -> None:
-    """The dataset's constraints on one parsed row (its value's bounds, its country, its source_release)."""
+def check_row(
+    rules: Rules | None, row: Row, *, country_column: str, source_column: str | None, flag_column: str | None = None
+) -> None:
+    """The dataset's constraints on one parsed row (its value's bounds, its country, its flag, its source_release).
+    ``flag_column``: where the flag was read (None: the value's column, as for SIPRI's tables, whose flag is
+    derived from the value)."""
     if rules is None:
         return
     unit = f" ({rules.unit_label})" if rules.unit_label else ""
@@ -174,6 +214,7 @@ def check_row(rules: Rules | None, row: Row, *, country_column: str, source_colu
             line=row.line,
             column=country_column,
         )
+    _check_flag(rules, row, flag_column or row.column)
     source = row.source_release
     if source is not None and rules.source_pattern is not None and not re.fullmatch(rules.source_pattern, source):
         raise InvalidFile(
@@ -189,6 +230,51 @@ def check_row(rules: Rules | None, row: Row, *, country_column: str, source_colu
             "two-digit end is later than its start (mof-fy2024-25, mtdp-2019-23)",
             line=row.line,
             column=source_column,
+        )
+
+
+def _check_flag(rules: Rules, row: Row, column: str | None) -> None:
+    """A flag is ``;``-separated terms of the dataset's vocabulary, each once, consistent with the row (module
+    docstring)."""
+    if row.flag is None:
+        return
+    vocabulary = rules.flags if rules.flags is not None else shipped_flags(rules.dataset)
+    if vocabulary is None:
+        return  # a dataset without a descriptor of its own (a test's Rules): nothing to check against
+    allowed = ", ".join(sorted(vocabulary)) or "none (leave the column empty)"
+    several = "; several are separated by ';'" if len(vocabulary) > 1 else ""
+    terms = row.flag.split(";")
+    for term in terms:
+        if term not in vocabulary:
+            what = "has an empty term" if not term.strip() else f"{term!r} is not a flag of {rules.dataset}"
+            raise InvalidFile(
+                f"flag {row.flag!r}: {what}; {rules.dataset}'s flags: {allowed}{several}",
+                line=row.line,
+                column=column,
+            )
+    repeated = next((t for i, t in enumerate(terms) if t in terms[:i]), None)
+    if repeated is not None:
+        raise InvalidFile(f"flag {row.flag!r} repeats {repeated!r}", line=row.line, column=column)
+    if LT_HALF in terms and row.value != 0:
+        raise InvalidFile(
+            f"flag {LT_HALF} means SIPRI printed 0 (deliveries worth less than 0.5 million TIV), but the value is "
+            f"{format_value(row.value)}; give the value 0, or no flag",
+            line=row.line,
+            column=column,
+        )
+    if LISTED in terms and row.country_code != WORLD:
+        raise InvalidFile(
+            f"flag {LISTED} marks a world total ({WORLD}) that is the sum of the listed suppliers, not "
+            f"{row.country_code}'s value",
+            line=row.line,
+            column=column,
+        )
+    bases = [t for t in terms if t.startswith(BASIS)]
+    if len(bases) > 1:
+        raise InvalidFile(
+            f"flag {row.flag!r} gives {len(bases)} bases ({', '.join(bases)}); a value has one",
+            line=row.line,
+            column=column,
         )
 
 
@@ -246,7 +332,9 @@ def _parse_long(text: str, countries: Mapping[str, str], rules: Rules | None) ->
                 line=line,
                 column="value",
             )
-            check_row(rules, row, country_column="country_code", source_column="source_release")
+            check_row(
+                rules, row, country_column="country_code", source_column="source_release", flag_column="flag"
+            )
             _no_duplicate(seen, row, line)
             rows.append(row)
     except csv.Error as exc:
@@ -313,7 +401,7 @@ def _parse_sipri(
 def _year_columns(header: list[str], line: int) -> list[tuple[int, int]]:
     years: list[tuple[int, int]] = []
     for index, name in enumerate(header[1:], start=1):
-        if re.fullmatch(r"\d{4}", name):
+        if re.fullmatch(r"[0-9]{4}", name):
             years.append((index, _year(name, line, name)))
         elif not years:
             raise InvalidFile(f"expected a year column, found {name!r}", line=line, column=name)
@@ -341,24 +429,43 @@ def _country(cell: str, countries: Mapping[str, str], line: int, column: str) ->
 
 
 def _year(cell: str, line: int, column: str) -> int:
-    try:
-        year = int(cell)
-    except ValueError:
-        raise InvalidFile(f"year {cell!r} is not a whole number", line=line, column=column) from None
+    if not re.fullmatch(r"[0-9]+", cell):  # int() would also take "2_024", "+2024" and non-ASCII digits
+        raise InvalidFile(f"year {cell!r} is not a whole number", line=line, column=column)
+    year = int(cell)
     if not YEAR_MIN <= year <= YEAR_MAX:
         raise InvalidFile(f"year {year} is outside {YEAR_MIN}-{YEAR_MAX}", line=line, column=column)
     return year
 
 
 def _value(cell: str, line: int, column: str) -> float:
-    """A finite number (its bounds are the dataset's :class:`Rules`, checked by :func:`check_row`)."""
+    """A finite plain number (module docstring; its bounds are the dataset's :class:`Rules`, checked by
+    :func:`check_row`)."""
     try:
-        value = float(cell.replace(",", ""))
+        value = float(cell) if NUMBER.fullmatch(cell) else None
+        lenient = float(cell)  # what Python would make of it: nan and inf are named as such
     except ValueError:
-        raise InvalidFile(f"value {cell!r} is not a number", line=line, column=column) from None
-    if not math.isfinite(value):
+        lenient = None
+    if lenient is not None and not math.isfinite(lenient):
         raise InvalidFile(f"value {cell!r} is not a finite number", line=line, column=column)
+    if value is None:
+        raise InvalidFile(f"value {cell!r} is not a number{_why_not(cell, lenient)}", line=line, column=column)
     return value
+
+
+def _why_not(cell: str, lenient: float | None) -> str:
+    """Why a cell is not a plain number, as a parenthesis ("" when there is nothing more to say)."""
+    if GROUPED.fullmatch(cell):
+        decimal = "" if "." in cell or cell.count(",") > 1 else "; or, if ',' is a decimal comma, use a point"
+        return f" (thousands separators are not accepted: write {cell.replace(',', '')}{decimal})"
+    if DECIMAL_COMMA.fullmatch(cell):
+        return " (a decimal comma? use a point)"
+    if "," in cell:
+        return " (a comma is never part of a number here)"
+    if "_" in cell:
+        return " (write the digits without '_')"
+    if lenient is not None:
+        return " (write it with the ASCII digits 0-9, an optional sign, a decimal point and an exponent)"
+    return ""
 
 
 def _no_duplicate(seen: dict[tuple[str, int], int], row: Row, line: int) -> None:
