@@ -22,12 +22,15 @@ from sqlmodel import Session
 
 from api.datasets import queries
 from api.datasets.catalog import Snapshot
+from api.datasets.packaging import fit_schema, read_columns, series_coverage, vocabularies
+from api.datasets.routes.countries import countries_content, countries_modified
+from api.datasets.routes.datasets import dataset_content, release_content
 from api.datasets.shipped import descriptor as shipped_package
 from api.datasets.tables import Release
 from api.web.cache import http_date, make_etag, matches, not_modified_since
 from api.web.deps import STRICT, AppState, DatasetId, ReleaseQuery, SnapshotDep, StateDep, respond
 from api.web.negotiation import CSV_TYPE, acceptable, cell, require
-from api.web.responses import ERRORS, dataset_public, release_public
+from api.web.responses import ERRORS, dataset_public, describes, release_public
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"], dependencies=STRICT)
 ZIP = "application/zip"
@@ -109,8 +112,25 @@ async def download(
     return StreamingResponse(stream_rows(state, snapshot, dataset_id, chosen), media_type=CSV_TYPE, headers=headers)
 
 
-def _resource(name: str, data: bytes, base: dict[str, Any]) -> dict[str, Any]:
-    resource = {k: v for k, v in base.items() if k not in ("tivcast", "path", "bytes", "hash")}
+def _resource(
+    name: str,
+    data: bytes,
+    base: dict[str, Any],
+    *,
+    shipped: bool,
+    release_id: str,
+    labels: dict[str, str],
+    columns: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The resource descriptor of one CSV of the package: the dataset's, with a schema fitted to the rows shipped
+    (:func:`~api.datasets.packaging.fit_schema`) and, as ``tivcast``, the vocabularies its field descriptions
+    name (not the rest of the shipped resource's ``tivcast``: that is about the shipped release)."""
+    columns = read_columns(data) if columns is None else columns  # the CSV's cells, by column
+    resource = {k: v for k, v in base.items() if k not in ("tivcast", "path", "bytes", "hash", "schema")}
+    schema = fit_schema(base.get("schema", {}), columns)
+    vocabulary = vocabularies(
+        schema["fields"], base.get("tivcast", {}), columns, shipped=shipped, release_id=release_id, labels=labels
+    )
     return resource | {
         "name": name,
         "path": f"{name}.csv",
@@ -120,21 +140,32 @@ def _resource(name: str, data: bytes, base: dict[str, Any]) -> dict[str, Any]:
         "encoding": "utf-8",
         "bytes": len(data),
         "hash": f"sha256:{hashlib.sha256(data).hexdigest()}",
+        "schema": schema,
+        **({"tivcast": vocabulary} if vocabulary else {}),
     }
 
 
 def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release: Release) -> bytes:
     """A zip holding ``datapackage.json`` and the CSVs it describes (the release, and the countries its codes
-    refer to), valid against the Frictionless Data Package specification."""
+    refer to), valid against the Frictionless Data Package specification: each schema is the dataset's, fitted to
+    the rows shipped (a column a loaded release leaves empty is not ``required``), and each resource's ``tivcast``
+    holds the vocabularies its field descriptions name (``tivcast.flags``, ``tivcast.release.source_releases``,
+    ``tivcast.entity_types``)."""
     data = b"".join(stream_rows(state, snapshot, dataset_id, release))
     with Session(state.engine) as session:
         public = dataset_public(session, snapshot, dataset_id, release)
     package = shipped_package()
+    labels: dict[str, str] = package.get("tivcast", {}).get("release_labels", {})
     shipped_countries = next(r for r in package["resources"] if r["name"] == COUNTRIES)
     countries = _line(COUNTRY_COLUMNS) + "".join(
         _line([c.code, c.name, c.entity_type, c.aliases]) for _, c in sorted(snapshot.countries.items())
     )
-    resource = _resource(dataset_id, data, snapshot.descriptors[dataset_id])
+    described = snapshot.descriptors[dataset_id]
+    shipped = describes(described, release)
+    cells = read_columns(data)
+    resource = _resource(
+        dataset_id, data, described, shipped=shipped, release_id=release.release_id, labels=labels, columns=cells
+    )
     resource["sources"] = [s.model_dump(exclude_none=True) for s in public.sources]
     resource["description"] = public.description  # a loaded release's own, not the shipped descriptor's
     descriptor = {
@@ -145,7 +176,11 @@ def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release:
         "created": release.loaded_at.isoformat(),
         "licenses": resource.get("licenses") or package.get("licenses", []),
         "sources": resource["sources"],
-        "resources": [resource, _resource(COUNTRIES, countries.encode(), shipped_countries)],
+        "resources": [
+            resource,
+            # the countries are always the shipped list (a loaded file may only use known codes)
+            _resource(COUNTRIES, countries.encode(), shipped_countries, shipped=True, release_id="", labels=labels),
+        ],
         "tivcast": {
             # what the release is, not the server's state (whether it is served by default, and since when): a
             # pinned release's package stays the same bytes when another release is loaded or it is rolled back to
@@ -160,6 +195,8 @@ def build_package(state: AppState, snapshot: Snapshot, dataset_id: str, release:
             "caveats": public.caveats,
         },
     }
+    if snapshot.dataset(dataset_id).kind == "series":  # the gap notes point to tivcast.coverage.by_country
+        descriptor["tivcast"]["coverage"] = series_coverage(cells)
     out = io.BytesIO()
     # Each entry dated by the release's load, not the clock: the same release gives the same bytes at every build,
     # as its (strong) ETag says.
@@ -206,5 +243,12 @@ async def datapackage(
         headers = {"Content-Disposition": f'attachment; filename="{name}.zip"', "X-Release": chosen.release_id}
         return build_package(state, snapshot, dataset_id, chosen), media, headers
 
-    key = make_etag("datapackage", dataset_id, chosen.content_hash, snapshot.version, media)
-    return await respond(request, state, snapshot, key, build, modified=chosen.modified)
+    # What the bytes are made of: the release, the dataset's descriptor and the countries; never the catalogue's
+    # version, which moves when any other dataset is loaded. Last-Modified moves with each: the release's, or the
+    # last shipped load (when countries and descriptors are written), whichever is later.
+    key = make_etag(
+        "datapackage", *dataset_content(snapshot.dataset(dataset_id)), *release_content(chosen),
+        countries_content(snapshot), media,
+    )  # fmt: skip
+    modified = max(filter(None, (chosen.modified, countries_modified(snapshot))))
+    return await respond(request, state, snapshot, key, build, modified=modified)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from api.datasets.catalog import Snapshot
 from api.datasets.schemas import CountryListPublic, CountryPublic
 from api.datasets.tables import Country
 from api.web.cache import make_etag
@@ -16,6 +18,21 @@ from api.web.responses import CSV_CONTENT, ERRORS, data_responses
 router = APIRouter(prefix="/v1/countries", tags=["countries"], dependencies=STRICT)
 COLUMNS = ["code", "name", "entity_type", "aliases"]
 CountryCode = Annotated[str, Path(pattern=r"^[A-Za-z]{3}$", description="ISO3 code, e.g. JPN", examples=["JPN"])]
+
+
+def countries_content(snapshot: Snapshot) -> str:
+    """A digest of every country's row: what the country list (and a data package's countries.csv) is made of."""
+    return make_etag(
+        *(f"{c.code}\x1e{c.name}\x1e{c.entity_type}\x1e{c.aliases}" for _, c in sorted(snapshot.countries.items()))
+    )
+
+
+def countries_modified(snapshot: Snapshot) -> datetime | None:
+    """``Last-Modified`` of the country answers: the last load of a shipped release. Countries are written only
+    when the shipped package is seeded (a file loaded later must use known codes), so loading a file, into any
+    dataset, changes neither them nor this date."""
+    shipped = [r.loaded_at for releases in snapshot.releases.values() for r in releases if r.origin == "shipped"]
+    return max(shipped) if shipped else snapshot.modified
 
 
 def _public(c: Country) -> CountryPublic:
@@ -45,7 +62,8 @@ async def list_countries(
             return csv_bytes(COLUMNS, (c.model_dump() for c in data)), CSV_TYPE, {}
         return CountryListPublic(data=data, count=len(data)).model_dump_json().encode(), "application/json", {}
 
-    return await respond(request, state, snapshot, make_etag("countries", snapshot.version, as_), build)
+    key = make_etag("countries", countries_content(snapshot), as_)  # the list names no dataset: none changes it
+    return await respond(request, state, snapshot, key, build, modified=countries_modified(snapshot))
 
 
 @router.get(
@@ -65,5 +83,5 @@ async def get_country(
             return csv_bytes(COLUMNS, [_public(country).model_dump()]), CSV_TYPE, {}
         return _public(country).model_dump_json().encode(), "application/json", {}
 
-    key = make_etag("country", country.code, snapshot.version, as_)
-    return await respond(request, state, snapshot, key, build)
+    key = make_etag("country", country.code, country.name, country.entity_type, country.aliases, as_)
+    return await respond(request, state, snapshot, key, build, modified=countries_modified(snapshot))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
 from api.datasets import observations, queries
+from api.datasets.catalog import Snapshot
 from api.datasets.observations import ObservationQuery
 from api.datasets.schemas import (
     DatasetListPublic,
@@ -17,6 +18,7 @@ from api.datasets.schemas import (
     RecordListPublic,
     ReleaseListPublic,
 )
+from api.datasets.tables import Dataset, Release
 from api.errors import InvalidParameter
 from api.web.cache import make_etag
 from api.web.deps import (
@@ -44,6 +46,37 @@ DATASET_COLUMNS = [
 ]  # fmt: skip
 RELEASE_COLUMNS = ["dataset", "release_id", "content_hash", "row_count", "retrieved", "published", "origin",
                    "loaded_at", "current_since", "current"]  # fmt: skip
+
+
+def dataset_content(dataset: Dataset) -> tuple[object, ...]:
+    """What an answer about the dataset takes from its own row: title, description, unit and descriptor (the
+    provenance, the schema). The parts of an ETag: it changes with them, and with nothing else's."""
+    return (dataset.id, dataset.kind, dataset.title, dataset.description, dataset.unit, dataset.unit_label,
+            dataset.descriptor)  # fmt: skip
+
+
+def release_content(release: Release) -> tuple[object, ...]:
+    """What a release says of itself (immutable), not when it last became current."""
+    return (release.id, release.release_id, release.content_hash, release.row_count, release.retrieved,
+            release.published, release.origin, release.note, release.loaded_at.isoformat())  # fmt: skip
+
+
+def release_state(release: Release) -> tuple[object, ...]:
+    """:func:`release_content` and when the release last became current (``current_since``, served too)."""
+    return *release_content(release), release.modified.isoformat()
+
+
+def dataset_etag(snapshot: Snapshot, dataset_id: str, as_: Format) -> str:
+    """``GET /v1/datasets/{id}``: the dataset's row and its current release, so that loading another dataset
+    leaves it (and its Last-Modified, the release's) alone."""
+    dataset, release = snapshot.dataset(dataset_id), snapshot.release(dataset_id)
+    return make_etag("dataset", *dataset_content(dataset), *release_state(release), as_)
+
+
+def releases_etag(dataset_id: str, releases: list[Release], as_: Format) -> str:
+    """``GET /v1/datasets/{id}/releases``: the dataset's releases in order, each with when it became current. Any
+    change to the list makes a release current, which moves Last-Modified (the current one's) with it."""
+    return make_etag("releases", dataset_id, *(release_state(r) for r in releases), as_)
 
 
 def _json(model: Any) -> tuple[bytes, str, dict[str, str]]:
@@ -108,7 +141,7 @@ async def get_dataset(
             dataset = dataset_public(session, snapshot, dataset_id)
         return _datasets(as_, [dataset], dataset)
 
-    key = make_etag("dataset", dataset_id, snapshot.version, as_)
+    key = dataset_etag(snapshot, dataset_id, as_)
     return await respond(request, state, snapshot, key, build, modified=snapshot.release(dataset_id).modified)
 
 
@@ -135,7 +168,7 @@ async def list_releases(
             return csv_bytes(RELEASE_COLUMNS, [r.model_dump() | {"dataset": dataset_id} for r in data]), CSV_TYPE, {}
         return _json(ReleaseListPublic(dataset=dataset_id, data=data, count=len(data)))
 
-    key = make_etag("releases", dataset_id, snapshot.version, as_)
+    key = releases_etag(dataset_id, releases, as_)
     return await respond(request, state, snapshot, key, build, modified=releases[0].modified if releases else None)
 
 
