@@ -61,6 +61,7 @@ def serve(
         log_config=uvicorn_log_config("info"),
         access_log=False,  # tivcast.access logs each request, with its request id (api/operations/metrics.py)
         proxy_headers=False,  # X-Forwarded-For is trusted only from TIVCAST_TRUSTED_PROXIES (operations/security.py)
+        date_header=False,  # the app sends Date, exact to the second (api.web.cache.date_header)
     )
 
 

@@ -39,6 +39,7 @@ def serve(port: int) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.web.cache import date_header
 
     app = create_app()
     bare: dict[str, bytes] = {}
@@ -62,7 +63,8 @@ def serve(port: int) -> None:
             key = scope["path"].rsplit("/", 1)[1]
             if "raw" not in bare:
                 bare["raw"] = await app.state.tivcast.service.get_result(key)
-            headers = [(b"etag", f'"{key}"'.encode()), (b"cache-control", b"public, max-age=31536000, immutable")]
+            headers = [(b"etag", f'"{key}"'.encode()), (b"cache-control", b"public, max-age=31536000, immutable"),
+                       date_header()]
             if (b"if-none-match", f'"{key}"'.encode()) in scope["headers"]:
                 await send({"type": "http.response.start", "status": 304, "headers": headers})
                 await send({"type": "http.response.body", "body": b""})
@@ -73,7 +75,8 @@ def serve(port: int) -> None:
             return
         await app(scope, receive, send)
 
-    uvicorn.run(outer, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # as tivcast serve runs it: the app sends Date (api.web.cache.date_header), so the raw endpoint sends it too
+    uvicorn.run(outer, host="127.0.0.1", port=port, log_level="warning", access_log=False, date_header=False)
 
 
 def fetch(url: str, data: bytes | None = None) -> tuple[int, Any, bytes]:

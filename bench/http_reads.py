@@ -67,7 +67,9 @@ def serve_tivcast(port: int) -> None:
     from api.app import create_app
     from api.operations.log_config import uvicorn_log_config
 
-    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_config=uvicorn_log_config("info"), access_log=False)
+    # as tivcast serve runs it: the app sends Date (api.web.cache.date_header), uvicorn does not
+    uvicorn.run(create_app(), host="127.0.0.1", port=port, log_config=uvicorn_log_config("info"), access_log=False,
+                date_header=False)
 
 
 def serve_bare(port: int, body_file: str) -> None:

@@ -51,7 +51,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.operations.log_config import access, request_id_from
-from api.web.cache import ROUTE_KEY, FastPath
+from api.web.cache import ROUTE_KEY, FastPath, date_header
 from workers import logs
 from workers.client import ForecastService, Unavailable
 from workers.metrics import JobStats
@@ -87,7 +87,8 @@ def route_of(scope: Scope) -> str:
 
 
 class Instrument:
-    """Pure ASGI middleware (outermost): request id in, metrics and one access line out.
+    """Pure ASGI middleware (outermost): request id in, metrics and one access line out; every response gets
+    its ``X-Request-ID`` and its ``Date`` (:func:`api.web.cache.date_header`).
 
     It adds a counter increment, a histogram observation and a header to each request; the access
     line is skipped for probes and scrapes, and when ``access_log`` is off."""
@@ -109,7 +110,7 @@ class Instrument:
         try:
             replayed = None
             if self.replays is not None and scope["method"] == "GET":  # a GET the replay cache holds: answered
-                replayed = await self.replays.answer(scope, send, (echo,))  # here, with the id among its headers
+                replayed = await self.replays.answer(scope, send, (echo, date_header()))  # here, with the id
             if replayed is not None:
                 status = replayed
             else:
@@ -119,7 +120,7 @@ class Instrument:
                     if message["type"] == "http.response.start":
                         started.append(message["status"])
                         # a new list: the headers may belong to a cached response that is replayed
-                        message["headers"] = [*message.get("headers", ()), echo]
+                        message["headers"] = [*message.get("headers", ()), echo, date_header()]
                     await send(message)
 
                 try:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -66,6 +67,23 @@ def etag_matches(header: bytes, etag: bytes) -> bool:
 def matches(request: Request, etag: str) -> bool:
     header = request.headers.get("if-none-match")
     return header is not None and etag_matches(header.encode("latin-1"), etag.encode())
+
+
+_DATE: tuple[int, bytes] = (0, b"")
+
+
+def date_header() -> tuple[bytes, bytes]:
+    """The ``Date`` header of a response starting now (RFC 9110 6.6.1), formatted once per second.
+
+    The application sends it, not uvicorn (``tivcast serve`` runs uvicorn with ``date_header=False``): uvicorn
+    formats its ``Date`` on a 0.1 s tick every tenth tick, so it lags the clock by up to a second or more, and a
+    response right after a release change would then carry a ``Last-Modified`` later than its ``Date``, which
+    RFC 9110 8.8.2.1 forbids (``Last-Modified`` is the release's ``current_since``, never later than now)."""
+    global _DATE
+    now = int(time.time())
+    if _DATE[0] != now:
+        _DATE = (now, formatdate(now, usegmt=True).encode("ascii"))
+    return b"date", _DATE[1]
 
 
 @lru_cache(maxsize=256)  # a release's load time, formatted for every answer from it

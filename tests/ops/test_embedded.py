@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from api.settings import Settings
 from tests.ops.conftest import JsonLog, capture_log, drop_database
-from tests.services import ROOT
+from tests.services import ROOT, free_port
 from workers.logs import JsonFormatter, bind, reset
 from workers.settings import WorkerSettings
 
@@ -237,3 +243,44 @@ class TestServe:
         assert result.returncode == 2, result.stderr
         assert "--workers 2 needs TIVCAST_REDIS_URL" in result.stderr
         assert not (tmp_path / "serve.db").exists()  # refused before anything started
+
+    def test_each_response_has_one_date_exact_to_the_second(self, tmp_path: Path) -> None:
+        """The app sends ``Date`` (uvicorn's own lags the clock by up to a second, so right after a release change
+        Last-Modified would be later than Date, RFC 9110 8.8.2.1): one header, the second the response was sent."""
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIVCAST_")}
+        env.update(TIVCAST_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", TIVCAST_WARM_ON_START="false")
+        args = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+        log = tmp_path / "serve.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        try:
+            url = f"http://127.0.0.1:{port}/v1/datasets/arms-exports"
+            wait_until_served(server, url, log)
+            for _ in range(12):  # over a second: uvicorn's Date, formatted every tenth tick of 0.1 s, lags in most
+                before = math.floor(time.time())
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    dates = response.headers.get_all("Date")
+                after = time.time()
+                assert dates is not None and len(dates) == 1, dates
+                sent = parsedate_to_datetime(dates[0]).timestamp()
+                assert before <= sent <= after, (dates[0], before, after)
+                assert parsedate_to_datetime(response.headers["Last-Modified"]).timestamp() <= sent
+                time.sleep(0.1)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def wait_until_served(server: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"tivcast serve exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    raise AssertionError(f"tivcast serve did not answer {url} within {timeout} s")
