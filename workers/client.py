@@ -55,7 +55,14 @@ __all__ = ["ForecastService", "RedisService", "Unavailable", "make_service"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+class CannotPersist(redis.RedisError):
+    """Redis refuses writes because its last snapshot failed (``MISCONF``: a full or unwritable disk, with
+    ``stop-writes-on-bgsave-error``): down for writes until it can save again, like a read-only replica. redis-py
+    raises it as a plain ``ResponseError``, which would otherwise surface as a 500."""
+
+
 REDIS_DOWN: tuple[type[BaseException], ...] = (
+    CannotPersist,
     redis.ConnectionError,
     redis.TimeoutError,
     redis.exceptions.ReadOnlyError,
@@ -217,7 +224,12 @@ class RedisService:
 
         async def bounded() -> T:
             async with asyncio.timeout(self.settings.redis_operation_timeout):
-                return await operation()
+                try:
+                    return await operation()
+                except redis.ResponseError as exc:
+                    if str(exc).startswith("MISCONF"):
+                        raise CannotPersist(str(exc)) from exc
+                    raise
 
         try:
             return await breaker.call(bounded, REDIS_DOWN)

@@ -3,8 +3,9 @@ working, and the service recovers by itself when Redis returns, even empty. Uses
 
 from __future__ import annotations
 
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -69,3 +70,34 @@ def wait_for_queued(client: TestClient, key: str) -> dict[str, object]:
     job: dict[str, object] = response.json()
     assert job["state"] == "queued"
     return job
+
+
+def test_a_redis_that_cannot_save_is_a_503_not_a_500(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A state Redis whose snapshot failed (a full or unwritable disk) refuses writes with MISCONF: the API says it
+    is unavailable (503 + Retry-After), as for a Redis that is down, and accepts work again once it can save."""
+    dbs = Databases("sqlite", tmp_path_factory.mktemp("misconf"))
+    prefix = unique_prefix("misconf")
+    with RedisServer("--save", "3600 1") as server:
+        settings = redis_settings(prefix, server.url(), breaker_reset_seconds=1)
+        app = create_app(Settings(database_url=dbs.copy(), warm_on_start=False), settings)
+        admin = server.client()
+        with TestClient(app) as client:
+            shutil.rmtree(server.dir)  # where it saves: gone, so the next snapshot fails
+            admin.bgsave()
+            wait_until(lambda: admin.info("persistence")["rdb_last_bgsave_status"] == "err")
+            posted = client.post("/v1/forecasts", json={**JAPAN, "horizon": 2})
+            assert posted.status_code == 503, posted.text
+            assert int(posted.headers["retry-after"]) >= 1
+            assert posted.headers["content-type"] == "application/problem+json"
+            server.dir.mkdir()  # for close(); the server's working directory stays the deleted one, so an operator
+            admin.config_set("stop-writes-on-bgsave-error", "no")  # lets it take writes again without saving
+            time.sleep(1.1)  # the breaker's reset time
+            assert client.post("/v1/forecasts", json={**JAPAN, "horizon": 2}).status_code == 202
+        admin.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
