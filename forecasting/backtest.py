@@ -31,8 +31,11 @@ def backtest_report(target: Target, inputs: ForecastInputs | None = None, card: 
                     ) -> dict[str, Any]:
     """Held-out accuracy of the served model for ``target`` and over all suppliers, with a verdict.
 
-    Raises :class:`InsufficientData` when the supplier was not evaluated
-    (too little history, or not in the shipped panel).
+    The report's ``target`` is the target as evaluated: the world total in
+    TIV whatever ``target.measure`` says (its share is 100 %; ``GET
+    /v1/backtests`` refuses ``measure=share`` for it). Raises
+    :class:`InsufficientData` when the supplier was not evaluated (too little
+    history, or not in the shipped panel).
     """
     card = card or load_card()
     code = target.country
@@ -44,7 +47,8 @@ def backtest_report(target: Target, inputs: ForecastInputs | None = None, card: 
     current = None if inputs is None else inputs.panel().digest() == card.data_digest
     data, measure, overall = card.data, t.measure, t.overall
     return {
-        "target": target.to_dict(),
+        # labelled as evaluated: the world total is scored in TIV only (its share is 100 %)
+        "target": (target if measure == target.measure else Target(code, "tiv")).to_dict(),
         "model_version": MODEL_VERSION,
         "card_model_version": card.model_version,
         "evaluated_measure": measure,

@@ -19,6 +19,9 @@ observed value always supersedes a scenario value, and this is noted):
 What-if changes (:class:`~forecasting.scenarios.DriverChange`) are applied
 afterwards, in order: ``add`` or ``multiply`` the path's value, or ``set``
 it, from ``from_year`` (to ``to_year`` if given), never to observed years.
+A custom scenario's change must touch a forecast year (``from_year`` not after
+the last, ``to_year`` not before the first; a change partly inside them
+applies to the years inside), as its known deliveries must lie in them.
 The result must stay inside the driver's range. A note flags any value
 outside the range seen in the fitted years: its effect is an extrapolation.
 """
@@ -192,6 +195,7 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
     paths, changes, deliveries = effective(scenario)
     own_from = len(changes) - len(scenario.changes)
     years = range(d.history.last_year + 1, d.history.last_year + horizon + 1)
+    _check_changes_in_years(scenario, years)
     resolved: dict[str, dict[int, float]] = {}
     notes: list[str] = list(d.notes)
     for name in used:
@@ -237,6 +241,27 @@ def resolve_scenario(scenario: Scenario, d: Design, horizon: int) -> ResolvedSce
     return ResolvedScenario(scenario.name, scenario.title, scenario.description, d.settings, tuple(years),
                             resolved, dict(sorted(deliveries.items())), tuple(notes), deals, world,
                             rules.elasticity)
+
+
+def _check_changes_in_years(scenario: Scenario, years: range) -> None:
+    """A custom scenario's change that touches no forecast year would change nothing: refused, naming the
+    year that lies outside (a built-in's changes are its fixed story, applied to whatever years they reach)."""
+    if scenario.builtin:
+        return
+    span = f"the forecast years {years.start}-{years.stop - 1}"
+    for i, change in enumerate(scenario.changes):
+        if change.from_year >= years.stop:
+            raise InvalidScenario(
+                f"change {i} ({change.op} {change.driver}) starts in {change.from_year}, after {span}: it would "
+                "change nothing; start it within them or forecast a longer horizon",
+                field=f"scenario.changes[{i}].from_year",
+            )
+        if change.to_year is not None and change.to_year < years.start:
+            raise InvalidScenario(
+                f"change {i} ({change.op} {change.driver}) ends in {change.to_year}, before {span}: it would "
+                "change nothing; end it within them",
+                field=f"scenario.changes[{i}].to_year",
+            )
 
 
 def _range_note(name: str, series: Mapping[int, float], fitted: list[float]) -> list[str]:

@@ -111,7 +111,11 @@ class DriverPath:
 
 @dataclass(frozen=True)
 class DriverChange:
-    """A what-if change to the base path: ``op`` by ``value`` from ``from_year`` to ``to_year``."""
+    """A what-if change to the base path: ``op`` by ``value`` from ``from_year`` to ``to_year``.
+
+    In a custom scenario it must touch a forecast year (refused otherwise by
+    :func:`forecasting.paths.resolve_scenario`, naming ``from_year`` or ``to_year``).
+    """
 
     driver: str
     op: ChangeOp

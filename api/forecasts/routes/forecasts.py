@@ -30,6 +30,7 @@ from api.forecasts.schemas import AnyResult, BacktestReport, ForecastResult, Job
 from api.operations.security import LIMITED, rate_limited
 from api.web.cache import matches
 from api.web.deps import JSON_ONLY, STRICT, SnapshotDep, StateDep
+from forecasting.panel import WORLD
 from workers.requests import backtest_job, forecast_job, scenario_set_job
 
 # Unknown or repeated query parameters are a 422 (POST takes none: everything is in the body); JSON only.
@@ -152,13 +153,32 @@ async def get_backtest(
     state: StateDep,
     snapshot: SnapshotDep,
     country: Country,
-    measure: Measure = "share",
+    measure: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(share|tiv)$",
+            description="share (percent of world) or tiv; by default share, and tiv for WLD (the world total is "
+            "evaluated in TIV only: its share is 100 %)",
+        ),
+    ] = None,
 ) -> Response:
     """Rolling-origin accuracy (MAE, RMSE, sMAPE, MASE, interval coverage) against naive baselines,
     with a skill score and a plain verdict; computed once per data and model version."""
     inputs = await inputs_for(state, snapshot, country)
-    spec = spec_or_422(lambda: backtest_job({"country": inputs.country, "measure": measure}, inputs))
+    evaluated = _backtest_measure(inputs.country, measure)
+    spec = spec_or_422(lambda: backtest_job({"country": inputs.country, "measure": evaluated}, inputs))
     return await serve_spec(request, state, spec, latest=True, version=snapshot.version)
+
+
+def _backtest_measure(country: str, measure: str | None) -> str:
+    """The measure a backtest is evaluated (and labelled) in: the world total only in TIV, as POST
+    /v1/forecasts refuses its share; a stated ``measure=share`` for it is a 422 naming the parameter."""
+    if country != WORLD:
+        return measure or "share"
+    if measure == "share":
+        raise InvalidParameter("measure", "the world's share of world exports is 100 %; the world total is "
+                                          "evaluated in 'tiv' only (measure=tiv, its default)")
+    return "tiv"
 
 
 @router.get(
