@@ -54,8 +54,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from forecasting.errors import InsufficientData
-
 __all__ = ["BOOTSTRAP_REPLICATES", "BOOTSTRAP_SEED", "DIFFERENCE_YEARS", "LAG_YEARS", "Elasticity", "alternatives",
            "clear_estimates", "estimate_elasticity"]
 
@@ -101,6 +99,10 @@ class Uncertainty:
         return max(self.ols, self.newey_west, self.bootstrap)
 
 
+NO_MILEX = "the data hold no world military expenditure"
+TOO_FEW = "too few years with world TIV and military expenditure to estimate world demand (need 10 yearly changes)"
+
+
 @dataclass(frozen=True)
 class Elasticity:
     """An estimated long-run elasticity with its uncertainty, the years it came from and its lag structure."""
@@ -115,11 +117,13 @@ class Elasticity:
     difference_years: int = 1
     alternatives: tuple[Alternative, ...] = field(default=(), compare=False)
     uncertainty: Uncertainty | None = field(default=None, compare=False)
+    why_not: str = NO_MILEX  # for an elasticity not estimated: why (to_dict's method)
 
     @classmethod
-    def unavailable(cls) -> Elasticity:
-        """No estimate (the data hold no world military expenditure): world demand then moves nothing."""
-        return cls(0.0, 0.0, 0, 0, 0, 0.0)
+    def unavailable(cls, why_not: str = NO_MILEX) -> Elasticity:
+        """No estimate (the data hold no world military expenditure, or too few years of it): world demand then
+        moves nothing."""
+        return cls(0.0, 0.0, 0, 0, 0, 0.0, why_not=why_not)
 
     @property
     def estimated(self) -> bool:
@@ -176,8 +180,8 @@ class Elasticity:
     def to_dict(self) -> dict[str, Any]:
         if not self.estimated:
             return {"value": 0.0, "standard_error": 0.0, "n": 0, "years": "none", "r_squared": 0.0,
-                    "method": "not estimated: the data hold no world military expenditure, so world demand "
-                    "moves nothing (a custom scenario may state an elasticity)",
+                    "method": f"not estimated: {self.why_not}, so world demand moves nothing (a custom scenario "
+                    "may state an elasticity)",
                     "estimated_or_asserted": "asserted: 0, for want of data"}
         return {"value": self.value, "standard_error": self.standard_error, "n": self.n,
                 "years": f"{self.first_year}-{self.last_year}", "r_squared": self.r_squared,
@@ -305,10 +309,15 @@ def alternatives(world_tiv: Mapping[int, float], world_milex: Mapping[int, float
 
 def estimate_elasticity(world_tiv: Mapping[int, float], world_milex: Mapping[int, float],
                         lower_bound_years: Sequence[int] = ()) -> Elasticity:
-    """Long-run elasticity of world TIV to world military expenditure (module docstring).
+    """Long-run elasticity of world TIV to world military expenditure (module docstring); not estimated
+    (:meth:`Elasticity.unavailable`, with the reason) without world military expenditure or with too few years
+    of it (an as-of forecast ending before about 1999): a forecast that does not use world demand must not fail
+    for want of it, and one that does says it moved nothing.
 
     Memoised by the data (the block bootstrap over every specification costs about 0.2 s, and every TIV and
     Japan fit on the same data asks for the same estimate); deterministic, so the cache changes no result."""
+    if not world_milex:
+        return Elasticity.unavailable()
     return _estimate(tuple(sorted(world_tiv.items())), tuple(sorted(world_milex.items())),
                      tuple(sorted(lower_bound_years)))
 
@@ -332,8 +341,7 @@ def _estimate(world_items: tuple[tuple[int, float], ...], milex_items: tuple[tup
     # regression of 1-year changes, which needs fewer years, as the method text says.
     fitted = _fit(world_tiv, world_milex, lower_bound_years, 1, (0,), False)
     if fitted is None:
-        raise InsufficientData("too few years with world TIV and military expenditure to estimate world demand "
-                               "(need 10 yearly changes)", field="inputs.drivers.world_military_expenditure")
+        return Elasticity.unavailable(TOO_FEW)
     value, uncertainty, r2, years = fitted
     return Elasticity(value, uncertainty.served, len(years), years[0], years[-1], r2, 0, 1,
                       uncertainty=uncertainty)

@@ -34,7 +34,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 from typing import Any
 
@@ -116,6 +116,13 @@ class FittedModel:
     # Japan's baseline pipeline run per (horizon, interval width): every scenario's breakdown is against it, and
     # it is deterministic (the fit's seed), so a scenario set simulates it once (_japan_rows).
     baseline_runs: dict[tuple[int, float], PipelineResult] = field(repr=False, default_factory=dict)
+    # the design the driver coefficients were fitted on: the share's for every supplier, a TIV target's too
+    # (_driver_design), so that a what-if moves a supplier's share and TIV alike (TIV = share x world)
+    driver_design: Design | None = field(repr=False, default=None)
+
+    @property
+    def drivers_fitted_on(self) -> Design:
+        return self.driver_design or self.design
 
 
 _PANEL_CACHE: OrderedDict[tuple[str, int, str], PanelForecast] = OrderedDict()
@@ -231,7 +238,8 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     spread = interval_scale(panel.array(code, measure)[1])
     sparse = code != WORLD and is_intermittent(panel.array(code, measure)[1])
     world_spread = interval_scale(panel.array(WORLD, "tiv")[1])
-    coefficients = _driver_coefficients(d, seed) if d.settings.drivers else {}
+    driver_design = _driver_design(inputs, d, spec)
+    coefficients = _driver_coefficients(driver_design, seed) if d.settings.drivers else {}
     card = load_card()
     needed = ("share", "tiv", "world") if d.pipeline else ("world" if code == WORLD else spec.target.measure,)
     calibration, interval_errors = _calibration_for(card, spec, needed)
@@ -239,8 +247,8 @@ def fit(inputs: ForecastInputs, spec: ModelSpec, seed: int = 0) -> FittedModel:
     elasticity = estimate_elasticity(panel.world, d.world_milex, panel.lower_bound_years) \
         if d.world_milex and japan is None else (japan.elasticity if japan else None)
     fitted = FittedModel(spec, inputs, d, seed, coefficients, base, calibration, spread, sparse,
-                         world_spread=world_spread, japan=japan, elasticity=elasticity)
-    description = describe_model(d, coefficients, seed, base, card, panel, spec.target)
+                         world_spread=world_spread, japan=japan, elasticity=elasticity, driver_design=driver_design)
+    description = describe_model(d, coefficients, seed, base, card, panel, spec.target, driver_design.scale)
     description["interval_errors"] = interval_errors
     if elasticity is not None:
         description["world_demand"] = {**elasticity.to_dict(), "applies_to": "the world total, and through it "
@@ -276,11 +284,25 @@ def _japan_parts(inputs: ForecastInputs, d: Design, panel: Panel, base: PanelFor
     assert other_base is not None, "fit passes the panel forecast the pipeline it gives the design"
     other = exports_besides_deals(panel, d.pipeline)
     world_history = panel.array(WORLD, "tiv")[1]
-    milex = inputs.drivers.get(WORLD_MILEX, {})
-    elasticity = estimate_elasticity(panel.world, milex, panel.lower_bound_years) if milex else \
-        Elasticity.unavailable()
+    # the design's world military expenditure: cut at an as-of history's end like the panel
+    elasticity = estimate_elasticity(panel.world, d.world_milex, panel.lower_bound_years)
     return JapanParts(target.measure, other_base, interval_scale(other), base.world,
                       interval_scale(world_history), calibration, elasticity, is_intermittent(other))
+
+
+def _driver_design(inputs: ForecastInputs, d: Design, spec: ModelSpec) -> Design:
+    """The design a supplier's driver regression is fitted on: its share's, whatever the measure asked for.
+
+    A TIV target's own regression (on log TIV) gave coefficients of their own, even of the opposite sign (the
+    United States' spending: -0.013 per step on its share's logit, +0.045 on its TIV's log), so a what-if moved
+    the share down and the TIV up, past the world total. One regression per supplier, on its share, and the TIV is
+    that share times the world forecast. The share's logit has its default zero offset (``zero_offset`` of a TIV
+    target is in TIV million, the unit of no share), and a logistic trend saturates at 100 % (``cap`` of a TIV
+    target is in TIV million: it bounds the TIV forecast, :func:`_ceiling`)."""
+    if spec.target.measure == "share" or spec.target.country == WORLD or not d.settings.drivers:
+        return d
+    settings = replace(d.settings, zero_offset=None, cap=100.0 if d.settings.growth == "logistic" else None)
+    return design(inputs, Target(spec.target.country, "share"), spec.window, settings)
 
 
 def _driver_coefficients(d: Design, seed: int) -> dict[str, float]:
@@ -336,8 +358,8 @@ def _shift(fitted: FittedModel, resolved: ResolvedScenario) -> tuple[Array, dict
     if not fitted.coefficients:
         return np.zeros(len(years)), {}
     base = resolve_scenario(SCENARIOS["baseline"], fitted.design, len(years))
-    ours = _regressors(fitted.design, years, resolved.drivers)
-    theirs = _regressors(fitted.design, years, base.drivers)
+    ours = _regressors(fitted.drivers_fitted_on, years, resolved.drivers)
+    theirs = _regressors(fitted.drivers_fitted_on, years, base.drivers)
     parts = {n: fitted.coefficients[n] * (ours[n] - theirs[n]) for n in ours}
     return _contribution(fitted.coefficients, ours, len(years)) - _contribution(
         fitted.coefficients, theirs, len(years)), parts
@@ -349,10 +371,14 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, baseline: Resol
     n = len(resolved.years)
     point, lower, upper = base_interval(fitted, n, width)
     shift, parts = _shift(fitted, resolved)
-    scale = fitted.design.scale
     delivery = _delivery_units(fitted, resolved.known_deliveries, resolved.years)
     limit = _ceiling(fitted)
     demand, low_demand, high_demand = _world_demand(fitted, resolved, baseline, width)
+    code = fitted.spec.target.country
+    if fitted.spec.target.measure == "tiv" and code != WORLD:
+        return _tiv_simulation(fitted, (point, lower, upper), shift, parts, delivery,
+                               (demand, low_demand, high_demand), limit, width)
+    scale = fitted.design.scale
 
     def moved(values: Array, factor: Array) -> Array:
         shifted = scale.inverse(scale.forward(values) + shift) if shift.any() else values
@@ -363,6 +389,49 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, baseline: Resol
         parts = {**parts, "world_demand": demand}
     return Simulation(z, {"statistical_base": scale.forward(point), **parts}, moved(point, np.exp(demand)),
                       np.vstack([moved(lower, np.exp(low_demand)), moved(upper, np.exp(high_demand))]).T, delivery)
+
+
+def _tiv_simulation(fitted: FittedModel, base: tuple[Array, Array, Array], shift: Array, parts: dict[str, Array],
+                    delivery: Array, demand: tuple[Array, Array, Array], limit: float, width: float) -> Simulation:
+    """A supplier's TIV under a scenario: its share as the share forecast moves it (the drivers' shift on the
+    share's logit, :func:`_driver_design`) times the world forecast (moved by world demand), plus known
+    deliveries. The calibrated TIV bounds move by the same factor as the point (or by the same amount where the
+    base share is 0), and the upper one stays at most the world total's upper bound of the same width (as
+    :func:`~forecasting.evaluation.supplier_tiv_interval` keeps the baseline's). ``yhat`` and ``parts`` are on
+    the share's logit (the scale the coefficients act on); ``unit`` turns effects there into TIV."""
+    point, lower, upper = base
+    n = len(point)
+    share_scale = fitted.drivers_fitted_on.scale
+    share = fitted.base.share[fitted.spec.target.country][:n]
+    world = fitted.base.world[:n]
+    moved_share = share_scale.inverse(share_scale.forward(share) + shift) if shift.any() else share
+    positive = share > 0
+    ratio = np.where(positive, moved_share / np.where(positive, share, 1.0), 1.0)
+    added = np.where(positive, 0.0, moved_share * world / 100.0)
+    world_upper = _world_upper(fitted, n, width)
+
+    def moved(values: Array, factor: Array, cap: Array | None = None) -> Array:
+        out = (values * ratio + added) * factor
+        if cap is not None:
+            out = np.minimum(out, cap * factor)
+        return np.asarray(np.clip(out + delivery, 0.0, limit), dtype=float)
+
+    point_demand, low_demand, high_demand = demand
+    z = share_scale.forward(share) + shift
+    if point_demand.any():
+        parts = {**parts, "world_demand": point_demand}
+    upper_moved = moved(upper, np.exp(high_demand), world_upper)
+    return Simulation(z, {"statistical_base": share_scale.forward(share), **parts}, moved(point, np.exp(point_demand)),
+                      np.vstack([np.minimum(moved(lower, np.exp(low_demand)), upper_moved), upper_moved]).T,
+                      delivery, unit=world * np.exp(point_demand) / 100.0)
+
+
+def _world_upper(fitted: FittedModel, n: int, width: float) -> Array | None:
+    """The world total's calibrated upper bound per horizon, where the calibration holds the world's errors."""
+    if "world" not in fitted.calibration.quantiles or fitted.world_spread <= 0:
+        return None
+    return np.array([interval(float(w), fitted.world_spread, fitted.calibration, "world", h + 1, width)[1]
+                     for h, w in enumerate(fitted.base.world[:n])])
 
 
 def _ceiling(fitted: FittedModel) -> float:
@@ -461,7 +530,9 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
         rows, extra = _japan_rows(fitted, fitted.japan, resolved, baseline, effective_pipeline(scenario),
                                   interval_width)
     else:
-        rows = list(forecast_years(resolved, d.scale, _simulation(fitted, resolved, baseline, interval_width),
+        rows = list(forecast_years(resolved, fitted.drivers_fitted_on.scale if fitted.spec.target.measure == "tiv"
+                                   and fitted.spec.target.country != WORLD else d.scale,
+                                   _simulation(fitted, resolved, baseline, interval_width),
                                    _simulation(fitted, baseline, baseline, interval_width)))
     request = ForecastRequest(fitted.spec.target, scenario, horizon, interval_width, fitted.spec.window, fitted.seed)
     canonical = canonical_request(request, fitted.inputs, resolved)

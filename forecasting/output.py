@@ -62,6 +62,7 @@ class Simulation:
     point: Array  # target's unit, deliveries included, bounded
     paths: Array  # calibrated (lower, upper) per year, target's unit, bounded
     delivery: Array  # known deliveries in the target's unit
+    unit: Array | None = None  # target's unit per unit of ``yhat``'s inverse (a supplier's TIV: world / 100)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def forecast_years(resolved: ResolvedScenario, scale: Scale, scenario: Simulatio
     rows = []
     for i, year in enumerate(resolved.years):
         z = scenario.yhat[i]
-        effects = {n: float(scale.inverse(z) - scale.inverse(z - v[i])) for n, v in scenario.parts.items()
+        unit = 1.0 if scenario.unit is None else float(scenario.unit[i])
+        effects = {n: float(scale.inverse(z) - scale.inverse(z - v[i])) * unit for n, v in scenario.parts.items()
                    if n != "statistical_base"}
         lo, hi = scenario.paths[i]
         b_lo, b_hi = baseline.paths[i]
@@ -149,9 +151,14 @@ def settings_effect(d: Design) -> dict[str, str]:
     return {
         "growth": regression, "changepoint_prior_scale": regression, "driver_prior_scale": regression,
         "drivers": "the drivers of that regression",
-        "cap": "a ceiling on the point and both bounds, in the target's unit; also the logistic trend's saturation "
-        "in that regression" if d.settings.cap is not None else "none given: shares stay within 0-100, TIV >= 0",
-        "zero_offset": "the transform the scenario's driver differences act on",
+        "cap": ("a ceiling on the point and both bounds, in TIV million (the driver regression, on the share, "
+                "saturates at 100 %)" if d.target.measure == "tiv" and d.target.country != WORLD else
+                "a ceiling on the point and both bounds, in the target's unit; also the logistic trend's saturation "
+                "in that regression") if d.settings.cap is not None else
+        "none given: shares stay within 0-100, TIV >= 0",
+        "zero_offset": "no effect: a TIV target's driver regression runs on the supplier's share (default offset), "
+        "so that its TIV and share what-ifs agree" if d.target.measure == "tiv" and d.target.country != WORLD
+        and d.settings.drivers else "the transform the scenario's driver differences act on",
         "uncertainty_samples": "the simulated paths behind the pipeline's intervals" if d.pipeline else
         "no effect: this forecast's interval is conformal (read from past errors), not simulated",
     }
@@ -205,8 +212,11 @@ def _interval_method(d: Design, code: str) -> str:
 
 
 def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: PanelForecast, card: ModelCard,
-                   panel: Panel, target: Target) -> dict[str, Any]:
-    """Method (members and weights), held-out accuracy, calibration, and the drivers' standing."""
+                   panel: Panel, target: Target, driver_scale: Scale | None = None) -> dict[str, Any]:
+    """Method (members and weights), held-out accuracy, calibration, and the drivers' standing; ``driver_scale``:
+    the scale the driver coefficients act on (a supplier's share's, for its TIV target too)."""
+    shifted_on = driver_scale or d.scale
+    share_for_tiv = shifted_on is not d.scale and target.measure == "tiv" and target.country != WORLD
     code = target.country
     members = base.served_members(code) if d.pipeline else base.world_members if code == WORLD else \
         base.members[code]
@@ -231,12 +241,14 @@ def describe_model(d: Design, coefficients: dict[str, float], seed: int, base: P
         "combination": "equal weights, fixed a priori (not fitted to the evaluation)",
         "coherence": _coherence(base, code),
         "point_forecast": PIPELINE_POINT if d.pipeline else "the coherent ensemble (the scenario's driver "
-        f"differences move it on the {d.scale.kind} scale)",
+        + ("differences move the supplier's share on its logit scale, and the TIV is that share times the world "
+           "forecast)" if share_for_tiv else f"differences move it on the {d.scale.kind} scale)"),
         "interval": _interval_method(d, code),
         "accuracy": card.summary(code, target.measure) | {"what_was_scored": PIPELINE_SCORED if d.pipeline else
                                                          _statistical_scored(base, code)},
         "evaluated_on_these_data": panel.digest() == card.data_digest,
-        "transform": {**d.scale.to_dict(), "used_for": _pipeline_shift(d) if d.pipeline else "scenario differences"},
+        "transform": {**shifted_on.to_dict(), "used_for": _pipeline_shift(d) if d.pipeline else
+                      "scenario differences" + (" of the share (the TIV follows it)" if share_for_tiv else "")},
         "settings": d.settings.to_dict(),
         "settings_effect": settings_effect(d),
         "seed": seed,

@@ -6,6 +6,7 @@ as the served world interval does, and the response says why the surge lowers Ja
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from forecasting.model import FittedModel, ModelSpec, clear_panel_cache, fit, fo
 from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
 from forecasting.scenarios import SCENARIOS
-from forecasting.series import Target
+from forecasting.series import HistoryWindow, Target
 from tests.forecasting.conftest import assumptions, pipeline
 
 AUSTRALIAN = "aus-mogami-frigates-australian-built"
@@ -206,3 +207,23 @@ class TestJapan:
         notes = predict(japan_fit, "demand-surge", horizon=10).notes
         note = next(n for n in notes if n.startswith("world_military_expenditure: growth path"))
         assert "(2024: 2676.51 USD billion, constant 2023 prices)" in note
+
+
+class TestAnAsOfHistoryTooShortForWorldDemand:
+    """World military expenditure starts in 1988 in the data: an as-of history ending before about 1999 has too few
+    yearly changes to estimate world demand. Its baseline does not use it and is served (the evaluation scores
+    those origins); world demand then moves nothing, and the response says why."""
+
+    @pytest.mark.parametrize(("code", "measure"), [("WLD", "tiv"), ("USA", "tiv"), ("JPN", "share")])
+    def test_the_baseline_is_served_and_says_world_demand_was_not_estimated(
+        self, inputs_for: Callable[[str], ForecastInputs], code: str, measure: str
+    ) -> None:
+        fitted = fit(inputs_for(code), ModelSpec(Target(code, measure), HistoryWindow(end=1995)))
+        forecast = predict(fitted, "baseline", 3)
+        assert [r.year for r in forecast.years] == [1996, 1997, 1998]
+        demand = forecast.model["world_demand"]
+        assert demand["estimated_or_asserted"] == "asserted: 0, for want of data"
+        assert "too few years with world TIV and military expenditure" in demand["method"]
+        surge = predict(fitted, "demand-surge", 3)  # world spending rises: with no estimate, the world moves not
+        if code == "WLD":
+            assert [r.point for r in surge.years] == [r.point for r in forecast.years]

@@ -1,0 +1,44 @@
+"""A driver what-if moves a supplier's share and its TIV alike: one regression per supplier, on its share, and the
+TIV is that share times the world forecast (until model version 2026.12.8 a TIV target had a regression of its own:
+doubling the United States' spending lowered its share and raised its TIV by 39 %, past what the world total
+allows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from forecasting.inputs import ForecastInputs
+from forecasting.model import ModelSpec, fit, predict
+from forecasting.output import Forecast
+from forecasting.parsing import parse_scenario
+from forecasting.series import Target
+
+DRIVER = {"USA": "own_military_expenditure", "JPN": "japan_defence_spending"}
+
+
+def what_if(inputs_for: Callable[[str], ForecastInputs], code: str, measure: str, factor: float) -> Forecast:
+    scenario = parse_scenario({"name": f"spending-x{factor:g}", "changes": [
+        {"driver": DRIVER[code], "op": "multiply", "value": factor, "from_year": 2026}]})
+    return predict(fit(inputs_for(code), ModelSpec(Target(code, measure), settings=scenario.settings)), scenario, 12)
+
+
+@pytest.fixture(scope="module")
+def world(inputs_for: Callable[[str], ForecastInputs]) -> Forecast:
+    return predict(fit(inputs_for("WLD"), ModelSpec(Target("WLD", "tiv"))), "baseline", 12)
+
+
+@pytest.mark.parametrize(("code", "factor"), [("USA", 2.0), ("USA", 10.0), ("JPN", 2.0)])
+def test_the_tiv_what_if_is_the_share_what_if_times_the_world(
+    inputs_for: Callable[[str], ForecastInputs], world: Forecast, code: str, factor: float
+) -> None:
+    share, tiv = what_if(inputs_for, code, "share", factor), what_if(inputs_for, code, "tiv", factor)
+    assert any(abs(r.difference[0]) > 1e-6 for r in share.years)  # the what-if moves the share at all
+    for s, t, w in zip(share.years, tiv.years, world.years, strict=True):
+        assert t.point == pytest.approx(s.point * w.point / 100.0, rel=1e-9), t.year
+        assert (t.difference[0] > 0) == (s.difference[0] > 0) or abs(s.difference[0]) < 1e-9, t.year
+        assert t.upper <= w.upper + 1e-9, t.year  # a supplier never exports more than the world
+        assert t.lower <= t.point <= t.upper or code == "JPN", t.year  # Japan's interval is simulated
+    assert tiv.model["transform"]["kind"] == "logit"
+    assert "share" in tiv.model["transform"]["used_for"] or code == "JPN"
