@@ -350,10 +350,15 @@ return 1
 """
 
 # KEYS: job, payload, then the queue's lists. ARGV: now, stale_queued. The sweep's half of SUBMIT's stale-queued rule
-# (workers.tasks.reconcile): a job published but unclaimed that long, with the queue empty and its payload kept, lost
-# its message; mark it unpublished (the caller publishes it again, then confirms). Returns 1 when the caller must.
+# (workers.tasks.reconcile): a job queued but unclaimed that long, with the queue empty and its payload kept, has no
+# message; mark it unpublished (the caller publishes it again, then confirms). Returns 1 when the caller must.
+# Published or not: a job whose publish never happened (SUBMIT ran, but its reply timed out and the API answered 503;
+# or the publish failed and so did the FAIL recording it; or this sweep's own publish failed) is 'queued' with
+# enqueued 0, and a client that retries within stale_enqueue gets it as 'existing': without this sweep it waited for
+# an identical request after that, or for its TTL (7 days). The same wait (stale_queued, not stale_enqueue) guards
+# against a second message where the first is only late.
 REQUEUE = """#!lua
-if redis.call('HGET', KEYS[1], 'state') ~= 'queued' or redis.call('HGET', KEYS[1], 'enqueued') ~= '1' then return 0 end
+if redis.call('HGET', KEYS[1], 'state') ~= 'queued' then return 0 end
 if tonumber(ARGV[1]) - (tonumber(redis.call('HGET', KEYS[1], 'queued')) or tonumber(ARGV[1])) <= tonumber(ARGV[2]) then
   return 0
 end
@@ -446,8 +451,9 @@ class JobStore:
         return True
 
     def lost_messages(self, stale_queued: float, limit: int = 1000) -> list[str]:
-        """Jobs whose message is gone (published, unclaimed ``stale_queued`` seconds, the queue empty), each marked
-        unpublished for the caller to publish again (then :meth:`mark_enqueued`); at most ``limit`` a sweep."""
+        """Jobs without a message (queued and unclaimed ``stale_queued`` seconds, the queue empty: its message was
+        lost, or its publish never happened, :data:`REQUEUE`), each marked unpublished for the caller to publish
+        again (then :meth:`mark_enqueued`); at most ``limit`` a sweep."""
         found: list[str] = []
         prefix = self.keys.job("")
         for raw in self.client.scan_iter(match=f"{prefix}*", count=1000):

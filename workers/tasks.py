@@ -152,7 +152,8 @@ def warm_cache() -> int:
 
 @app.task(name=RECONCILE_TASK)
 def reconcile() -> int:
-    """Publish again the jobs whose message was lost (beat): published, never claimed, the queue empty.
+    """Publish again the jobs that have no message (beat): queued, never claimed, the queue empty; published and
+    lost, or never published (a publish whose reply or recording failed, :data:`workers.jobs.REQUEUE`).
 
     A consumer that took a message off the queue and could not record it (Redis past ``maxmemory``) loses it;
     its job stayed ``queued`` and its result URL answered 202 until an identical request came

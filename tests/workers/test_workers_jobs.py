@@ -328,6 +328,30 @@ class TestLostMessage:
             client.close()
 
 
+    def test_the_sweep_publishes_a_job_whose_publish_never_happened(self, settings: WorkerSettings, spec: JobSpec
+                                                                    ) -> None:
+        """SUBMIT ran but its reply timed out (the API answered 503), or the publish and the FAIL recording it both
+        failed: the job is queued, never published. A client retrying at once gets it as existing; the sweep
+        publishes it once it has waited stale_queued with the queue empty (until now it waited for its TTL)."""
+        client = redis.Redis.from_url(SHARED_REDIS_URL)
+        queues = queue_keys(settings)
+        store = JobStore(client, settings.key_prefix, settings.job_ttl, settings.result_ttl, queues=queues)
+        try:
+            assert submit(store, spec) == "created"  # and no publish
+            assert submit(store, spec) == "existing"  # the client's retry a second later
+            assert store.lost_messages(STALE[2]) == []  # it may be only late
+            store.client.hset(store.keys.job(spec.key), "queued", time.time() - STALE[2] - 1)
+            client.lpush(queues[0], "another job's message")
+            assert store.lost_messages(STALE[2]) == []  # a busy queue: its message may be in it
+            client.delete(queues[0])
+            assert store.lost_messages(STALE[2]) == [spec.key]
+            job = store.client.hgetall(store.keys.job(spec.key))
+            assert job[b"state"] == b"queued" and job[b"enqueued"] == b"0"
+            store.mark_enqueued(spec.key)
+            assert store.lost_messages(STALE[2]) == []  # published: its wait starts again
+        finally:
+            client.close()
+
 class TestJobView:
     def test_to_dict_has_iso_times_and_age(self) -> None:
         job = Job("k", "forecast", "running", created=1_700_000_000.0, queued=1_700_000_000.0,
