@@ -16,6 +16,7 @@ from tests.api.conftest import CliWorker
 from tests.api.test_forecasts import JAPAN, computed, wait_for
 from tests.conftest import Databases
 from tests.services import PRODUCTION_DEADLINES, RedisServer, redis_settings, unique_prefix
+from workers.jobs import Keys
 
 FORECAST_READS = ["/v1/forecasts/latest?country=JPN&scenario=baseline", "/v1/backtests?country=JPN",
                   "/v1/forecasts/compare?country=JPN"]
@@ -101,3 +102,26 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+def test_an_evicted_result_is_a_404_that_says_to_post_again(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The result cache may evict a result (allkeys-lru) while its job hash says succeeded: the result URL says it
+    is gone and how to get it back (it answered 202 "succeeded" forever), and the same POST computes it again."""
+    dbs = Databases("sqlite", tmp_path_factory.mktemp("evicted"))
+    prefix = unique_prefix("evicted")
+    with RedisServer() as server, CliWorker(server.url(), prefix):
+        settings = redis_settings(prefix, server.url())
+        request = {**JAPAN, "horizon": 2}
+        with TestClient(create_app(Settings(database_url=dbs.copy(), warm_on_start=False), settings)) as first:
+            posted = first.post("/v1/forecasts", json=request)
+            key = posted.json()["key"]
+            assert wait_for(first, key)["state"] == "succeeded"
+        admin = server.client()
+        assert admin.delete(Keys(prefix).result(key)) == 1  # evicted
+        admin.close()
+        with TestClient(create_app(Settings(database_url=dbs.copy(), warm_on_start=False), settings)) as other:
+            gone = other.get(f"/v1/forecasts/{key}")
+            assert gone.status_code == 404, gone.text
+            assert gone.headers["content-type"] == "application/problem+json"
+            assert "no longer stored" in gone.json()["detail"] and "POST /v1/forecasts" in gone.json()["detail"]
+            assert computed(other, other.post("/v1/forecasts", json=request)).json()["key"] == key

@@ -199,6 +199,9 @@ async def get_forecast(key: Key, request: Request, state: StateDep) -> Response:
         raise NotFound(f"no forecast or job with key {key!r}; POST /v1/forecasts to request one")
     if job.state == "failed":
         return failed_problem(job)
+    if job.state == "succeeded":  # stored before the job was marked succeeded, so since expired or evicted
+        raise NotFound(f"the result of {key!r} is no longer stored (the result cache expired or evicted it); POST "
+                       "/v1/forecasts with the same request to compute it again")
     return await job_response(state, job, status=202)
 
 
