@@ -398,7 +398,9 @@ def _tiv_simulation(fitted: FittedModel, base: tuple[Array, Array, Array], shift
     deliveries. The calibrated TIV bounds move by the same factor as the point (or by the same amount where the
     base share is 0), and the upper one stays at most the world total's upper bound of the same width (as
     :func:`~forecasting.evaluation.supplier_tiv_interval` keeps the baseline's). ``yhat`` and ``parts`` are on
-    the share's logit (the scale the coefficients act on); ``unit`` turns effects there into TIV."""
+    the share's logit (the scale the coefficients act on); ``unit`` turns effects there into TIV. Known deliveries
+    count against the world total (as the deals of Japan's pipeline do): the point is at most the world forecast
+    (:func:`_check_deliveries` refuses a delivery above it)."""
     point, lower, upper = base
     n = len(point)
     share_scale = fitted.drivers_fitted_on.scale
@@ -411,17 +413,18 @@ def _tiv_simulation(fitted: FittedModel, base: tuple[Array, Array, Array], shift
     world_upper = _world_upper(fitted, n, width)
 
     def moved(values: Array, factor: Array, cap: Array | None = None) -> Array:
-        out = (values * ratio + added) * factor
-        if cap is not None:
+        out = (values * ratio + added) * factor + delivery
+        if cap is not None:  # the world's (point or upper bound) under the same world demand
             out = np.minimum(out, cap * factor)
-        return np.asarray(np.clip(out + delivery, 0.0, limit), dtype=float)
+        return np.asarray(np.clip(out, 0.0, limit), dtype=float)
 
     point_demand, low_demand, high_demand = demand
     z = share_scale.forward(share) + shift
     if point_demand.any():
         parts = {**parts, "world_demand": point_demand}
     upper_moved = moved(upper, np.exp(high_demand), world_upper)
-    return Simulation(z, {"statistical_base": share_scale.forward(share), **parts}, moved(point, np.exp(point_demand)),
+    point_moved = moved(point, np.exp(point_demand), world)
+    return Simulation(z, {"statistical_base": share_scale.forward(share), **parts}, point_moved,
                       np.vstack([np.minimum(moved(lower, np.exp(low_demand)), upper_moved), upper_moved]).T,
                       delivery, unit=world * np.exp(point_demand) / 100.0)
 
@@ -524,6 +527,7 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
         )
     d = fitted.design
     resolved = resolve_scenario(scenario, d, horizon)
+    _check_deliveries(fitted, resolved)
     baseline = resolve_scenario(SCENARIOS["baseline"], d, horizon)
     extra: dict[str, Any] | None = None
     if fitted.japan is not None:
@@ -543,6 +547,19 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
         interval_width=interval_width, data_version=fitted.inputs.data_version,
         notes=tuple(resolved.notes) + fitted.inputs.notes, pipeline=extra,
     )
+
+
+def _check_deliveries(fitted: FittedModel, resolved: ResolvedScenario) -> None:
+    """A known delivery is part of the world total: one above the world forecast of its year is refused (it was
+    added over an unchanged world: 50,000 TIV million for Korea in 2030 gave it 50,794 against a world of 28,680)."""
+    world = fitted.base.world
+    for i, year in enumerate(resolved.years):
+        tiv = resolved.known_deliveries.get(year, 0.0)
+        if tiv > world[i]:
+            raise InvalidScenario(
+                f"a known delivery of {tiv:,.0f} TIV million in {year} is more than the world total forecast for "
+                f"that year ({world[i]:,.0f}): no supplier delivers more than the world",
+                field=f"scenario.known_deliveries[{year}]")
 
 
 def _scenario_description(description: dict[str, Any], resolved: ResolvedScenario) -> dict[str, Any]:

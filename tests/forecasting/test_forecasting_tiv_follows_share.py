@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from forecasting.errors import InvalidScenario
 from forecasting.inputs import ForecastInputs
 from forecasting.model import ModelSpec, fit, predict
 from forecasting.output import Forecast
@@ -42,3 +43,26 @@ def test_the_tiv_what_if_is_the_share_what_if_times_the_world(
         assert t.lower <= t.point <= t.upper or code == "JPN", t.year  # Japan's interval is simulated
     assert tiv.model["transform"]["kind"] == "logit"
     assert "share" in tiv.model["transform"]["used_for"] or code == "JPN"
+
+
+class TestKnownDeliveries:
+    """A known delivery is part of the world total (as Japan's deals are): never above the world forecast."""
+
+    def test_one_above_the_world_forecast_is_refused_naming_its_year(
+        self, inputs_for: Callable[[str], ForecastInputs], world: Forecast
+    ) -> None:
+        scenario = parse_scenario({"name": "huge", "known_deliveries": {"2030": 50_000}})
+        fitted = fit(inputs_for("KOR"), ModelSpec(Target("KOR", "tiv"), settings=scenario.settings))
+        with pytest.raises(InvalidScenario, match="more than the world total forecast") as refused:
+            predict(fitted, scenario, 10)
+        assert refused.value.field == "scenario.known_deliveries[2030]"
+
+    def test_the_supplier_s_tiv_stays_at_most_the_world_s(
+        self, inputs_for: Callable[[str], ForecastInputs], world: Forecast
+    ) -> None:
+        scenario = parse_scenario({"name": "large", "known_deliveries": {"2030": 28_000}})
+        fitted = fit(inputs_for("KOR"), ModelSpec(Target("KOR", "tiv"), settings=scenario.settings))
+        forecast = predict(fitted, scenario, 12)
+        for row, w in zip(forecast.years, world.years, strict=True):
+            assert row.point <= w.point + 1e-9 and row.upper <= w.upper + 1e-9, row.year
+        assert forecast.years[5].point == pytest.approx(world.years[5].point)  # 2030: the whole world's
