@@ -333,10 +333,14 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
 
-# KEYS: job. ARGV: now, error. A succeeded job stays succeeded (another delivery won).
+# KEYS: job. ARGV: now, error, worker (optional: the failing delivery's). A succeeded job stays succeeded (another
+# delivery won); a job another worker has claimed since stays its: a delivery frozen (SIGSTOP, a stalled host) past
+# its redelivery that then fails at its overdue soft time limit must not mark the live delivery's job failed (a
+# review saw 15 s of 422 "Forecast failed" before the redelivery succeeded).
 FAIL = """#!lua flags=allow-oom
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'succeeded' then return 0 end
+if ARGV[3] and ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'finished', ARGV[1], 'error', ARGV[2])
 return 1
 """
@@ -470,8 +474,10 @@ class JobStore:
         """Confirm the publish, so the job is never taken for one whose publish was lost."""
         self._enqueued(keys=[self.keys.job(key)])
 
-    def fail(self, key: str, error: str) -> None:
-        self._fail(keys=[self.keys.job(key)], args=[time.time(), error])
+    def fail(self, key: str, error: str, worker: str = "") -> bool:
+        """Mark the job failed; with ``worker`` (the failing delivery's), only while that worker holds it.
+        Whether it was marked."""
+        return bool(self._fail(keys=[self.keys.job(key)], args=[time.time(), error, worker]))
 
     def release(self, key: str, note: str) -> None:
         self._release(keys=[self.keys.job(key)], args=[note, time.time()])

@@ -192,8 +192,13 @@ def _record_failure(
     limit = isinstance(exception, SoftTimeLimitExceeded | TimeLimitExceeded)
     # The hard limit is reported in the parent process, which never saw the start: duration unknown.
     _count("timeout" if limit else "error", _elapsed(task_id))
+    # The delivery's worker, where the failure is reported in the process that ran it (the hard limit is reported
+    # in the parent, without it): a job another worker claimed since is not this delivery's to fail (FAIL).
+    worker = getattr(getattr(sender, "request", None), "hostname", None) or ""
     try:
-        store().fail(str(args[0]), describe_failure(exception))
+        if not store().fail(str(args[0]), describe_failure(exception), worker):
+            log.warning("job %s: this delivery's failure (%s) is not recorded: the job succeeded, expired, or "
+                        "another worker claimed it since", args[0], type(exception).__name__)
     except redis.RedisError:
         log.exception("could not record the failure of job %s", args[0])
 

@@ -108,19 +108,21 @@ def run_job(self: Task[[str], str], key: str) -> str:
     """
     settings, jobs = get_worker_settings(), store()
     patiently = Patience(settings)
+    worker = self.request.hostname or ""
     try:
-        claim = patiently(lambda: jobs.claim(key, settings.max_deliveries, self.request.hostname or ""), "claim")
+        claim = patiently(lambda: jobs.claim(key, settings.max_deliveries, worker), "claim")
         if claim[0] != "claimed":
             return claim[0]  # done, missing, or exhausted (recorded as failed by the claim)
         raw = patiently(lambda: jobs.payload(key), "payload")
         if raw is None:
-            patiently(lambda: jobs.fail(key, "the job's payload expired or was lost; submit the request again"), "fail")
+            patiently(lambda: jobs.fail(key, "the job's payload expired or was lost; submit the request again", worker),
+                      "fail")
             return "failed"
         try:
             body, fits = compute.run(json.loads(raw))
         except ForecastingError as exc:
             error = str(exc)
-            patiently(lambda: jobs.fail(key, error), "fail")
+            patiently(lambda: jobs.fail(key, error, worker), "fail")
             return "failed"
         run = uuid.uuid4().hex  # this run's own: a retried succeed counts its fits once, every run counts its own
         return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits, run), "succeed") else "failed"

@@ -352,6 +352,24 @@ class TestLostMessage:
         finally:
             client.close()
 
+    def test_a_stale_delivery_cannot_fail_a_job_another_worker_claimed(self, settings: WorkerSettings,
+                                                                       spec: JobSpec) -> None:
+        """A worker frozen past its redelivery fails at its overdue soft time limit when it resumes: the job is the
+        live delivery's (it showed 422 "Forecast failed" until that one succeeded)."""
+        client = redis.Redis.from_url(SHARED_REDIS_URL)
+        store = JobStore(client, settings.key_prefix, settings.job_ttl, settings.result_ttl,
+                         queues=queue_keys(settings))
+        try:
+            assert submit(store, spec) == "created"
+            assert store.claim(spec.key, 3, "w1")[0] == "claimed"
+            assert store.claim(spec.key, 3, "w2") == ("claimed", 2)  # w1's delivery was taken for lost
+            assert not store.fail(spec.key, "stopped at the soft time limit", "w1")
+            assert store.client.hget(store.keys.job(spec.key), "state") == b"running"
+            assert store.fail(spec.key, "a real failure", "w2")
+            assert store.client.hget(store.keys.job(spec.key), "error") == b"a real failure"
+        finally:
+            client.close()
+
 class TestJobView:
     def test_to_dict_has_iso_times_and_age(self) -> None:
         job = Job("k", "forecast", "running", created=1_700_000_000.0, queued=1_700_000_000.0,
