@@ -278,7 +278,8 @@ class RedisService:
             await self._publish(FORECAST_TASK, [key])
         except Unavailable as exc:
             with contextlib.suppress(Unavailable):  # a resubmission requeues a failed job
-                await self._script("fail", [self.keys.job(key)], [time.time(), f"could not enqueue: {exc.detail}"])
+                await self._script("fail", [self.keys.job(key), self.keys.payload(key)],
+                                   [time.time(), f"could not enqueue: {exc.detail}"])
             raise
         with contextlib.suppress(Unavailable):  # the worker's claim confirms it as well
             await self._script("enqueued", [self.keys.job(key)], [])

@@ -263,7 +263,12 @@ redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 return {'created', unpack(redis.call('HGETALL', job))}
 """
 
-# KEYS: job. ARGV: now, max_deliveries, ttl, worker, result_exists (0/1), crash_cooloff (seconds).
+# KEYS: job, payload. ARGV: now, max_deliveries, ttl, worker, result_exists (0/1), crash_cooloff (seconds), run (a
+# token of this task run). A claim is idempotent per run: one retried because its reply was lost (a Redis stall past
+# the socket timeout, after the claim ran) finds its own token and is the same claim, not a crash of the key (a
+# review counted one per such stall, each using up one of max_deliveries). A claim that ends the job (the result
+# exists, or every delivery was lost) drops its payload: nothing will read it, and it sat on the noeviction
+# instance for the job's TTL.
 # A delivery that finds the job still 'running' follows one that died (its worker was lost: killed, out of memory)
 # or was given up while Redis was away: that counts a crash of the key. Crashes survive resubmission (SUBMIT keeps
 # them) but not a success (SUCCEED, or a claim that finds the result, resets them): only lost deliveries in a row
@@ -276,7 +281,11 @@ if not state then return {'missing', 0} end
 if state == 'succeeded' or state == 'failed' then return {'done', 0} end
 if ARGV[5] == '1' then
   redis.call('HSET', job, 'state', 'succeeded', 'finished', ARGV[1], 'error', '', 'crashes', '0')
+  redis.call('DEL', KEYS[2])
   return {'done', 0}
+end
+if state == 'running' and ARGV[7] ~= '' and redis.call('HGET', job, 'run') == ARGV[7] then
+  return {'claimed', tonumber(redis.call('HGET', job, 'attempts') or '1')}  -- this run's claim, retried
 end
 local crashes = tonumber(redis.call('HGET', job, 'crashes') or '0')
 if state == 'running' then crashes = redis.call('HINCRBY', job, 'crashes', 1) end
@@ -285,10 +294,11 @@ if crashes >= tonumber(ARGV[2]) then
   local retry_at = tostring(tonumber(ARGV[1]) + tonumber(ARGV[6]))
   redis.call('HSET', job, 'state', 'failed', 'finished', ARGV[1], 'retry_at', retry_at, 'error',
              'worker lost on every delivery (' .. crashes .. ' attempts); not run again for ' .. ARGV[6] .. ' s')
+  redis.call('DEL', KEYS[2])
   return {'exhausted', attempts}
 end
 local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-redis.call('HSET', job, 'state', 'running', 'started', ARGV[1], 'worker', ARGV[4], 'enqueued', '1')
+redis.call('HSET', job, 'state', 'running', 'started', ARGV[1], 'worker', ARGV[4], 'enqueued', '1', 'run', ARGV[7])
 redis.call('EXPIRE', job, ARGV[3])
 return {'claimed', attempts}
 """
@@ -333,7 +343,8 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
 
-# KEYS: job. ARGV: now, error, worker (optional: the failing delivery's). A succeeded job stays succeeded (another
+# KEYS: job, payload (optional: dropped with the failure; a resubmission stores it again). ARGV: now, error, worker
+# (optional: the failing delivery's). A succeeded job stays succeeded (another
 # delivery won); a job another worker has claimed since stays its: a delivery frozen (SIGSTOP, a stalled host) past
 # its redelivery that then fails at its overdue soft time limit must not mark the live delivery's job failed (a
 # review saw 15 s of 422 "Forecast failed" before the redelivery succeeded).
@@ -341,6 +352,7 @@ FAIL = """#!lua flags=allow-oom
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'succeeded' then return 0 end
 if ARGV[3] and ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[3] then return 0 end
+if KEYS[2] then redis.call('DEL', KEYS[2]) end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'finished', ARGV[1], 'error', ARGV[2])
 return 1
 """
@@ -420,11 +432,13 @@ class JobStore:
     def result(self, key: str) -> bytes | None:
         return cast(bytes | None, self.results.get(self.keys.result(key)))
 
-    def claim(self, key: str, max_deliveries: int, worker: str) -> tuple[str, int]:
-        """Count a delivery: ``('claimed', n)``, ``('exhausted', n)``, ``('done', 0)`` or ``('missing', 0)``."""
+    def claim(self, key: str, max_deliveries: int, worker: str, run: str = "") -> tuple[str, int]:
+        """Count a delivery: ``('claimed', n)``, ``('exhausted', n)``, ``('done', 0)`` or ``('missing', 0)``.
+
+        ``run``: a token of the task run; the same claim retried (its reply lost) is then the same claim."""
         exists = int(self.has_result(key))
-        args: list[float | str] = [time.time(), max_deliveries, self.job_ttl, worker, exists, self.crash_cooloff]
-        reply = self._claim(keys=[self.keys.job(key)], args=args)
+        args: list[float | str] = [time.time(), max_deliveries, self.job_ttl, worker, exists, self.crash_cooloff, run]
+        reply = self._claim(keys=[self.keys.job(key), self.keys.payload(key)], args=args)
         return _text(reply[0]), int(reply[1])
 
     def payload(self, key: str) -> bytes | None:
@@ -477,7 +491,7 @@ class JobStore:
     def fail(self, key: str, error: str, worker: str = "") -> bool:
         """Mark the job failed; with ``worker`` (the failing delivery's), only while that worker holds it.
         Whether it was marked."""
-        return bool(self._fail(keys=[self.keys.job(key)], args=[time.time(), error, worker]))
+        return bool(self._fail(keys=[self.keys.job(key), self.keys.payload(key)], args=[time.time(), error, worker]))
 
     def release(self, key: str, note: str) -> None:
         self._release(keys=[self.keys.job(key)], args=[note, time.time()])

@@ -108,9 +108,9 @@ def run_job(self: Task[[str], str], key: str) -> str:
     """
     settings, jobs = get_worker_settings(), store()
     patiently = Patience(settings)
-    worker = self.request.hostname or ""
+    worker, run = self.request.hostname or "", uuid.uuid4().hex  # run: this run's own token (claim and succeed)
     try:
-        claim = patiently(lambda: jobs.claim(key, settings.max_deliveries, worker), "claim")
+        claim = patiently(lambda: jobs.claim(key, settings.max_deliveries, worker, run), "claim")
         if claim[0] != "claimed":
             return claim[0]  # done, missing, or exhausted (recorded as failed by the claim)
         raw = patiently(lambda: jobs.payload(key), "payload")
@@ -124,7 +124,7 @@ def run_job(self: Task[[str], str], key: str) -> str:
             error = str(exc)
             patiently(lambda: jobs.fail(key, error, worker), "fail")
             return "failed"
-        run = uuid.uuid4().hex  # this run's own: a retried succeed counts its fits once, every run counts its own
+        # a retried succeed counts this run's fits once, every run counts its own
         return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits, run), "succeed") else "failed"
     except RedisAway as exc:
         raise give_up(jobs, key, exc) from exc

@@ -370,6 +370,44 @@ class TestLostMessage:
         finally:
             client.close()
 
+    def test_a_claim_retried_after_its_reply_was_lost_is_the_same_claim(self, settings: WorkerSettings,
+                                                                        spec: JobSpec) -> None:
+        """A Redis stall past the socket timeout, after CLAIM ran: the run retries it and finds its own token (it
+        counted a crash of the key per stall, each using up one of max_deliveries)."""
+        client = redis.Redis.from_url(SHARED_REDIS_URL)
+        store = JobStore(client, settings.key_prefix, settings.job_ttl, settings.result_ttl,
+                         queues=queue_keys(settings))
+        try:
+            assert submit(store, spec) == "created"
+            assert store.claim(spec.key, 3, "w1", "run-a") == ("claimed", 1)
+            assert store.claim(spec.key, 3, "w1", "run-a") == ("claimed", 1)  # the retry
+            job = store.client.hgetall(store.keys.job(spec.key))
+            assert job[b"attempts"] == b"1" and job[b"crashes"] == b"0"
+            assert store.claim(spec.key, 3, "w1", "run-b") == ("claimed", 2)  # another run: run-a was lost
+            assert store.client.hget(store.keys.job(spec.key), "crashes") == b"1"
+        finally:
+            client.close()
+
+    def test_a_job_that_ends_without_a_result_drops_its_payload(self, settings: WorkerSettings,
+                                                                spec: JobSpec) -> None:
+        """Failed (by its delivery, or after every delivery was lost): nothing reads the payload again, and it sat
+        on the noeviction instance for the job's TTL (7 days); a resubmission stores it again."""
+        client = redis.Redis.from_url(SHARED_REDIS_URL)
+        store = JobStore(client, settings.key_prefix, settings.job_ttl, settings.result_ttl,
+                         queues=queue_keys(settings))
+        try:
+            assert submit(store, spec) == "created" and store.payload(spec.key) is not None
+            assert store.claim(spec.key, 3, "w1", "run-a")[0] == "claimed"
+            assert store.fail(spec.key, "an error", "w1")
+            assert store.payload(spec.key) is None
+            assert submit(store, spec) == "created" and store.payload(spec.key) is not None
+            for run in ("r1", "r2", "r3"):
+                store.claim(spec.key, 3, "w1", run)
+            assert store.claim(spec.key, 3, "w1", "r4")[0] == "exhausted"
+            assert store.payload(spec.key) is None
+        finally:
+            client.close()
+
 class TestJobView:
     def test_to_dict_has_iso_times_and_age(self) -> None:
         job = Job("k", "forecast", "running", created=1_700_000_000.0, queued=1_700_000_000.0,
