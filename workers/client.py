@@ -45,7 +45,7 @@ from workers.breaker import CircuitBreaker, CircuitOpen
 from workers.cache import ResultCache
 from workers.celery_app import FORECAST_TASK, WARM_TASK, make_celery, queue_keys
 from workers.embedded import EmbeddedService
-from workers.jobs import ENQUEUED, FAIL, SUBMIT, Job, Keys, parse_reply
+from workers.jobs import ENQUEUED, FAIL, SUBMIT, CannotPersist, Job, Keys, cannot_persist, parse_reply
 from workers.logs import REQUEST_ID_HEADER, bound
 from workers.metrics import JobStats
 from workers.requests import JobSpec
@@ -55,12 +55,6 @@ __all__ = ["ForecastService", "RedisService", "Unavailable", "make_service"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-class CannotPersist(redis.RedisError):
-    """Redis refuses writes because its last snapshot failed (``MISCONF``: a full or unwritable disk, with
-    ``stop-writes-on-bgsave-error``): down for writes until it can save again, like a read-only replica. redis-py
-    raises it as a plain ``ResponseError``, which would otherwise surface as a 500."""
-
-
 REDIS_DOWN: tuple[type[BaseException], ...] = (
     CannotPersist,
     redis.ConnectionError,
@@ -227,7 +221,7 @@ class RedisService:
                 try:
                     return await operation()
                 except redis.ResponseError as exc:
-                    if str(exc).startswith("MISCONF"):
+                    if cannot_persist(exc):
                         raise CannotPersist(str(exc)) from exc
                     raise
 

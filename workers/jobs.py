@@ -391,6 +391,16 @@ return 0
 """
 
 
+class CannotPersist(redis.RedisError):
+    """Redis refuses writes because its last snapshot failed (``MISCONF``: a full or unwritable disk, with
+    ``stop-writes-on-bgsave-error``): down for writes until it can save again, like a read-only replica. redis-py
+    raises it as a plain ``ResponseError``, which surfaced as a 500 in the API and a failed task in a worker."""
+
+
+def cannot_persist(exc: BaseException) -> bool:
+    """``exc`` is Redis refusing a write because it cannot persist (MISCONF): an outage, not an error."""
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith("MISCONF")
+
 class JobStore:
     """Synchronous job store for worker processes (one client per process, two when results live apart).
 

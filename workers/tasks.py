@@ -31,7 +31,7 @@ from celery.exceptions import Reject
 from forecasting import ForecastingError
 from workers import compute, logs
 from workers.celery_app import FORECAST_TASK, RECONCILE_TASK, WARM_TASK, app
-from workers.jobs import JobStore
+from workers.jobs import JobStore, cannot_persist
 from workers.runtime import store
 from workers.settings import WorkerSettings, get_worker_settings
 
@@ -61,7 +61,9 @@ class Patience:
         while True:
             try:
                 result = operation()
-            except TRANSIENT as exc:
+            except (*TRANSIENT, redis.ResponseError) as exc:
+                if isinstance(exc, redis.ResponseError) and not cannot_persist(exc):
+                    raise  # an error, not an outage; MISCONF (Redis refusing writes it cannot persist) is one
                 now = time.monotonic()
                 if waiting_since is None:
                     waiting_since = now

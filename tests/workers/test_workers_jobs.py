@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 import time
 from collections.abc import Iterator
 
@@ -528,3 +530,28 @@ class TestMemoryLimit:
                     await service.aclose()
 
             run(scenario())
+
+
+def test_a_task_waits_out_a_redis_that_cannot_persist() -> None:
+    """MISCONF (a failed snapshot: Redis refuses writes) is an outage to a task, as a stopped Redis is: its Redis
+    operations wait until Redis takes writes again (it failed the task, and the FAIL recording it failed too)."""
+    with RedisServer("--save", "3600 1") as server:
+        client = server.client()
+        shutil.rmtree(server.dir)  # where it saves: gone, so the next snapshot fails
+        client.bgsave()
+        deadline = time.monotonic() + 10
+        while client.info("persistence")["rdb_last_bgsave_status"] != "err":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with pytest.raises(redis.ResponseError, match="MISCONF"):
+            client.set("k", "v")
+        server.dir.mkdir()  # for close()
+        operator = server.client()  # the fix an operator makes: let it take writes again without saving
+        timer = threading.Timer(0.6, lambda: operator.config_set("stop-writes-on-bgsave-error", "no"))
+        timer.start()
+        started = time.monotonic()
+        assert tasks.Patience(settings_for(unique_prefix("misconf")))(lambda: client.set("k", "v"), "write")
+        assert 0.5 < time.monotonic() - started < 5
+        timer.join()
+        operator.close()
+        client.close()
