@@ -376,6 +376,7 @@ def _simulation(fitted: FittedModel, resolved: ResolvedScenario, baseline: Resol
     demand, low_demand, high_demand = _world_demand(fitted, resolved, baseline, width)
     code = fitted.spec.target.country
     if fitted.spec.target.measure == "tiv" and code != WORLD:
+        _refuse_deliveries_above(resolved, fitted.base.world[:n] * np.exp(demand), "under this scenario's world demand")
         return _tiv_simulation(fitted, (point, lower, upper), shift, parts, delivery,
                                (demand, low_demand, high_demand), limit, width)
     scale = fitted.design.scale
@@ -398,35 +399,39 @@ def _tiv_simulation(fitted: FittedModel, base: tuple[Array, Array, Array], shift
     deliveries. The calibrated TIV bounds move by the same factor as the point (or by the same amount where the
     base share is 0), and the upper one stays at most the world total's upper bound of the same width (as
     :func:`~forecasting.evaluation.supplier_tiv_interval` keeps the baseline's). ``yhat`` and ``parts`` are on
-    the share's logit (the scale the coefficients act on); ``unit`` turns effects there into TIV. Known deliveries
-    count against the world total (as the deals of Japan's pipeline do): the point is at most the world forecast
-    (:func:`_check_deliveries` refuses a delivery above it)."""
+    the share's logit (the scale the coefficients act on; world demand, a factor on the world's TIV, is not on
+    it and is only among the effects, in TIV). Known deliveries count against the world total (as the deals of
+    Japan's pipeline do): the point is at most the world forecast under the scenario's world demand, a delivery
+    above that is refused, and the interval holds the point."""
     point, lower, upper = base
     n = len(point)
     share_scale = fitted.drivers_fitted_on.scale
     share = fitted.base.share[fitted.spec.target.country][:n]
-    world = fitted.base.world[:n]
+    point_demand, low_demand, high_demand = demand
+    world = fitted.base.world[:n] * np.exp(point_demand)  # this scenario's world forecast
     moved_share = share_scale.inverse(share_scale.forward(share) + shift) if shift.any() else share
     positive = share > 0
     ratio = np.where(positive, moved_share / np.where(positive, share, 1.0), 1.0)
-    added = np.where(positive, 0.0, moved_share * world / 100.0)
+    added = np.where(positive, 0.0, moved_share * fitted.base.world[:n] / 100.0)
     world_upper = _world_upper(fitted, n, width)
 
     def moved(values: Array, factor: Array, cap: Array | None = None) -> Array:
         out = (values * ratio + added) * factor + delivery
         if cap is not None:  # the world's (point or upper bound) under the same world demand
-            out = np.minimum(out, cap * factor)
+            out = np.minimum(out, cap)
         return np.asarray(np.clip(out, 0.0, limit), dtype=float)
 
-    point_demand, low_demand, high_demand = demand
-    z = share_scale.forward(share) + shift
-    if point_demand.any():
-        parts = {**parts, "world_demand": point_demand}
-    upper_moved = moved(upper, np.exp(high_demand), world_upper)
     point_moved = moved(point, np.exp(point_demand), world)
+    upper_moved = np.maximum(moved(upper, np.exp(high_demand), None if world_upper is None else
+                                   world_upper * np.exp(high_demand)), point_moved)
+    lower_moved = np.minimum(moved(lower, np.exp(low_demand)), point_moved)
+    z = share_scale.forward(share) + shift
+    effects = {name: (share_scale.inverse(z) - share_scale.inverse(z - v)) * world / 100.0
+               for name, v in parts.items()}
+    if point_demand.any():
+        effects["world_demand"] = moved_share * fitted.base.world[:n] / 100.0 * (np.exp(point_demand) - 1.0)
     return Simulation(z, {"statistical_base": share_scale.forward(share), **parts}, point_moved,
-                      np.vstack([np.minimum(moved(lower, np.exp(low_demand)), upper_moved), upper_moved]).T,
-                      delivery, unit=world * np.exp(point_demand) / 100.0)
+                      np.vstack([lower_moved, upper_moved]).T, delivery, effects=effects)
 
 
 def _world_upper(fitted: FittedModel, n: int, width: float) -> Array | None:
@@ -552,14 +557,17 @@ def predict(fitted: FittedModel, scenario: Scenario | str, horizon: int = 10,
 def _check_deliveries(fitted: FittedModel, resolved: ResolvedScenario) -> None:
     """A known delivery is part of the world total: one above the world forecast of its year is refused (it was
     added over an unchanged world: 50,000 TIV million for Korea in 2030 gave it 50,794 against a world of 28,680)."""
-    world = fitted.base.world
+    _refuse_deliveries_above(resolved, fitted.base.world[: len(resolved.years)])
+
+
+def _refuse_deliveries_above(resolved: ResolvedScenario, world: Array, which: str = "") -> None:
     for i, year in enumerate(resolved.years):
         tiv = resolved.known_deliveries.get(year, 0.0)
         if tiv > world[i]:
             raise InvalidScenario(
                 f"a known delivery of {tiv:,.0f} TIV million in {year} is more than the world total forecast for "
-                f"that year ({world[i]:,.0f}): no supplier delivers more than the world",
-                field=f"scenario.known_deliveries[{year}]")
+                f"that year ({world[i]:,.0f}{', ' + which if which else ''}): no supplier delivers more than the "
+                "world", field=f"scenario.known_deliveries[{year}]")
 
 
 def _scenario_description(description: dict[str, Any], resolved: ResolvedScenario) -> dict[str, Any]:

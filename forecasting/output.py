@@ -62,7 +62,7 @@ class Simulation:
     point: Array  # target's unit, deliveries included, bounded
     paths: Array  # calibrated (lower, upper) per year, target's unit, bounded
     delivery: Array  # known deliveries in the target's unit
-    unit: Array | None = None  # target's unit per unit of ``yhat``'s inverse (a supplier's TIV: world / 100)
+    effects: dict[str, Array] | None = None  # per cause, in the target's unit, where not derived from ``parts``
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,9 @@ def forecast_years(resolved: ResolvedScenario, scale: Scale, scenario: Simulatio
     rows = []
     for i, year in enumerate(resolved.years):
         z = scenario.yhat[i]
-        unit = 1.0 if scenario.unit is None else float(scenario.unit[i])
-        effects = {n: float(scale.inverse(z) - scale.inverse(z - v[i])) * unit for n, v in scenario.parts.items()
-                   if n != "statistical_base"}
+        effects = {n: float(scale.inverse(z) - scale.inverse(z - v[i])) for n, v in scenario.parts.items()
+                   if n != "statistical_base"} if scenario.effects is None else \
+            {n: float(v[i]) for n, v in scenario.effects.items()}
         lo, hi = scenario.paths[i]
         b_lo, b_hi = baseline.paths[i]
         rows.append(ForecastYear(

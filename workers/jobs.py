@@ -343,15 +343,16 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 """
 
-# KEYS: job, payload (optional: dropped with the failure; a resubmission stores it again). ARGV: now, error, worker
-# (optional: the failing delivery's). A succeeded job stays succeeded (another
-# delivery won); a job another worker has claimed since stays its: a delivery frozen (SIGSTOP, a stalled host) past
-# its redelivery that then fails at its overdue soft time limit must not mark the live delivery's job failed (a
-# review saw 15 s of 422 "Forecast failed" before the redelivery succeeded).
+# KEYS: job, payload (optional: dropped with the failure; a resubmission stores it again). ARGV: now, error, run
+# (optional: the failing task run's token, CLAIM's). A succeeded job stays succeeded (another delivery won); a job
+# another run has claimed since stays its (a run, not a worker: a worker's pool processes share its name). A
+# delivery frozen (SIGSTOP, a stalled host) past its redelivery that then fails at its overdue soft time limit must
+# not mark the live delivery's job failed (a review saw 15 s of 422 "Forecast failed" before the redelivery
+# succeeded), nor drop the payload the live one is about to read.
 FAIL = """#!lua flags=allow-oom
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state or state == 'succeeded' then return 0 end
-if ARGV[3] and ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[3] then return 0 end
+if ARGV[3] and ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'run') ~= ARGV[3] then return 0 end
 if KEYS[2] then redis.call('DEL', KEYS[2]) end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'finished', ARGV[1], 'error', ARGV[2])
 return 1
@@ -498,10 +499,10 @@ class JobStore:
         """Confirm the publish, so the job is never taken for one whose publish was lost."""
         self._enqueued(keys=[self.keys.job(key)])
 
-    def fail(self, key: str, error: str, worker: str = "") -> bool:
-        """Mark the job failed; with ``worker`` (the failing delivery's), only while that worker holds it.
+    def fail(self, key: str, error: str, run: str = "") -> bool:
+        """Mark the job failed; with ``run`` (the failing task run's claim token), only while that run holds it.
         Whether it was marked."""
-        return bool(self._fail(keys=[self.keys.job(key), self.keys.payload(key)], args=[time.time(), error, worker]))
+        return bool(self._fail(keys=[self.keys.job(key), self.keys.payload(key)], args=[time.time(), error, run]))
 
     def release(self, key: str, note: str) -> None:
         self._release(keys=[self.keys.job(key)], args=[note, time.time()])

@@ -183,6 +183,10 @@ def _task_finished(
         logs.clear()
 
 
+# (task id, claim token) of the task this pool process runs (prefork: one at a time), set by tasks.run_job
+current_run: tuple[str, str] = ("", "")
+
+
 @task_failure.connect
 def _record_failure(
     sender: Any = None, exception: BaseException | None = None, args: Any = None, task_id: str | None = None, **_: Any
@@ -192,11 +196,11 @@ def _record_failure(
     limit = isinstance(exception, SoftTimeLimitExceeded | TimeLimitExceeded)
     # The hard limit is reported in the parent process, which never saw the start: duration unknown.
     _count("timeout" if limit else "error", _elapsed(task_id))
-    # The delivery's worker, where the failure is reported in the process that ran it (the hard limit is reported
-    # in the parent, without it): a job another worker claimed since is not this delivery's to fail (FAIL).
-    worker = getattr(getattr(sender, "request", None), "hostname", None) or ""
+    # The run's claim token, where the failure is reported in the process that ran it (the hard limit is reported
+    # in the parent, without it): a job another run claimed since is not this run's to fail (FAIL).
+    run = current_run[1] if current_run[0] and current_run[0] == task_id else ""
     try:
-        if not store().fail(str(args[0]), describe_failure(exception), worker):
+        if not store().fail(str(args[0]), describe_failure(exception), run):
             log.warning("job %s: this delivery's failure (%s) is not recorded: the job succeeded, expired, or "
                         "another worker claimed it since", args[0], type(exception).__name__)
     except redis.RedisError:

@@ -29,7 +29,7 @@ from celery import Task
 from celery.exceptions import Reject
 
 from forecasting import ForecastingError
-from workers import compute, logs
+from workers import compute, logs, runtime
 from workers.celery_app import FORECAST_TASK, RECONCILE_TASK, WARM_TASK, app
 from workers.jobs import JobStore, cannot_persist
 from workers.runtime import store
@@ -110,21 +110,22 @@ def run_job(self: Task[[str], str], key: str) -> str:
     """
     settings, jobs = get_worker_settings(), store()
     patiently = Patience(settings)
-    worker, run = self.request.hostname or "", uuid.uuid4().hex  # run: this run's own token (claim and succeed)
+    worker, run = self.request.hostname or "", uuid.uuid4().hex  # run: this run's own token (claim, fail, succeed)
+    runtime.current_run = (self.request.id or "", run)  # for the failure signal of this process (_record_failure)
     try:
         claim = patiently(lambda: jobs.claim(key, settings.max_deliveries, worker, run), "claim")
         if claim[0] != "claimed":
             return claim[0]  # done, missing, or exhausted (recorded as failed by the claim)
         raw = patiently(lambda: jobs.payload(key), "payload")
         if raw is None:
-            patiently(lambda: jobs.fail(key, "the job's payload expired or was lost; submit the request again", worker),
+            patiently(lambda: jobs.fail(key, "the job's payload expired or was lost; submit the request again", run),
                       "fail")
             return "failed"
         try:
             body, fits = compute.run(json.loads(raw))
         except ForecastingError as exc:
             error = str(exc)
-            patiently(lambda: jobs.fail(key, error, worker), "fail")
+            patiently(lambda: jobs.fail(key, error, run), "fail")
             return "failed"
         # a retried succeed counts this run's fits once, every run counts its own
         return "succeeded" if patiently(lambda: jobs.succeed(key, body, fits, run), "succeed") else "failed"

@@ -66,3 +66,38 @@ class TestKnownDeliveries:
         for row, w in zip(forecast.years, world.years, strict=True):
             assert row.point <= w.point + 1e-9 and row.upper <= w.upper + 1e-9, row.year
         assert forecast.years[5].point == pytest.approx(world.years[5].point)  # 2030: the whole world's
+
+    def test_the_interval_holds_the_point_and_the_point_holds_the_delivery(
+        self, inputs_for: Callable[[str], ForecastInputs]
+    ) -> None:
+        scenario = parse_scenario({"name": "near-world", "known_deliveries": {"2030": 28_500}})
+        fitted = fit(inputs_for("KOR"), ModelSpec(Target("KOR", "tiv"), settings=scenario.settings))
+        for row in predict(fitted, scenario, 8).years:
+            assert row.lower <= row.point <= row.upper, row.year
+            assert row.point >= row.known_delivery - 1e-9, row.year
+
+    def test_one_above_the_world_under_the_scenario_s_world_demand_is_refused(
+        self, inputs_for: Callable[[str], ForecastInputs]
+    ) -> None:
+        """Halving world spending shrinks the world total this scenario forecasts below the delivery."""
+        scenario = parse_scenario({"name": "slump", "known_deliveries": {"2030": 25_000}, "changes": [
+            {"driver": "world_military_expenditure", "op": "multiply", "value": 0.5, "from_year": 2026}]})
+        fitted = fit(inputs_for("KOR"), ModelSpec(Target("KOR", "tiv"), settings=scenario.settings))
+        with pytest.raises(InvalidScenario, match="under this scenario's world demand") as refused:
+            predict(fitted, scenario, 8)
+        assert refused.value.field == "scenario.known_deliveries[2030]"
+
+
+def test_world_demand_s_effect_on_a_supplier_s_tiv_is_its_whole_difference(
+    inputs_for: Callable[[str], ForecastInputs]
+) -> None:
+    """World spending up by half moves only world demand: its effect, in TIV, is the difference from the
+    baseline (it was read through the share's logit and came out 2,836 of 4,618 for the United States)."""
+    scenario = parse_scenario({"name": "boom", "changes": [
+        {"driver": "world_military_expenditure", "op": "multiply", "value": 1.5, "from_year": 2026}]})
+    fitted = fit(inputs_for("USA"), ModelSpec(Target("USA", "tiv"), settings=scenario.settings))
+    rows = predict(fitted, scenario, 5).years
+    assert any(r.difference[0] > 100 for r in rows)
+    for row in rows:
+        assert row.effects.get("world_demand", 0.0) == pytest.approx(row.difference[0], rel=1e-9, abs=1e-9), row.year
+        assert "world_demand" not in row.components  # a factor on the world's TIV, not on the share's logit
