@@ -34,6 +34,7 @@ from api.operations.security import RateLimiter, install
 from api.settings import Settings, get_settings
 from api.web.cache import BodyCache, FastPath, UrlCache, register_state
 from api.web.deps import AppState
+from api.web.openapi_headers import declare_response_headers
 from api.web.semantics import HeadAndOptions
 from workers.client import make_service
 from workers.settings import WorkerSettings, get_worker_settings
@@ -183,7 +184,8 @@ def create_app(settings: Settings | None = None, worker_settings: WorkerSettings
 
 
 def document_page_sizes(app: FastAPI, settings: Settings) -> None:
-    """OpenAPI states this server's page sizes (``limit``: maximum and default), as configured."""
+    """OpenAPI states this server's page sizes (``limit``: maximum and default), as configured, and the headers
+    of every response (api/web/openapi_headers.py)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -197,6 +199,7 @@ def document_page_sizes(app: FastAPI, settings: Settings) -> None:
                                 if branch.get("type") == "integer":
                                     branch["maximum"] = settings.page_size_max
                             parameter["schema"]["default"] = settings.page_size_default
+            declare_response_headers(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

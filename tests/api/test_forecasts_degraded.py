@@ -40,13 +40,18 @@ def test_outage_then_recovery(outage: tuple[TestClient, RedisServer, str]) -> No
         key = done.json()["key"]
 
     server.stop()
-    for path in [*FORECAST_READS, f"/v1/jobs/{key}"]:
+    document = client.get("/openapi.json").json()
+    templates = ["/v1/forecasts/latest", "/v1/backtests", "/v1/forecasts/compare", "/v1/jobs/{key}"]
+    for path, template in zip([*FORECAST_READS, f"/v1/jobs/{key}"], templates, strict=True):
         response = client.get(path)
         assert response.status_code == 503, (path, response.status_code, response.text)
         assert int(response.headers["retry-after"]) >= 1
         assert response.headers["content-type"] == "application/problem+json"
+        declared = document["paths"][template]["get"]["responses"]["503"]["headers"]  # what the document promises
+        assert {"Retry-After", "X-Request-ID"} <= {h for h, spec in declared.items() if spec["required"]}
+        assert all(h in response.headers for h, spec in declared.items() if spec["required"]), template
     posted = client.post("/v1/forecasts", json={**JAPAN, "horizon": 3})
-    assert posted.status_code == 503
+    assert posted.status_code == 503 and int(posted.headers["retry-after"]) >= 1
     # A result this process has already served is immutable and still answers from memory.
     assert client.get(f"/v1/forecasts/{key}").status_code == 200
     # Data endpoints do not depend on Redis.

@@ -97,11 +97,21 @@ class Generated:
     def call(self, operation: str, **kwargs: Any) -> Any:
         """Call ``operation`` ("METHOD /path") through its generated module; the detailed response."""
         client = self.admin if self.operation(operation).get("security") else self.public
-        return self.modules[operation_module_name(self.operation(operation))].sync_detailed(client=client, **kwargs)
+        response = self.modules[operation_module_name(self.operation(operation))].sync_detailed(client=client,
+                                                                                                 **kwargs)
+        assert_declared_headers(self.operation(operation), response.status_code, response.headers, operation)
+        return response
 
     def operation(self, operation: str) -> dict[str, Any]:
         method, path = operation.split(" ", 1)
         return self.document["paths"][path][method.lower()]  # type: ignore[no-any-return]
+
+
+def assert_declared_headers(operation: dict[str, Any], status: int, headers: Any, name: str) -> None:
+    """A real response carries every header the document declares required for its operation and status."""
+    declared = operation["responses"][str(status)].get("headers", {})
+    missing = [h for h, spec in declared.items() if spec.get("required") and h not in headers]
+    assert not missing, f"{name} {status} lacks the declared headers {missing} (it sent {sorted(headers)})"
 
 
 def operation_module_name(operation: dict[str, Any]) -> str:
@@ -550,6 +560,49 @@ def test_problem_responses_parse_into_typed_problem_details(generated: Generated
     with g.package.AuthenticatedClient(base_url=g.base, token="wrong-key") as intruder:
         refused = public.sync_detailed(client=intruder)
     assert refused.status_code == 401 and isinstance(refused.parsed, g.model("ProblemDetails"))
+
+
+def test_the_document_declares_the_caching_paging_and_polling_headers(generated: Generated) -> None:
+    """What a client developer reads in the document before writing a cache or a poller: ETag, Cache-Control and
+    Last-Modified on data reads, Link and X-Total-Count on observation pages, Location and Retry-After on a 202,
+    Retry-After on every 503, X-Request-ID on every response."""
+    g = generated
+
+    def required(operation: str, status: str) -> set[str]:
+        spec = g.operation(operation)["responses"][status].get("headers", {})
+        return {h for h, header in spec.items() if header.get("required")}
+
+    data = [op for op in operations(g.document) if op.startswith("GET /v1/") and not op.startswith(
+        ("GET /v1/forecasts", "GET /v1/backtests", "GET /v1/jobs", "GET /v1/scenarios"))]
+    assert len(data) >= 12
+    for operation in data:
+        assert {"ETag", "Cache-Control", "Last-Modified"} <= required(operation, "200"), operation
+        assert {"ETag", "Cache-Control"} <= required(operation, "304"), operation
+    assert {"Link", "X-Total-Count", "Vary"} <= required("GET /v1/datasets/{dataset_id}/observations", "200")
+    assert {"Content-Disposition", "X-Release"} <= required("GET /v1/datasets/{dataset_id}/download", "200")
+    for operation in ("POST /v1/forecasts", "GET /v1/forecasts/latest", "GET /v1/forecasts/{key}",
+                      "GET /v1/forecasts/compare", "GET /v1/backtests"):
+        assert {"Location", "Retry-After", "Cache-Control"} <= required(operation, "202"), operation
+        assert {"ETag", "Cache-Control"} <= required(operation, "200"), operation
+    for operation in operations(g.document):
+        responses = g.operation(operation)["responses"]
+        assert "503" not in responses or "Retry-After" in required(operation, "503"), operation
+        assert all("X-Request-ID" in required(operation, status) for status in responses), operation
+    retry = g.operation("GET /v1/forecasts/latest")["responses"]["503"]["headers"]["Retry-After"]
+    assert retry["schema"] == {"type": "integer"} and "Seconds" in retry["description"]
+
+
+def test_a_revalidated_data_read_carries_the_headers_declared_for_its_304(generated: Generated) -> None:
+    import httpx
+
+    g = generated
+    for operation, url in (("GET /v1/datasets/{dataset_id}/observations", "/v1/datasets/arms-exports/observations"
+                            "?country=JPN"), ("GET /v1/scenarios", "/v1/scenarios")):
+        first = httpx.get(g.base + url, timeout=30)
+        assert_declared_headers(g.operation(operation), first.status_code, first.headers, operation)
+        again = httpx.get(g.base + url, headers={"If-None-Match": first.headers["ETag"]}, timeout=30)
+        assert again.status_code == 304
+        assert_declared_headers(g.operation(operation), 304, again.headers, operation)
 
 
 def test_a_plain_generate_without_a_config_types_every_response(generated: Generated, tmp_path: Path) -> None:

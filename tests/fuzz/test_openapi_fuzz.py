@@ -92,7 +92,8 @@ def test_every_operation_survives_schemathesis_with_all_default_checks(app: Fast
     assert not leaks, leaks[:10]  # no response carries a traceback or a server path
     assert total >= MIN_CASES, cases
     assert operations <= set(cases), f"operations never exercised: {operations - set(cases)}"
-    assert {"not_a_server_error", "status_code_conformance", "response_schema_conformance"} <= set(checks)
+    assert {"not_a_server_error", "status_code_conformance", "response_schema_conformance",
+            "response_headers_conformance"} <= set(checks)  # the headers the document declares (required) are sent
     assert statuses[500] == 0
 
 
