@@ -1148,20 +1148,257 @@
     $("breakdown").replaceChildren(...bars, legend);
   }
 
+  // Japan's deals in the custom form: per catalogue deal, its removal or new figures; and deals to add.
+  // Blank cells keep the base scenario's figures (the grey values) and are not sent; a figure typed as it
+  // already is is no change either, so the request's edits hold only what the analyst changed.
+  const DEAL_FIGURES = ["remove", "probability", "units", "tiv_low", "tiv_central", "tiv_high", "delivery_years"];
+  const TIV_PARTS = ["tiv_low", "tiv_central", "tiv_high"];
+  const DEAL_STATUSES = ["prospect", "selected", "ordered", "delivering"];
+  const MAX_ADDED = 20; // as the API's limit on scenario.pipeline.added
+  let customDeals = new Map(); // deal id -> the base scenario's deal, as the placeholders show it
+  let sentPipeline = { edits: [], added: [] }; // who edits[k] and added[k] of the last request are
+
+  function plain(v) {
+    return v == null || !Number.isFinite(v) ? "" : String(Number(v.toPrecision(6)));
+  }
+
+  /** Years as typed ("2030, 2031" or "2030-2033"): numbers, and anything else as written (the API names it). */
+  function parseYears(text) {
+    const years = [];
+    for (const token of text.replace(/\s*[-–]\s*/g, "-").split(/[\s,;]+/).filter(Boolean)) {
+      const span = /^(\d{4})-(\d{4})$/.exec(token);
+      if (span && Number(span[2]) >= Number(span[1]) && Number(span[2]) - Number(span[1]) < 40) {
+        for (let y = Number(span[1]); y <= Number(span[2]); y++) years.push(y);
+      } else years.push(/^\d+$/.test(token) ? Number(token) : token);
+    }
+    return years;
+  }
+
+  /** 2029, 2030, 2031 as "2029-2031" (what parseYears reads back). */
+  function compactYears(years) {
+    const runs = [];
+    for (const y of [...years].sort((a, b) => a - b)) {
+      const last = runs[runs.length - 1];
+      if (last && y === last[1] + 1) last[1] = y;
+      else runs.push([y, y]);
+    }
+    return runs.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(", ");
+  }
+
+  function sameYears(a, b) {
+    const norm = (list) => [...new Set(list)].sort((x, y) => x - y).join(",");
+    return a.every((y) => typeof y === "number") && norm(a) === norm(b);
+  }
+
+  /** TIV per unit from three cells: a blank bound keeps the base's, or follows the central value where the
+   * base has no range on that side (an added deal has none); equal bounds are sent as one number. */
+  function readTiv(cells, base) {
+    const typed = TIV_PARTS.map((p) => (cells[p].value === "" ? null : Number(cells[p].value)));
+    if (typed.every((v) => v == null)) return null;
+    const central = typed[1] != null ? typed[1] : base ? base.central : null;
+    const bound = (v, side) => (v != null ? v : base && base[side] !== base.central ? base[side] : central);
+    const tiv = [bound(typed[0], "low"), central, bound(typed[2], "high")];
+    if (base && tiv[0] === base.low && tiv[1] === base.central && tiv[2] === base.high) return null;
+    return tiv[0] === tiv[1] && tiv[1] === tiv[2] && tiv[1] != null ? tiv[1] : tiv;
+  }
+
+  function dealCell(d, figure) {
+    const label = {
+      remove: `remove ${d.deal_id}`, probability: `probability of ${d.deal_id}`,
+      units: `units ordered of ${d.deal_id}`, tiv_low: `TIV per unit of ${d.deal_id}, low`,
+      tiv_central: `TIV per unit of ${d.deal_id}, central`, tiv_high: `TIV per unit of ${d.deal_id}, high`,
+      delivery_years: `delivery years of ${d.deal_id}`,
+    }[figure];
+    const dataset = { deal: d.deal_id, figure };
+    if (figure === "remove") {
+      return h("input", { type: "checkbox", "aria-label": label, dataset, onchange: () => syncRemoved(d.deal_id) });
+    }
+    if (figure === "delivery_years") {
+      return h("input", { type: "text", class: "years", inputmode: "numeric", autocomplete: "off", spellcheck: "false",
+        placeholder: compactYears(d.delivery_years), "aria-label": label, dataset });
+    }
+    const placeholder = { probability: d.scenario_probability, units: d.units_ordered, tiv_low: d.tiv_per_unit.low,
+      tiv_central: d.tiv_per_unit.central, tiv_high: d.tiv_per_unit.high }[figure];
+    return h("input", { type: "number", step: "any", min: 0, max: figure === "probability" ? 1 : null,
+      inputmode: "decimal", placeholder: plain(placeholder), "aria-label": label, dataset });
+  }
+
+  /** A removed deal takes no other change: its other cells are disabled (and kept, should it come back). */
+  function syncRemoved(dealId) {
+    const row = $("custom-deals-grid").querySelector(`tr[data-deal="${CSS.escape(dealId)}"]`);
+    if (!row) return;
+    const removed = row.querySelector("input[data-figure='remove']").checked;
+    row.classList.toggle("removed", removed);
+    for (const input of row.querySelectorAll("input:not([data-figure='remove'])")) input.disabled = removed;
+  }
+
   function renderCustomDeals() {
     const box = $("custom-deals");
-    const base = entry(state.country, "baseline").body;
+    const chosen = entry(state.country, $("custom-base").value || "baseline").body;
+    const base = chosen && chosen.pipeline ? chosen : entry(state.country, "baseline").body;
     const deals = base && base.pipeline ? base.pipeline.deals : [];
     box.hidden = !deals.length;
     const grid = $("custom-deals-grid");
-    if (grid.dataset.key === (base && base.key)) return;
-    grid.dataset.key = (base && base.key) || "";
-    grid.replaceChildren(h("tbody", {}, deals.map((d, i) => h("tr", {},
-      h("th", { scope: "row" }, d.system), h("td", {}, h("input", {
-        type: "number", step: "any", min: 0, max: 1, inputmode: "decimal", placeholder: fmtNum(d.scenario_probability),
-        "aria-label": `probability of ${d.deal_id}`, dataset: { deal: d.deal_id, field:
-          `scenario.pipeline.edits[${i}].probability` },
-      }))))));
+    const key = `${state.country}|${(base && base.key) || ""}`;
+    if (grid.dataset.key === key) return;
+    grid.dataset.key = key;
+    const typed = new Map([...grid.querySelectorAll("input")].filter((i) => i.checked || (i.type !== "checkbox" &&
+      i.value !== "")).map((i) => [`${i.dataset.deal}|${i.dataset.figure}`, i.type === "checkbox" ? true : i.value]));
+    customDeals = new Map(deals.map((d) => [d.deal_id, d]));
+    const cols = (...names) => names.map((t) => h("th", { scope: "col" }, t));
+    const head = [
+      h("tr", {}, h("th", { scope: "col", rowspan: 2 }, "Deal"), ...cols("Remove", "Probability", "Units"),
+        h("th", { scope: "colgroup", colspan: 3 }, "TIV million per unit"), ...cols("Delivery years")),
+      h("tr", {}, ...cols("", "", "ordered", "low", "central", "high", "")),
+    ];
+    const rows = deals.map((d) => h("tr", { dataset: { deal: d.deal_id } },
+      h("th", { scope: "row", title: d.reasoning || null }, d.system,
+        h("small", {}, `${d.deal_id}; ${d.status}${d.depends_on ? `, a line of ${d.depends_on}` : ""}`)),
+      ...DEAL_FIGURES.map((f) => h("td", {}, dealCell(d, f)))));
+    grid.replaceChildren(h("thead", {}, head), h("tbody", {}, rows));
+    for (const input of grid.querySelectorAll("input")) {
+      const kept = typed.get(`${input.dataset.deal}|${input.dataset.figure}`);
+      if (kept === true) input.checked = true;
+      else if (kept != null) input.value = kept;
+    }
+    for (const d of deals) syncRemoved(d.deal_id);
+  }
+
+  function addedField(label, figure, { tag = "input", options = [], ...attrs }) {
+    return h("label", {}, label, h(tag, { ...attrs, dataset: { figure } },
+      options.map((o) => h("option", { value: o }, o))));
+  }
+
+  /** One deal to add, with the figures the API takes for it (blank ones take tivcast's defaults). */
+  function addCustomDeal() {
+    const list = $("custom-added");
+    if (list.children.length >= MAX_ADDED) return;
+    const block = h("fieldset", { class: "added-deal" }, h("legend", {}, ""),
+      h("div", { class: "form-row" },
+        addedField("Deal id", "deal_id", { type: "text", maxlength: 64, autocomplete: "off", spellcheck: "false",
+          placeholder: "e.g. nzl-frigates" }),
+        addedField("Recipient (ISO3)", "recipient", { type: "text", maxlength: 3, size: 4, autocomplete: "off",
+          spellcheck: "false", placeholder: "NZL", class: "iso3" }),
+        addedField("System", "system", { type: "text", maxlength: 200, autocomplete: "off" }),
+        addedField("Status", "status", { tag: "select", options: DEAL_STATUSES })),
+      h("div", { class: "form-row" },
+        addedField("Order year", "order_year", { type: "number", step: 1, min: 1950, max: 2100, inputmode: "numeric",
+          class: "short" }),
+        addedField("Units ordered", "units_ordered", { type: "number", step: "any", min: 0, inputmode: "decimal",
+          placeholder: "1", class: "short" }),
+        addedField("Probability", "probability", { type: "number", step: "any", min: 0, max: 1, inputmode: "decimal",
+          placeholder: "0.5", class: "short" }),
+        addedField("Slip probability", "slip_probability", { type: "number", step: "any", min: 0, max: 0.95,
+          inputmode: "decimal", placeholder: "0", class: "short" })),
+      h("div", { class: "form-row" },
+        addedField("TIV per unit: low", "tiv_low", { type: "number", step: "any", min: 0, inputmode: "decimal",
+          class: "short" }),
+        addedField("central", "tiv_central", { type: "number", step: "any", min: 0, inputmode: "decimal",
+          class: "short", "aria-label": "TIV per unit, central" }),
+        addedField("high", "tiv_high", { type: "number", step: "any", min: 0, inputmode: "decimal", class: "short",
+          "aria-label": "TIV per unit, high" }),
+        addedField("Delivery years", "delivery_years", { type: "text", inputmode: "numeric", autocomplete: "off",
+          spellcheck: "false", placeholder: "2031, 2032", class: "years" }),
+        h("button", { type: "button", class: "secondary", dataset: { action: "discard" }, onclick: () => {
+          block.remove();
+          numberAddedDeals();
+        } }, "Discard")));
+    list.append(block);
+    numberAddedDeals();
+    block.querySelector("input").focus();
+  }
+
+  function numberAddedDeals() {
+    const blocks = [...$("custom-added").children];
+    blocks.forEach((b, i) => {
+      b.querySelector("legend").textContent = `Added deal ${i + 1}`;
+      b.querySelector("[data-action='discard']").setAttribute("aria-label", `discard added deal ${i + 1}`);
+    });
+    $("custom-add").disabled = blocks.length >= MAX_ADDED;
+  }
+
+  /** The pipeline part of the request: edits of catalogue deals (only the figures changed) and added deals;
+   * each cell sent is told its field in the request, so that a 422 naming that field marks it. */
+  function readPipeline() {
+    const edits = [];
+    sentPipeline = { edits: [], added: [] };
+    for (const row of $("custom-deals-grid").querySelectorAll("tr[data-deal]")) {
+      const d = customDeals.get(row.dataset.deal);
+      const cells = {};
+      for (const input of row.querySelectorAll("input")) {
+        input.classList.remove("invalid");
+        delete input.dataset.field;
+        cells[input.dataset.figure] = input;
+      }
+      if (!d) continue;
+      const at = `scenario.pipeline.edits[${edits.length}]`;
+      const edit = { deal_id: d.deal_id };
+      const sent = (figure, key, value) => {
+        edit[key] = value;
+        cells[figure].dataset.field = `${at}.${key}`;
+      };
+      if (cells.remove.checked) sent("remove", "remove", true);
+      else {
+        const p = cells.probability.value;
+        if (p !== "" && Number(p) !== d.scenario_probability) sent("probability", "probability", Number(p));
+        const u = cells.units.value;
+        if (u !== "" && Number(u) !== d.units_ordered) sent("units", "units", Number(u));
+        const tiv = readTiv(cells, d.tiv_per_unit);
+        if (tiv != null) {
+          edit.tiv_per_unit = tiv;
+          TIV_PARTS.forEach((part, i) => { cells[part].dataset.field = `${at}.tiv_per_unit[${i}]`; });
+        }
+        const y = cells.delivery_years.value.trim();
+        if (y !== "" && !sameYears(parseYears(y), d.delivery_years)) {
+          sent("delivery_years", "delivery_years", parseYears(y));
+        }
+      }
+      if (Object.keys(edit).length > 1) {
+        edits.push(edit);
+        sentPipeline.edits.push(`deal ${d.deal_id}`);
+      }
+    }
+    const added = [];
+    for (const block of $("custom-added").children) {
+      const cells = {};
+      for (const input of block.querySelectorAll("input, select")) {
+        input.classList.remove("invalid");
+        delete input.dataset.field;
+        cells[input.dataset.figure] = input;
+      }
+      const typed = Object.entries(cells).filter(([f, i]) => f !== "status" && i.value.trim() !== "");
+      if (!typed.length) continue; // an untouched block is no deal
+      const at = `scenario.pipeline.added[${added.length}]`;
+      const deal = {};
+      for (const [figure, input] of typed) {
+        const v = input.value.trim();
+        if (TIV_PARTS.includes(figure)) continue;
+        if (figure === "delivery_years") deal.delivery_years = parseYears(v);
+        else if (["deal_id", "system"].includes(figure)) deal[figure] = v;
+        else if (figure === "recipient") deal.recipient = v.toUpperCase();
+        else deal[figure] = Number(v);
+      }
+      deal.status = cells.status.value;
+      const tiv = readTiv(cells, null);
+      if (tiv != null) deal.tiv_per_unit = tiv;
+      for (const [figure, input] of Object.entries(cells)) {
+        const i = TIV_PARTS.indexOf(figure);
+        input.dataset.field = i >= 0 ? `${at}.tiv_per_unit[${i}]` : `${at}.${figure}`;
+      }
+      const ordered = { deal_id: deal.deal_id, recipient: deal.recipient, system: deal.system, status: deal.status,
+        order_year: deal.order_year, units_ordered: deal.units_ordered, tiv_per_unit: deal.tiv_per_unit,
+        delivery_years: deal.delivery_years, probability: deal.probability, slip_probability: deal.slip_probability };
+      added.push(Object.fromEntries(Object.entries(ordered).filter(([, v]) => v !== undefined)));
+      sentPipeline.added.push(block.querySelector("legend").textContent.toLowerCase());
+    }
+    return { edits, added };
+  }
+
+  /** What a 422's field is, for the status line: the field as the API names it, and whose it is. */
+  function describeField(field) {
+    const m = /^scenario\.pipeline\.(edits|added)\[(\d+)\]/.exec(field);
+    const who = m ? sentPipeline[m[1]][Number(m[2])] : null;
+    return who ? `${field}, ${who}` : field;
   }
 
   function driverInfo(body, name) {
@@ -1234,13 +1471,16 @@
       }
       drivers[d] = { mode: "level", values: { ...path, ...values }, fill };
     }
-    const typedDeals = [...$("custom-deals-grid").querySelectorAll("input")].filter((i) => i.value !== "");
-    typedDeals.forEach((i, k) => { i.classList.remove("invalid"); i.dataset.field = `scenario.pipeline.edits[${k}].probability`; });
-    const edits = typedDeals.map((i) => ({ deal_id: i.dataset.deal, probability: Number(i.value) }));
-    const elasticity = $("custom-elasticity").value;
     const scenario = { name, base, drivers };
-    if (edits.length || elasticity !== "") {
+    sentPipeline = { edits: [], added: [] };
+    if ($("custom-deals").hidden) return scenario; // Japan's deals only: the form shows them for JPN alone
+    const { edits, added } = readPipeline();
+    const elasticityInput = $("custom-elasticity");
+    elasticityInput.classList.remove("invalid");
+    const elasticity = elasticityInput.value;
+    if (edits.length || added.length || elasticity !== "") {
       scenario.pipeline = { edits };
+      if (added.length) scenario.pipeline.added = added;
       if (elasticity !== "") scenario.pipeline.elasticity = Number(elasticity);
     }
     return scenario;
@@ -1257,9 +1497,10 @@
       return;
     }
     $("custom-name").classList.remove("invalid");
-    if (!Object.keys(scenario.drivers).length) {
+    if (!Object.keys(scenario.drivers).length && !scenario.pipeline) {
       status.dataset.state = "error";
-      status.textContent = "Give at least one driver value for a year.";
+      status.textContent = $("custom-deals").hidden ? "Give at least one driver value for a year." :
+        "Give at least one driver value for a year, or change a deal.";
       return;
     }
     const request = { target: { country: state.country, measure: "share" }, scenario, horizon: HORIZON };
@@ -1336,8 +1577,13 @@
         `; please submit again ${after ? `in ${Math.ceil(after)} s` : "shortly"}.`;
       if (!c.body) removeCustom(c.name, false);
     } else {
-      status.textContent = c.detail;
-      for (const err of (body && body.errors) || []) markInvalid(err.field);
+      // The API's message, with the field it names (and whose it is) where the message itself does not say.
+      const named = ((body && body.errors) || []).map((e) => e.field).filter(Boolean)
+        .map((f) => (c.detail.includes(f) ? describeField(f).slice(f.length + 2) : describeField(f)))
+        .filter(Boolean);
+      status.textContent = named.length ? `${c.detail} (${[...new Set(named)].join("; ")})` : c.detail;
+      let first = true;
+      for (const err of (body && body.errors) || []) first = !markInvalid(err.field, first) && first;
       if (!c.body) removeCustom(c.name, false);
     }
     changed(true);
@@ -1355,16 +1601,33 @@
     else status.textContent = `The forecast service is away for a moment; still trying for ${c.name}.`;
   }
 
-  function markInvalid(field) {
-    if (!field) return;
-    if (field === "scenario.name") $("custom-name").classList.add("invalid");
+  /** Whether an input sent ``own`` (its data-field) is what a 422's ``field`` names: the same field, a part of
+   * it (a year of its list), or a part of the deal or figure the field names (e.g. edits[0].tiv_per_unit). */
+  function fieldNames(field, own) {
+    if (!own) return false;
+    if (field === own || field.startsWith(`${own}[`) || field.startsWith(`${own}.`)) return true;
+    return /^scenario\.pipeline\.(edits|added)\[\d+\]/.test(field) &&
+      (own.startsWith(`${field}[`) || own.startsWith(`${field}.`));
+  }
+
+  /** Marks the inputs a 422's field names (focusing the first if ``focus``); whether any was. */
+  function markInvalid(field, focus = true) {
+    if (!field) return false;
+    let marked = false;
+    if (field === "scenario.name") {
+      $("custom-name").classList.add("invalid");
+      marked = true;
+    }
     for (const input of [...$("custom-grid").querySelectorAll("input"),
-      ...$("custom-deals").querySelectorAll("input")]) {
-      if (field === input.dataset.field || field.startsWith(`scenario.drivers.${input.dataset.driver}[${input.dataset.year}]`)) {
+      ...$("custom-deals").querySelectorAll("input, select")]) {
+      if (!input.disabled && (fieldNames(field, input.dataset.field) ||
+          field.startsWith(`scenario.drivers.${input.dataset.driver}[${input.dataset.year}]`))) {
         input.classList.add("invalid");
-        input.focus();
+        if (focus && !marked) input.focus();
+        marked = true;
       }
     }
+    return marked;
   }
 
   function removeCustom(name, rerender = true) {
@@ -1540,9 +1803,20 @@
       changed(true);
     });
     $("custom-form").addEventListener("submit", onCustomSubmit);
-    $("custom-base").addEventListener("change", () => renderCustomGrid(true));
+    $("custom-base").addEventListener("change", () => {
+      renderCustomGrid(true);
+      renderCustomDeals();
+    });
+    $("custom-add").addEventListener("click", addCustomDeal);
     $("custom-clear").addEventListener("click", () => {
       for (const input of $("custom-grid").querySelectorAll("input")) input.value = "";
+      for (const input of $("custom-deals-grid").querySelectorAll("input")) {
+        if (input.type === "checkbox") input.checked = false;
+        else input.value = "";
+      }
+      for (const d of customDeals.keys()) syncRemoved(d);
+      $("custom-added").replaceChildren();
+      numberAddedDeals();
     });
     resizer.observe($("main-chart"));
     resizer.observe($("compare-chart"));

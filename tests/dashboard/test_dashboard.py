@@ -23,6 +23,7 @@ pytestmark = pytest.mark.xdist_group("dashboard")  # one server and browser per 
 
 LATEST = "/v1/forecasts/latest"
 BUILT_IN = "baseline,liberalisation,restriction,demand-surge"
+DEAL = "#custom-deals-grid tr[data-deal='{}'] input"  # a catalogue deal's cells in the custom form
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def test_custom_scenario_is_posted_and_drawn(server: Server, page: Page, tmp_pat
     page.fill(openness.format(2027), "0.9")
     page.fill(openness.format(2030), "1")
     page.select_option("#custom-fill", "linear")
-    page.fill("#custom-deals-grid input[data-deal='aus-mogami-frigates']", "1")
+    page.fill(f"{DEAL.format('aus-mogami-frigates')}[data-figure='probability']", "1")
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/v1/forecasts")) as posted:
         page.click("#custom-submit")
     sent = posted.value.post_data_json
@@ -249,13 +250,139 @@ def test_custom_scenario_is_posted_and_drawn(server: Server, page: Page, tmp_pat
 
     # A value out of range: the API's 422 is shown, naming the cell; nothing is drawn for it.
     page.fill("#custom-name", "too-open")
-    page.fill("#custom-deals-grid input[data-deal='aus-mogami-frigates']", "")
+    page.fill(f"{DEAL.format('aus-mogami-frigates')}[data-figure='probability']", "")
     page.fill(openness.format(2027), "1.5")
     page.click("#custom-submit")
     expect(page.locator("#custom-status")).to_contain_text("export_policy_openness[2027]")
     expect(page.locator(openness.format(2027))).to_have_class(re.compile(r"\binvalid\b"))
     expect(chart).to_have_attribute("data-scenarios-drawn", f"{BUILT_IN},gcap-boost")
     assert any(a.method == "POST" and a.status == 422 for a in traffic.answers)
+    assert not traffic.errors
+
+
+def posted_scenario(page: Page, action: Callable[[], None]) -> dict:
+    """The scenario of the ``POST /v1/forecasts`` that ``action`` makes the page send."""
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/v1/forecasts")) as posted:
+        action()
+    sent = posted.value.post_data_json
+    assert isinstance(sent, dict) and sent["target"] == {"country": "JPN", "measure": "share"}
+    return sent["scenario"]
+
+
+def drawn_result(server: Server, page: Page, name: str) -> dict:
+    """The forecast of custom scenario ``name`` once the page draws it (its pipeline table included)."""
+    chart = page.locator("#main-chart")
+    expect(chart).to_have_attribute("data-scenarios-drawn", re.compile(rf",{name}$"), timeout=60_000)
+    expect(chart).to_have_attribute("data-selected", name)
+    key = chart.get_attribute("data-selected-key") or ""
+    expect(page.locator("#selected-table")).to_have_attribute("data-key", key)
+    expect(page.locator("#custom-status")).to_have_attribute("data-state", "ready")
+    result = get_json(f"{server.base}/v1/forecasts/{key}")
+    assert isinstance(result, dict) and result["scenario"]["name"] == name
+    return result
+
+
+def test_custom_deals_are_removed_edited_and_added(
+    server: Server, page: Page, tmp_path: Path, artefacts: Path
+) -> None:
+    """Japan's deals in the custom form: a removal, new units, TIV per unit and delivery years, an added deal,
+    each posted as the API's ``scenario.pipeline`` (only what was changed), and the API's 422s shown."""
+    traffic = Traffic(page)
+    page.goto(f"{server.base}/?poll=5")
+    expect(page.locator("#main-chart")).to_have_attribute("data-scenarios-drawn", re.compile(r"\bbaseline\b"),
+                                                          timeout=60_000)
+    expect(page.locator("#custom-deals")).to_be_visible()
+    baseline = get_json(f"{server.base}{LATEST}?country=JPN&scenario=baseline")
+    assert isinstance(baseline, dict)
+    baseline_2030 = next(r["point"] for r in baseline["forecast"] if r["year"] == 2030)
+    frigates, line, pac3 = "aus-mogami-frigates", "aus-mogami-frigates-australian-built", "usa-pac3-mse"
+    expect(page.get_by_label(f"units ordered of {pac3}", exact=True)).to_have_attribute("placeholder", "30")
+    expect(page.get_by_label(f"TIV per unit of {frigates}, low", exact=True)).to_have_attribute("placeholder", "250")
+    expect(page.get_by_label(f"delivery years of {line}", exact=True)).to_have_attribute("placeholder", "2033-2040")
+
+    # Removing the frigate contract without its Australian-built line: the API's 422 names the removal.
+    page.fill("#custom-name", "no-frigates")
+    page.fill(f"{DEAL.format(frigates)}[data-figure='probability']", "0.9")  # not sent: the deal is removed
+    page.get_by_label(f"remove {frigates}", exact=True).check()
+    expect(page.locator(f"{DEAL.format(frigates)}[data-figure='probability']")).to_be_disabled()
+    scenario = posted_scenario(page, lambda: page.click("#custom-submit"))
+    assert scenario["drivers"] == {}
+    assert scenario["pipeline"] == {"edits": [{"deal_id": frigates, "remove": True}]}
+    status = page.locator("#custom-status")
+    expect(status).to_have_attribute("data-state", "error")
+    expect(status).to_contain_text("a line cannot be delivered without its contract")
+    expect(status).to_contain_text(f"scenario.pipeline.edits[0].remove, deal {frigates}")
+    expect(page.get_by_label(f"remove {frigates}", exact=True)).to_have_class(re.compile(r"\binvalid\b"))
+
+    # Both frigate lines removed: no frigate in the forecast, and Japan's 2030 share below the baseline's.
+    page.get_by_label(f"remove {line}", exact=True).check()
+    scenario = posted_scenario(page, lambda: page.click("#custom-submit"))
+    assert scenario["pipeline"] == {"edits": [{"deal_id": frigates, "remove": True},
+                                              {"deal_id": line, "remove": True}]}
+    result = drawn_result(server, page, "no-frigates")
+    assert [e["deal_id"] for e in result["scenario"]["pipeline"]["edits"] if e["remove"]] == [frigates, line]
+    assert not {frigates, line} & {d["deal_id"] for d in result["request"]["scenario"]["pipeline"]["deals"]}
+    assert next(r["point"] for r in result["forecast"] if r["year"] == 2030) < baseline_2030
+    expect(page.locator("#pipeline-table tbody tr")).to_have_count(3)
+    expect(page.locator(f"#pipeline-table tr[data-deal='{frigates}']")).to_have_count(0)
+    expect(page.locator("#pipeline-table tr[data-deal='usa-pac3-mse']")).to_be_visible()
+
+    # Edits and an added deal; a figure typed as it already is (PAC-3's 1.5 TIV) is no edit.
+    page.fill("#custom-name", "pac3-and-nzl")
+    page.get_by_label(f"remove {frigates}", exact=True).uncheck()
+    page.get_by_label(f"remove {line}", exact=True).uncheck()
+    page.fill(f"{DEAL.format(frigates)}[data-figure='probability']", "")
+    page.fill(f"{DEAL.format(pac3)}[data-figure='units']", "60")
+    page.fill(f"{DEAL.format(pac3)}[data-figure='tiv_central']", "1.5")
+    page.fill(f"{DEAL.format(frigates)}[data-figure='tiv_low']", "300")
+    page.fill(f"{DEAL.format(frigates)}[data-figure='delivery_years']", "2030-2032")
+    page.click("#custom-add")
+    added = page.locator("#custom-added fieldset").first
+    expect(added.locator("legend")).to_have_text("Added deal 1")
+    added.get_by_label("Deal id").fill("nzl-frigates")
+    added.get_by_label("Recipient (ISO3)").fill("nzl")
+    added.get_by_label("System").fill("Mogami-class frigate")
+    added.get_by_label("Order year").fill("2027")
+    added.get_by_label("Units ordered").fill("2")
+    added.get_by_label("TIV per unit, central").fill("300")
+    added.get_by_label("Delivery years").fill("2031, 2032")
+    added.get_by_label("Probability", exact=True).fill("0.3")
+    scenario = posted_scenario(page, lambda: page.click("#custom-submit"))
+    assert scenario["pipeline"] == {
+        "edits": [{"deal_id": pac3, "units": 60},
+                  {"deal_id": frigates, "tiv_per_unit": [300, 400, 550], "delivery_years": [2030, 2031, 2032]}],
+        "added": [{"deal_id": "nzl-frigates", "recipient": "NZL", "system": "Mogami-class frigate",
+                   "status": "prospect", "order_year": 2027, "units_ordered": 2, "tiv_per_unit": 300,
+                   "delivery_years": [2031, 2032], "probability": 0.3}],
+    }
+    result = drawn_result(server, page, "pac3-and-nzl")
+    deals = {d["deal_id"]: d for d in result["pipeline"]["deals"]}
+    assert deals[pac3]["units_ordered"] == 60 and deals[pac3]["origin"]["units"] == "request"
+    assert deals[frigates]["tiv_per_unit"] == {"low": 300, "central": 400, "high": 550}
+    assert deals[frigates]["delivery_years"] == [2030, 2031, 2032]
+    assert deals["nzl-frigates"]["scenario_probability"] == 0.3
+    assert deals["nzl-frigates"]["delivery_years"] == [2031, 2032]
+    expect(page.locator("#pipeline-table tr[data-deal='nzl-frigates']")).to_contain_text("NZL")
+    save(page, tmp_path, artefacts, "dashboard-custom-deals.png")
+
+    # Invalid entries: the API's 422 is shown with the field it names, and the cell is marked.
+    page.fill("#custom-name", "bad-deals")
+    page.fill(f"{DEAL.format(pac3)}[data-figure='delivery_years']", "2023")
+    page.click("#custom-submit")
+    expect(status).to_have_attribute("data-state", "error")
+    expect(status).to_contain_text("precedes the order")
+    expect(status).to_contain_text(f"scenario.pipeline.edits[0].delivery_years, deal {pac3}")
+    expect(page.get_by_label(f"delivery years of {pac3}", exact=True)).to_have_class(re.compile(r"\binvalid\b"))
+    page.fill(f"{DEAL.format(pac3)}[data-figure='delivery_years']", "")
+    added.get_by_label("TIV per unit, central").fill("-5")
+    page.click("#custom-submit")
+    expect(status).to_contain_text("'scenario.pipeline.added[0].tiv_per_unit' must be a number in [0, 100000]")
+    expect(status).to_contain_text("added deal 1")
+    expect(added.get_by_label("TIV per unit, central")).to_have_class(re.compile(r"\binvalid\b"))
+    expect(page.get_by_label(f"delivery years of {pac3}", exact=True)).not_to_have_class(re.compile(r"\binvalid\b"))
+    expect(page.locator("#main-chart")).to_have_attribute("data-scenarios-drawn",
+                                                          f"{BUILT_IN},no-frigates,pac3-and-nzl")
+    assert sum(a.method == "POST" and a.status == 422 for a in traffic.answers) == 3
     assert not traffic.errors
 
 
