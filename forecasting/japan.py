@@ -69,7 +69,8 @@ __all__ = ["DRAWS", "MODEL_TEXT", "JapanParts", "PipelineResult", "baseline_shar
 Array = npt.NDArray[np.float64]
 DRAWS = ModelSettings().uncertainty_samples  # simulated paths by default
 MODEL_TEXT = ("exports = statistical base (everything else) + deals x probability on their stated schedules with "
-              "the stated slip odds (committed deals too); share = 100 x exports / world total")
+              "the stated slip odds (committed deals' too; a deal stated not to slip is held to its schedule); "
+              "share = 100 x exports / world total")
 
 
 @dataclass(frozen=True)
@@ -389,6 +390,9 @@ def _figure(deal: Deal, figure: str, fallback: str) -> dict[str, Any]:
     if origin == "default":
         return {"source": f"not stated in the request: tivcast's default for an added deal, {fallback}",
                 "tivcast_own": True, "estimated_or_asserted": "default", "origin": "default"}
+    if origin == "derived" and figure == "tiv_per_unit":  # a contract's line, at the request's contract price
+        return {"source": deal.sources.get(figure, "derived"), "tivcast_own": False,
+                "estimated_or_asserted": "derived from the contract's TIV per unit", "origin": "derived"}
     if origin == "derived":  # a contract's line, from the request's contract probability and the catalogue's ratio
         return {"source": deal.sources.get(figure, "derived"), "tivcast_own": figure in deal.tivcast_figures,
                 "estimated_or_asserted": "derived from the contract's probability", "origin": "derived"}
@@ -490,12 +494,21 @@ def _world_milex(resolved: ResolvedScenario, baseline: ResolvedScenario, observe
             "the range"}
 
 
+_MOVES_NOTHING = (
+    ". Here it moves nothing: world transfers follow world military expenditure's departure from the baseline's "
+    "path (the baseline's world total is the statistical forecast, which world spending did not improve in the "
+    "held-out test), and this scenario's path is the baseline's; state a world military expenditure path (or base "
+    "the scenario on demand-surge) for the elasticity to act")
+
+
 def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: PipelineRules,
                 elasticity: Elasticity, card_summary: Mapping[str, Any], world_milex: Mapping[int, float]
                 ) -> list[dict[str, Any]]:
     """Every assumption of the scenario: value, unit, source, whether it is estimated or asserted, whether it is
     tivcast's own rather than SIPRI's or a published figure, and its range (or why it has none)."""
     stated_elasticity = resolved.elasticity is not None
+    milex = _world_milex(resolved, baseline, world_milex)
+    moves_nothing = milex is not None and milex["source"].startswith("the baseline's path")
     z95 = NormalDist().inv_cdf(0.975)
     e_range = None if stated_elasticity or not elasticity.estimated else [
         elasticity.value - z95 * elasticity.standard_error, elasticity.value + z95 * elasticity.standard_error]
@@ -508,10 +521,14 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
         {"name": "world_demand_elasticity",
          "value": elasticity.value if not stated_elasticity else resolved.elasticity,
          "unit": "d log world TIV / d log world military expenditure",
-         "estimated_or_asserted": "asserted (custom scenario)" if stated_elasticity
+         "estimated_or_asserted": "asserted by the request" if stated_elasticity
          else "estimated" if elasticity.estimated else "asserted: 0, no world military expenditure in the data",
-         "tivcast_own": True,
-         "source": elasticity.to_dict() if not stated_elasticity else "the scenario's own value",
+         "tivcast_own": not stated_elasticity,
+         **({"origin": "request"} if stated_elasticity else {}),
+         "source": elasticity.to_dict() if not stated_elasticity else
+         f"the analyst's value in this request (scenario.pipeline.elasticity: {resolved.elasticity:g}; an "
+         f"assumption of the request, not tivcast's; it replaces the estimate, {elasticity.value:.3g})"
+         + (_MOVES_NOTHING if moves_nothing else ""),
          "standard_error": elasticity.standard_error if not stated_elasticity else None,
          "range": e_range, "range_note": "95 % confidence interval of the estimate (sampling error only: the "
          "specification moves it more, see source.specification_sensitivity); a long-run value, reached over "
@@ -520,7 +537,6 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
          f"a stated long-run value, built up over years t..t+{elasticity.lag_years} as the estimate's"
          if stated_elasticity else "not estimated"},
     ]
-    milex = _world_milex(resolved, baseline, world_milex)
     if milex is not None:
         out.append(milex)
     if resolved.known_deliveries:

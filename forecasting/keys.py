@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 # Bump on any change that alters a result for the same request and data.
-MODEL_VERSION = "2026.12.8"
+MODEL_VERSION = "2026.12.9"
 MAX_HORIZON = 30
 
 

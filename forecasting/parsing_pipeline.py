@@ -101,12 +101,15 @@ def _tiv(value: Any, where: str) -> tuple[float, float, float]:
 def _years(value: Any, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value or len(value) > 30:
         raise _fail(where, "a list of 1 to 30 years", value)
-    years = []
+    years: list[int] = []
     for i, y in enumerate(value):
         if isinstance(y, bool) or not isinstance(y, int) or not 1950 <= y <= 2100:
             raise _fail(f"{where}[{i}]", "a year between 1950 and 2100", y)
+        if y in years:  # the remaining units are spread over the years in equal parts: a repeat would be merged
+            raise _fail(f"{where}[{i}]", f"each year once ({y} is already delivery_years[{years.index(y)}]); "
+                        "the remaining units are delivered in equal parts over the years", y)
         years.append(y)
-    return tuple(sorted(set(years)))
+    return tuple(sorted(years))
 
 
 def _edit(i: int, raw: Any) -> DealEdit:

@@ -37,6 +37,8 @@ Lines of one contract (``Deal.depends_on``): a line whose contract's
 probability the request edits keeps its probability given the contract (this
 scenario's ratio of the two; where the scenario gives both 0, the
 catalogue's baseline ratio), so its probability moves with the contract's; a
+line the catalogue prices as its contract takes the contract's edited TIV per
+unit (one design, one price) unless the request edits the line's own; a
 line's own probability may not exceed its contract's, and a contract may not
 be removed while a line hanging on it stays (422).
 
@@ -322,10 +324,26 @@ def resolve_deals(catalogue: Sequence[Deal], rules: PipelineRules, first_year: i
     return tuple(chosen.values())
 
 
+def _priced_as_contract(line: Deal, contract: Deal, where: str) -> Deal:
+    """``line`` at its contract's edited TIV per unit: a line the catalogue prices as its contract (one design,
+    one price, drawn with the contract's in the simulation) keeps that price when the request edits the
+    contract's, unless the request edits the line's own."""
+    low, central, high = contract.tiv_per_unit
+    text = f"follows its contract, {contract.deal_id!r}, whose TIV per unit the request sets to {central:g} TIV " \
+        "million" + (f" (range {low:g}-{high:g})" if high > low else "") + ": the catalogue prices the line as " \
+        f"its contract (one design, one price); it replaces {_catalogue_text(line, 'tiv_per_unit')}"
+    line = replace(line, tiv_per_unit=contract.tiv_per_unit, sources={**line.sources, "tiv_per_unit": text},
+                   origin={**line.origin, "tiv_per_unit": "derived"})
+    _check_size(line, f"{where}.tiv_per_unit")
+    return line
+
+
 def _contracts(chosen: dict[str, tuple[Deal, float]], catalogue: dict[str, Deal], rules: PipelineRules) -> None:
-    """Lines of one contract (module docstring): a line follows its contract's edited probability; refuses a
-    line above its contract and a contract removed under a line that stays."""
+    """Lines of one contract (module docstring): a line follows its contract's edited probability, and its edited
+    TIV per unit where the catalogue prices the two alike; refuses a line above its contract and a contract
+    removed under a line that stays."""
     edited = {e.deal_id: i for i, e in enumerate(rules.edits) if e.probability is not None}
+    priced = {e.deal_id: i for i, e in enumerate(rules.edits) if e.tiv_per_unit is not None}
     removed = {e.deal_id: i for i, e in enumerate(rules.edits) if e.remove}
     for deal_id, (deal, p) in list(chosen.items()):
         contract_id = deal.depends_on
@@ -339,6 +357,10 @@ def _contracts(chosen: dict[str, tuple[Deal, float]], catalogue: dict[str, Deal]
                     field=f"scenario.pipeline.edits[{removed[contract_id]}].remove")
             continue
         contract, p_contract = chosen[contract_id]
+        if contract_id in priced and deal_id not in priced and deal_id in catalogue \
+                and catalogue[deal_id].tiv_per_unit == catalogue[contract_id].tiv_per_unit:
+            deal = _priced_as_contract(deal, contract, f"scenario.pipeline.edits[{priced[contract_id]}]")
+            chosen[deal_id] = (deal, p)
         if deal_id not in edited and contract_id in edited:
             rule_line, rule_contract = probability(catalogue[deal_id], rules), probability(catalogue[contract_id],
                                                                                             rules)

@@ -186,8 +186,8 @@ _PLAN_TEXT = (
 _PIPELINE_TEXT = (
     "Japan's exports are its deal pipeline plus a statistical base for everything else: deliveries of "
     "committed deals (the Philippine radars, the PAC-3 MSE missiles for the United States) on their stated "
-    "schedules with the stated slip odds (a committed deal may slip too: the radars' 2025 deliveries count 9.75 "
-    "TIV million in expectation, not 13), "
+    "schedules with the stated slip odds (the radars held to SIPRI's 'delivery planned by 2026', 13 TIV million "
+    "in each of 2025 and 2026; the missiles may slip, 30 % a year), "
 )
 
 SCENARIOS: dict[str, Scenario] = {

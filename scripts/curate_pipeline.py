@@ -131,13 +131,15 @@ COMMITTED: list[dict[str, str]] = [
     {
         "deal_id": "phl-jfps3-radars", "match_recipient": "PHL", "match_designation": "J/FPS-3",
         "system": "J/FPS-3 air search radar (Air Surveillance Radar System)", "status": "delivering",
-        "delivery_years": "2025;2026", "slip_probability": "0.25", "units_remaining_low": "",
+        "delivery_years": "2025;2026", "slip_probability": "0", "units_remaining_low": "",
         "units_remaining_high": "",
         "source_delivery_years": "tivcast assumption on SIPRI's comment 'delivery planned by 2026': tivcast spreads "
         "the 2 remaining units over 2025 and 2026, one a year",
         "source_probability": "committed: SIPRI records the order (and the 2020-08-28 contract announcement in the "
         "policy timeline)",
-        "source_slip": "tivcast assumption: a 25 % chance per year that the remaining deliveries slip",
+        "source_slip": "tivcast assumption: no slip, the register's plan held ('delivery planned by 2026', SIPRI's "
+        "comment): half of the order is delivered, from a production line already running; a later delivery is a "
+        "custom scenario's delivery_years edit",
         "source_requires_liberalisation": "not blocked: the transfer is under way (SIPRI records the order and "
         "deliveries in 2023-2024) as a warning-and-surveillance export, one of the five permitted categories",
         "tivcast_assumptions": "delivery_years;slip;past_deliveries",

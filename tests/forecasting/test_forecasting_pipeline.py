@@ -32,12 +32,12 @@ class TestRegister:
     def test_the_radars_remaining_units_land_by_2026_in_the_baseline(self, forecasts: dict[str, Forecast]) -> None:
         radars = next(d for d in pipeline(forecasts["baseline"])["deals"] if d["deal_id"] == "phl-jfps3-radars")
         assert radars["units_remaining"] == 2
-        # The point is the expected value under the 25 % slip odds: all 26 TIV by 2029 (3 years of slip at most),
-        # 13 x 0.75 in 2025 and 13 x (0.75 + 0.1875) in 2026.
-        assert sum(radars["expected_tiv"].values()) == pytest.approx(2 * 13)
-        assert radars["expected_tiv"]["2025"] == pytest.approx(13 * 0.75)
-        assert radars["expected_tiv"]["2026"] == pytest.approx(13 * (0.75 + 0.1875))
-        assert sum(v for y, v in radars["expected_tiv"].items() if int(y) > 2029) == 0
+        # SIPRI's comment, "delivery planned by 2026", is held: the 2 remaining units (13 TIV million each, as the
+        # register prices them) land in 2025 and 2026, in the point and in every simulated path, none later.
+        assert radars["expected_tiv"]["2025"] == pytest.approx(13)
+        assert radars["expected_tiv"]["2026"] == pytest.approx(13)
+        assert sum(v for y, v in radars["expected_tiv"].items() if int(y) > 2026) == 0
+        assert radars["slip_probability"] == 0
 
     def test_committed_deals_match_the_sipri_register(self, japan_inputs: ForecastInputs) -> None:
         text = resources.files("api").joinpath("data/japan-export-deals.csv").read_text(encoding="utf-8")
@@ -65,7 +65,7 @@ class TestRegister:
         radars = next(d for d in pipeline(predict(fitted, "baseline", 10))["deals"]
                       if d["deal_id"] == "phl-jfps3-radars")
         assert radars["units_remaining"] == 4
-        assert radars["expected_tiv"]["2023"] == pytest.approx(13 * 0.75)
+        assert radars["expected_tiv"]["2023"] == pytest.approx(13)  # held to the register's plan: no slip
         assert sum(radars["expected_tiv"].values()) == pytest.approx(4 * 13)
         assert sum(v for y, v in radars["expected_tiv"].items() if int(y) < 2023) == 0
         assert "the register records after 2019 are forecast" in " ".join(predict(fitted, "baseline", 10).notes)

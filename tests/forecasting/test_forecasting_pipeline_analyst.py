@@ -193,8 +193,13 @@ class TestWording:
         text = forecast.to_dict()["scenario"]["description"] + section(forecast)["model"]
         assert "as stated" not in text and "on their stated schedules;" not in text
         assert "stated slip odds" in text
-        radars = next(d for d in section(forecast)["deals"] if d["deal_id"] == "phl-jfps3-radars")
-        assert radars["expected_tiv"]["2025"] == pytest.approx(9.75)
+        deals = {d["deal_id"]: d for d in section(forecast)["deals"]}
+        # the PAC-3 missiles (30 x 1.5 TIV million over 2025-2027) slip 30 % a year: 15 x 0.7 in 2025
+        assert deals["usa-pac3-mse"]["expected_tiv"]["2025"] == pytest.approx(15 * 0.7)
+        # the radars are held to SIPRI's "delivery planned by 2026", and their slip assumption says so
+        assert deals["phl-jfps3-radars"]["expected_tiv"]["2025"] == pytest.approx(13)
+        slip = assumptions(forecast)["phl-jfps3-radars.slip_probability"]
+        assert slip["value"] == 0 and "delivery planned by 2026" in slip["source"] and slip["tivcast_own"] is True
 
 
 class TestOneProbabilityRule:
