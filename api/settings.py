@@ -3,10 +3,10 @@
 import ipaddress
 import json
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import limits
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value().strip()) < 16:
             raise ValueError("TIVCAST_ADMIN_API_KEY must have at least 16 characters (e.g. `openssl rand -hex 32`)")
         return value
+
+    @model_validator(mode="after")
+    def _page_sizes_agree(self) -> Self:
+        if self.page_size_default > self.page_size_max:  # else a request without limit= is refused for it
+            raise ValueError(f"TIVCAST_PAGE_SIZE_DEFAULT ({self.page_size_default}) must be at most "
+                             f"TIVCAST_PAGE_SIZE_MAX ({self.page_size_max})")
+        return self
 
     @field_validator("rate_limit")
     @classmethod

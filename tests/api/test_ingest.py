@@ -174,6 +174,8 @@ class TestProvenanceFollowsTheRelease:
         assert loaded["citation"] != shipped["citation"]
         assert "sipri-2025-03-10" in loaded["citation"] and "test.csv" in loaded["citation"]
         assert "Stockholm International Peace Research Institute" in loaded["citation"]
+        # SIPRI's terms require the credit "Information from the SIPRI Arms Transfers Database": it opens the citation
+        assert loaded["citation"].startswith("Information from the SIPRI Arms Transfers Database. ")
         assert not any("28,671" in gap for gap in loaded["gaps"])
         assert "do not apply" in loaded["gaps"][0]
         assert loaded["caveats"] == ["fresh SIPRI export"]

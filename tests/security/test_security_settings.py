@@ -16,8 +16,10 @@ from api.settings import Settings
         ({"trusted_proxies": ["10.0.0.1/8"]}, "host bits"),
         ({"trusted_proxies": ["proxy.internal"]}, "trusted_proxies"),
         ({"max_body_bytes": 10}, "max_body_bytes"),
+        ({"page_size_max": 50}, r"TIVCAST_PAGE_SIZE_DEFAULT \(100\) must be at most TIVCAST_PAGE_SIZE_MAX \(50\)"),
     ],
-    ids=["weak key", "unknown rate", "network with host bits", "host name", "tiny body limit"],
+    ids=["weak key", "unknown rate", "network with host bits", "host name", "tiny body limit",
+         "default page above the maximum"],
 )
 def test_a_wrong_value_is_refused(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
