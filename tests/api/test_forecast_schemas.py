@@ -293,7 +293,8 @@ def test_real_responses_validate_against_the_pydantic_models(forecast_client: Te
         assert row.model_extra and all(k.startswith("deal:") for k in row.model_extra)
     assumptions = {a.name: a for a in japan.pipeline.assumptions}
     stated = assumptions["world_demand_elasticity"]
-    assert stated.value == 1.0 and stated.source == "the scenario's own value"  # stated: no estimate behind it
+    assert stated.value == 1.0 and stated.origin == "request" and stated.tivcast_own is False  # the analyst's own
+    assert isinstance(stated.source, str) and stated.source.startswith("the analyst's value in this request")
     assert assumptions["nz-frigates.delivery_years"].value == [2031, 2032]
     assert isinstance(assumptions["statistical_base"].value, str)
     assert assumptions["statistical_base"].accuracy is not None and stated.standard_error is None
