@@ -23,7 +23,7 @@ import importlib
 import logging
 import multiprocessing
 import os
-import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -37,7 +37,7 @@ from workers.cache import ResultCache
 from workers.jobs import Job
 from workers.metrics import JobStats
 from workers.requests import JobSpec
-from workers.scratch import TempRoot
+from workers.scratch import TempRoot, embedded_root, sweep_embedded_roots
 from workers.settings import WorkerSettings
 
 __all__ = ["EmbeddedService"]
@@ -46,10 +46,18 @@ log = logging.getLogger(__name__)
 
 
 def _enter(root: str, owner: int) -> None:
-    """Pool process initializer: a temporary directory of its own under the service's root."""
+    """Pool process initializer: a temporary directory of its own under the service's root, and an exit when the
+    API process that started it is gone (killed, nothing else would stop it: it waits for work for ever)."""
     temp = TempRoot(Path(root))
     temp.owner = owner
     temp.enter_child()
+    threading.Thread(target=_exit_when_orphaned, args=(owner,), name="tivcast-parent-watch", daemon=True).start()
+
+
+def _exit_when_orphaned(owner: int, every: float = 0.5) -> None:
+    while os.getppid() == owner:
+        time.sleep(every)
+    os._exit(0)  # the API is gone: no one waits for this process's result; its files go with the next start
 
 
 def _compute(payload: dict[str, Any]) -> tuple[bytes, int]:
@@ -75,6 +83,7 @@ class EmbeddedService:
         self._warm: list[JobSpec] = []
         self._stats = JobStats()
         self._temp: TempRoot | None = None
+        sweep_embedded_roots()  # what killed API processes' pools left (README Operations: temporary files)
 
     def peek(self, key: str) -> bytes | None:
         """The result if it is in memory (in embedded mode, memory is the only store)."""
@@ -158,7 +167,7 @@ class EmbeddedService:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             if self._temp is None:
-                self._temp = TempRoot(Path(tempfile.mkdtemp(prefix="tivcast-embedded-")))
+                self._temp = TempRoot(embedded_root())
             self._pool = ProcessPoolExecutor(
                 self.settings.embedded_workers,
                 multiprocessing.get_context("spawn"),

@@ -17,6 +17,10 @@ Prophet and cmdstanpy follow). The root is
   ``max_memory_per_child``) is removed, so a lost child's files are gone
   within ``heartbeat_seconds``;
 * removed when the worker shuts down.
+
+An API in embedded mode (:mod:`workers.embedded`) keeps its pool's files under
+``$TMPDIR/tivcast-embedded-<its pid>/`` (:func:`embedded_root`); a start removes
+the roots whose API process is gone (killed: its shutdown never removed them).
 """
 
 from __future__ import annotations
@@ -28,18 +32,51 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["ROOT_ENV", "TempRoot", "root_for"]
+__all__ = ["ROOT_ENV", "TempRoot", "embedded_root", "root_for", "sweep_embedded_roots"]
 
 log = logging.getLogger(__name__)
 ROOT_ENV = "TIVCAST_WORKER_TEMP_ROOT"  # set once the root is prepared: the main process never wipes it twice
 MAIN = "main"
 CHILD = re.compile(r"^child-(\d+)$")
+EMBEDDED = re.compile(r"^tivcast-embedded-(\d+)$")
 
 
 def root_for(hostname: str, base: str | None = None) -> Path:
     """The temporary root of worker node ``hostname`` (under ``base``, default the temporary directory)."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", hostname)
     return Path(base or tempfile.gettempdir()) / f"tivcast-worker-{safe}"
+
+
+def sweep_embedded_roots(base: str | None = None) -> list[str]:
+    """Remove the embedded roots (``tivcast-embedded-<pid>``) of API processes that are gone; what was removed. A
+    root whose pid is alive is left alone, whoever has that pid now."""
+    removed = []
+    parent = Path(base or tempfile.gettempdir())
+    for entry in parent.glob("tivcast-embedded-*"):
+        match = EMBEDDED.match(entry.name)
+        if match is None or int(match.group(1)) == os.getpid() or _parent_of(int(match.group(1))) is not None:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+    if removed:
+        log.info("temporary files of gone API processes removed: %s", ", ".join(sorted(removed)))
+    return removed
+
+
+def embedded_root(base: str | None = None) -> Path:
+    """This API process's embedded root, ``tivcast-embedded-<pid>`` under ``base`` (default the temporary
+    directory), made empty (a gone process with the same pid may have left it); a private temporary directory
+    instead if that name is taken by something else (a symlink, another user's directory)."""
+    parent = Path(base or tempfile.gettempdir())
+    root = parent / f"tivcast-embedded-{os.getpid()}"
+    if root.is_dir() and not root.is_symlink() and root.stat().st_uid == os.getuid():
+        shutil.rmtree(root, ignore_errors=True)
+    try:
+        root.mkdir(mode=0o700)
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="tivcast-embedded-", dir=parent))
+    return root
 
 
 def _use(directory: Path) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -271,6 +272,76 @@ class TestServe:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+
+
+class TestKilledEmbeddedApi:
+    def test_its_pool_process_exits_and_the_next_start_removes_its_files(self, tmp_path: Path) -> None:
+        """``kill -9`` of an embedded API: its pool process, which would wait for work for ever, exits by itself,
+        and the next start removes the API's temporary root (``$TMPDIR/tivcast-embedded-<pid>``), as it does any
+        root whose process is gone; a root whose process is alive is left alone."""
+        tmp = tmp_path / "tmp"
+        tmp.mkdir()
+        ended = subprocess.Popen([sys.executable, "-c", "pass"])
+        ended.wait()
+        gone = tmp / f"tivcast-embedded-{ended.pid}"  # a root whose API was killed before this test
+        (gone / "child-1").mkdir(parents=True)
+        (gone / "child-1" / "prophet_model-output.csv").write_text("lp__\n")
+        alive = tmp / f"tivcast-embedded-{os.getpid()}"  # this process is alive: its root stays
+        alive.mkdir()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIVCAST_")}
+        env.update(TIVCAST_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", TIVCAST_WARM_ON_START="false",
+                   TMPDIR=str(tmp))
+        first = self.serve(env, tmp_path, "first")
+        root = tmp / f"tivcast-embedded-{first.pid}"
+        try:
+            assert not gone.exists() and alive.exists()  # swept at start
+            body = json.dumps({"target": {"country": "KOR"}, "horizon": 2}).encode()
+            request = urllib.request.Request(f"{self.base}/v1/forecasts", data=body,
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status in (200, 202)
+            deadline = time.monotonic() + 60
+            while not list(root.glob("child-*")) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            [child_dir] = list(root.glob("child-*"))
+            child = int(child_dir.name.removeprefix("child-"))
+            assert psutil.Process(child).ppid() == first.pid
+        finally:
+            first.kill()  # SIGKILL to the API alone, not its process group: no shutdown runs
+            first.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while running(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(child), "the killed API's pool process is still running"
+        assert root.exists()  # nothing ran to remove it ...
+        second = self.serve(env, tmp_path, "second")
+        try:
+            assert not root.exists()  # ... until the next start
+            assert alive.exists()  # the second root is made with its first job: none has run
+            assert set(tmp.iterdir()) - {alive} <= {tmp / f"tivcast-embedded-{second.pid}"}
+        finally:
+            os.killpg(second.pid, signal.SIGTERM)
+            second.wait(timeout=30)
+        alive.rmdir()
+        assert list(tmp.iterdir()) == []  # a clean stop removes its own root
+
+    def serve(self, env: dict[str, str], cwd: Path, name: str) -> subprocess.Popen[bytes]:
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        log = cwd / f"{name}.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=env,
+                                      cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until_served(server, f"{self.base}/healthz", log)
+        return server
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie is not: it has exited, and PID 1 here may not reap it)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def wait_until_served(server: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 60) -> None:

@@ -142,7 +142,7 @@ class TestKilledWorker:
             victim.kill()
             done = job_in(settings, spec.key, ("succeeded", "failed"), 60)
         survivor = next(w for w in pair if w is not victim)
-        assert (done.state, done.attempts, done.worker) == ("succeeded", 2, survivor.hostname)
+        assert (done.state, done.attempts, done.worker) == ("succeeded", 2, survivor.hostname), done.error
 
 
 async def failures(call: Callable[[], Awaitable[object]], n: int = 50) -> list[str]:
