@@ -19,12 +19,13 @@ Prophet and cmdstanpy follow). The root is
 * removed when the worker shuts down.
 
 An API in embedded mode (:mod:`workers.embedded`) keeps its pool's files under
-``$TMPDIR/tivcast-embedded-<its pid>/`` (:func:`embedded_root`); a start removes
+``$TMPDIR/tivcast-embedded-<its pid>-<n>/`` (:func:`embedded_root`); a start removes
 the roots whose API process is gone (killed: its shutdown never removed them).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 ROOT_ENV = "TIVCAST_WORKER_TEMP_ROOT"  # set once the root is prepared: the main process never wipes it twice
 MAIN = "main"
 CHILD = re.compile(r"^child-(\d+)$")
-EMBEDDED = re.compile(r"^tivcast-embedded-(\d+)$")
+EMBEDDED = re.compile(r"^tivcast-embedded-(\d+)-\d+$")
+_EMBEDDED_SERIAL = itertools.count(1)  # several embedded services in one process (tests) each get a root
 
 
 def root_for(hostname: str, base: str | None = None) -> Path:
@@ -48,8 +50,8 @@ def root_for(hostname: str, base: str | None = None) -> Path:
 
 
 def sweep_embedded_roots(base: str | None = None) -> list[str]:
-    """Remove the embedded roots (``tivcast-embedded-<pid>``) of API processes that are gone; what was removed. A
-    root whose pid is alive is left alone, whoever has that pid now."""
+    """Remove the embedded roots (``tivcast-embedded-<pid>-<n>``) of API processes that are gone; what was removed.
+    A root whose pid is alive is left alone, whoever has that pid now."""
     removed = []
     parent = Path(base or tempfile.gettempdir())
     for entry in parent.glob("tivcast-embedded-*"):
@@ -65,11 +67,12 @@ def sweep_embedded_roots(base: str | None = None) -> list[str]:
 
 
 def embedded_root(base: str | None = None) -> Path:
-    """This API process's embedded root, ``tivcast-embedded-<pid>`` under ``base`` (default the temporary
-    directory), made empty (a gone process with the same pid may have left it); a private temporary directory
-    instead if that name is taken by something else (a symlink, another user's directory)."""
+    """A new embedded root of this API process, ``tivcast-embedded-<pid>-<n>`` under ``base`` (default the
+    temporary directory; ``n`` counts the roots this process made), made empty (a gone process with the same pid
+    may have left it); a private temporary directory instead if that name is taken by something else (a
+    symlink, another user's directory)."""
     parent = Path(base or tempfile.gettempdir())
-    root = parent / f"tivcast-embedded-{os.getpid()}"
+    root = parent / f"tivcast-embedded-{os.getpid()}-{next(_EMBEDDED_SERIAL)}"
     if root.is_dir() and not root.is_symlink() and root.stat().st_uid == os.getuid():
         shutil.rmtree(root, ignore_errors=True)
     try:

@@ -277,22 +277,21 @@ class TestServe:
 class TestKilledEmbeddedApi:
     def test_its_pool_process_exits_and_the_next_start_removes_its_files(self, tmp_path: Path) -> None:
         """``kill -9`` of an embedded API: its pool process, which would wait for work for ever, exits by itself,
-        and the next start removes the API's temporary root (``$TMPDIR/tivcast-embedded-<pid>``), as it does any
+        and the next start removes the API's temporary root (``$TMPDIR/tivcast-embedded-<pid>-<n>``), as it does any
         root whose process is gone; a root whose process is alive is left alone."""
         tmp = tmp_path / "tmp"
         tmp.mkdir()
         ended = subprocess.Popen([sys.executable, "-c", "pass"])
         ended.wait()
-        gone = tmp / f"tivcast-embedded-{ended.pid}"  # a root whose API was killed before this test
+        gone = tmp / f"tivcast-embedded-{ended.pid}-1"  # a root whose API was killed before this test
         (gone / "child-1").mkdir(parents=True)
         (gone / "child-1" / "prophet_model-output.csv").write_text("lp__\n")
-        alive = tmp / f"tivcast-embedded-{os.getpid()}"  # this process is alive: its root stays
+        alive = tmp / f"tivcast-embedded-{os.getpid()}-1"  # this process is alive: its root stays
         alive.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIVCAST_")}
         env.update(TIVCAST_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", TIVCAST_WARM_ON_START="false",
                    TMPDIR=str(tmp))
         first = self.serve(env, tmp_path, "first")
-        root = tmp / f"tivcast-embedded-{first.pid}"
         try:
             assert not gone.exists() and alive.exists()  # swept at start
             body = json.dumps({"target": {"country": "KOR"}, "horizon": 2}).encode()
@@ -301,9 +300,10 @@ class TestKilledEmbeddedApi:
             with urllib.request.urlopen(request, timeout=30) as response:
                 assert response.status in (200, 202)
             deadline = time.monotonic() + 60
-            while not list(root.glob("child-*")) and time.monotonic() < deadline:
+            while not list(tmp.glob(f"tivcast-embedded-{first.pid}-*/child-*")) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            [child_dir] = list(root.glob("child-*"))
+            [child_dir] = list(tmp.glob(f"tivcast-embedded-{first.pid}-*/child-*"))
+            root = child_dir.parent
             child = int(child_dir.name.removeprefix("child-"))
             assert psutil.Process(child).ppid() == first.pid
         finally:
@@ -318,7 +318,7 @@ class TestKilledEmbeddedApi:
         try:
             assert not root.exists()  # ... until the next start
             assert alive.exists()  # the second root is made with its first job: none has run
-            assert set(tmp.iterdir()) - {alive} <= {tmp / f"tivcast-embedded-{second.pid}"}
+            assert all(p.name.startswith(f"tivcast-embedded-{second.pid}-") for p in set(tmp.iterdir()) - {alive})
         finally:
             os.killpg(second.pid, signal.SIGTERM)
             second.wait(timeout=30)
