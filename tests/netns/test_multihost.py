@@ -2,15 +2,16 @@
 
 Each "host" is a network namespace joined to the others by a veth pair to a bridge in a switch namespace
 (nothing is added to the machine's own network): ``data`` runs Redis and a PostgreSQL of its own, ``api1``
-and ``api2`` each run ``tivcast serve``, ``hostA`` and later ``hostB`` run ``tivcast worker``, and
-``client`` sends the requests (curl). No service shares a loopback address with another, each process runs
-in an empty working directory with a temporary directory of its own, and the worker has no database URL at
-all: the job's data travel in its payload.
+and ``api2`` each run ``tivcast serve``, ``hostA`` and later ``hostB`` run ``tivcast worker``, ``beat`` runs
+``tivcast beat``, and ``client`` sends the requests (curl). No service shares a loopback address with
+another, each process runs in an empty working directory with a temporary directory of its own, and the
+worker has no database URL at all: the job's data travel in its payload.
 
-It shows: a forecast end to end through an API's address; the worker's host dies (its process is killed
-and its namespace removed) and a worker on another host takes over; the two API processes behind the same
-Redis serve the same keys, the same latest URL (ETag and 304) and share the rate-limit counters; and the API
-ran no process pool and neither process wrote a file into its working directory.
+It shows: a forecast end to end through an API's address; the worker's host dies (its network first, then its
+processes and its namespace) and a worker on another host takes over, beat republishing a job whose message
+went to the dead host; the two API processes behind the same Redis serve the same keys, the same latest URL
+(ETag and 304) and share the rate-limit counters; and the API ran no process pool and neither process wrote a
+file into its working directory.
 """
 
 from __future__ import annotations
@@ -93,7 +94,10 @@ class Network:
         return subprocess.run(["ip", "netns", "exec", self.ns(host), *args], capture_output=True, text=True)
 
     def kill_host(self, name: str) -> None:
-        """The machine dies: every process in it is killed, then its network is gone."""
+        """The machine dies as a machine does: its network goes first, so no connection of its processes is closed
+        (Redis still holds the dead worker's connection, blocked on the queue: a job published in the next second
+        is handed to it and lost with it), then every process in it, then its namespace."""
+        sh("ip", "-n", self.ns(name), "link", "set", "eth0", "down")
         for pid in sh("ip", "netns", "pids", self.ns(name)).split():
             os.kill(int(pid), signal.SIGKILL)
         sh("ip", "netns", "del", self.ns(name))
@@ -183,7 +187,7 @@ def empty_dir(parent: Path, name: str) -> Path:
 def test_the_stack_across_hosts(net: Network, workdir: Path) -> None:
     assert PG_BIN is not None
     data = net.add_host("data")
-    for name in ("api1", "api2", "hostA", "client"):
+    for name in ("api1", "api2", "hostA", "beat", "client"):
         net.add_host(name)
     logs = empty_dir(workdir, "logs")
 
@@ -205,7 +209,11 @@ def test_the_stack_across_hosts(net: Network, workdir: Path) -> None:
     created = net.run("data", str(PG_BIN / "createdb"), "-h", data, "-U", "postgres", "tivcast")
     assert created.returncode == 0, created.stderr
 
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("TIVCAST_")}
+    # Every process shares the job bounds, shorter than production's so that a lost message is found within the
+    # test (a job unclaimed 28 + 2 x 1 s with the queue empty has lost it; beat looks every 15 s).
+    bounds = {"TIVCAST_SOFT_TIME_LIMIT": "20", "TIVCAST_TIME_LIMIT": "25", "TIVCAST_VISIBILITY_TIMEOUT": "28",
+              "TIVCAST_UNACKED_RESTORE_INTERVAL": "1"}
+    base_env = {**{k: v for k, v in os.environ.items() if not k.startswith("TIVCAST_")}, **bounds}
     redis_url = f"redis://{data}:6379/0"
     api_env = {**base_env, "TIVCAST_REDIS_URL": redis_url, "TIVCAST_WARM_ON_START": "false",
                "TIVCAST_DATABASE_URL": f"postgresql+psycopg://postgres@{data}:5432/tivcast",
@@ -232,6 +240,11 @@ def test_the_stack_across_hosts(net: Network, workdir: Path) -> None:
                                 "--hostname", f"w@{host}"], env=env, cwd=cwds[host], log=logs / f"{host}.log")
 
     (api1, api1_process), (api2, _) = apis["api1"], apis["api2"]
+    # Beat on a host of its own, as in docker-compose.yml: its reconcile sweep publishes again a job whose message
+    # was lost (here: handed to the dead host's connection).
+    beat_dir = empty_dir(workdir, "beat")
+    net.start("beat", [python, "-m", "workers.cli", "beat", "--schedule", str(beat_dir / "celerybeat-schedule")],
+              env={**worker_env, "TMPDIR": str(empty_dir(workdir, "tmp-beat"))}, cwd=beat_dir, log=logs / "beat.log")
     start_worker("hostA")
     wait_for(lambda: client.request(f"{api1}/readyz").status == 200, 90, "api1 ready with a worker online")
 
@@ -249,13 +262,14 @@ def test_the_stack_across_hosts(net: Network, workdir: Path) -> None:
     assert (again.status, again.json()["key"]) == (200, key)
     assert client.request(f"{api2}/v1/forecasts/{key}").body == body.body
 
-    # hostA dies; a job submitted meanwhile waits, and a worker on hostB computes it.
+    # hostA dies; a job submitted at once waits, and a worker on hostB computes it: at once if its message is on
+    # the queue, or once beat's reconcile has published it again if it went to hostA's dead connection.
     net.kill_host("hostA")
     waiting = client.request(f"{api2}/v1/forecasts", "POST", {**JAPAN, "scenario": "restriction"})
     assert waiting.status == 202, waiting.body
     net.add_host("hostB")
     start_worker("hostB")
-    finished = settle(client, api2, waiting.json()["key"])
+    finished = settle(client, api2, waiting.json()["key"], timeout=150)
     assert finished["state"] == "succeeded", finished
     assert client.request(f"{api1}/v1/jobs/{waiting.json()['key']}").json()["state"] == "succeeded"
 
