@@ -390,12 +390,13 @@ def _figure(deal: Deal, figure: str, fallback: str) -> dict[str, Any]:
     if origin == "default":
         return {"source": f"not stated in the request: tivcast's default for an added deal, {fallback}",
                 "tivcast_own": True, "estimated_or_asserted": "default", "origin": "default"}
-    if origin == "derived" and figure == "tiv_per_unit":  # a contract's line, at the request's contract price
-        return {"source": deal.sources.get(figure, "derived"), "tivcast_own": False,
-                "estimated_or_asserted": "derived from the contract's TIV per unit", "origin": "derived"}
-    if origin == "derived":  # a contract's line, from the request's contract probability and the catalogue's ratio
-        return {"source": deal.sources.get(figure, "derived"), "tivcast_own": figure in deal.tivcast_figures,
-                "estimated_or_asserted": "derived from the contract's probability", "origin": "derived"}
+    if origin == "derived":  # a contract's line: its probability from the request's contract probability and the
+        # catalogue's ratio (the ratio is tivcast's), its TIV per unit the request's contract price (the request's)
+        price = figure == "tiv_per_unit"
+        return {"source": deal.sources.get(figure, "derived"),
+                "tivcast_own": not price and figure in deal.tivcast_figures,
+                "estimated_or_asserted": f"derived from the contract's {'TIV per unit' if price else 'probability'}",
+                "origin": "derived"}
     source = deal.sources.get(figure, "not stated in the catalogue")
     return {"source": source, "tivcast_own": figure in deal.tivcast_figures, "estimated_or_asserted": "asserted",
             "origin": "catalogue"}
@@ -476,9 +477,9 @@ def _deal_assumptions(deal: Deal, p: float, rules: PipelineRules, years_served: 
 
 
 def _world_milex(resolved: ResolvedScenario, baseline: ResolvedScenario, observed: Mapping[int, float]
-                 ) -> dict[str, Any] | None:
-    """The scenario's world military expenditure path, as yearly real growth (the first year's from the last
-    observed one), and whether it differs from the baseline's."""
+                 ) -> tuple[dict[str, Any], bool] | None:
+    """The scenario's world military expenditure path as an assumption (yearly real growth, the first year's
+    from the last observed one), and whether it is the baseline's."""
     path, base = {**observed, **resolved.world_milex}, baseline.world_milex
     years = [y for y in resolved.years if y in path and y - 1 in path]
     if not years:
@@ -491,7 +492,7 @@ def _world_milex(resolved: ResolvedScenario, baseline: ResolvedScenario, observe
             "this scenario's stated path; world transfers follow its difference from the baseline's path "
             "through world_demand_elasticity",
             "range": None, "range_note": "a scenario is one stated path, not a forecast: compare scenarios for "
-            "the range"}
+            "the range"}, same
 
 
 _MOVES_NOTHING = (
@@ -508,7 +509,7 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
     tivcast's own rather than SIPRI's or a published figure, and its range (or why it has none)."""
     stated_elasticity = resolved.elasticity is not None
     milex = _world_milex(resolved, baseline, world_milex)
-    moves_nothing = milex is not None and milex["source"].startswith("the baseline's path")
+    moves_nothing = milex is not None and milex[1]
     z95 = NormalDist().inv_cdf(0.975)
     e_range = None if stated_elasticity or not elasticity.estimated else [
         elasticity.value - z95 * elasticity.standard_error, elasticity.value + z95 * elasticity.standard_error]
@@ -538,7 +539,7 @@ def assumptions(resolved: ResolvedScenario, baseline: ResolvedScenario, rules: P
          if stated_elasticity else "not estimated"},
     ]
     if milex is not None:
-        out.append(milex)
+        out.append(milex[0])
     if resolved.known_deliveries:
         known = {str(y): v for y, v in sorted(resolved.known_deliveries.items())}
         out.append({"name": "known_deliveries", "value": known,

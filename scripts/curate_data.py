@@ -961,6 +961,11 @@ def describe_release(rid: str, title: str, published: str, labels: Mapping[str, 
     return {"id": rid, "title": title, "published": published, "retrieved": RETRIEVED, "source_releases": dict(labels)}
 
 
+# The credit each publisher's terms require, word for word: a loaded release's citation opens with it.
+CREDITS = {AT_TERMS: "Information from the SIPRI Arms Transfers Database",
+           MILEX_TERMS: "SIPRI Military Expenditure Database"}
+
+
 def tivcast_meta(
     kind: str,
     unit: str | None,
@@ -983,6 +988,7 @@ def tivcast_meta(
         "coverage": coverage,
         "citation": citation,
         "terms": terms,
+        **({"credit": CREDITS[terms]} if terms in CREDITS else {}),
         "gaps": gaps,
         "caveats": caveats,
         **extra,

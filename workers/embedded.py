@@ -51,12 +51,13 @@ def _enter(root: str, owner: int) -> None:
     temp = TempRoot(Path(root))
     temp.owner = owner
     temp.enter_child()
-    threading.Thread(target=_exit_when_orphaned, args=(owner,), name="tivcast-parent-watch", daemon=True).start()
+    parent = multiprocessing.parent_process()  # its sentinel is ready once the API process is gone
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="tivcast-parent-watch", daemon=True).start()
 
 
-def _exit_when_orphaned(owner: int, every: float = 0.5) -> None:
-    while os.getppid() == owner:
-        time.sleep(every)
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
     os._exit(0)  # the API is gone: no one waits for this process's result; its files go with the next start
 
 

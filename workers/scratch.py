@@ -56,7 +56,7 @@ def sweep_embedded_roots(base: str | None = None) -> list[str]:
     parent = Path(base or tempfile.gettempdir())
     for entry in parent.glob("tivcast-embedded-*"):
         match = EMBEDDED.match(entry.name)
-        if match is None or int(match.group(1)) == os.getpid() or _parent_of(int(match.group(1))) is not None:
+        if match is None or _parent_of(int(match.group(1))) is not None:  # not ours, or its process is alive
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)

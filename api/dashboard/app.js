@@ -1385,10 +1385,7 @@
         const i = TIV_PARTS.indexOf(figure);
         input.dataset.field = i >= 0 ? `${at}.tiv_per_unit[${i}]` : `${at}.${figure}`;
       }
-      const ordered = { deal_id: deal.deal_id, recipient: deal.recipient, system: deal.system, status: deal.status,
-        order_year: deal.order_year, units_ordered: deal.units_ordered, tiv_per_unit: deal.tiv_per_unit,
-        delivery_years: deal.delivery_years, probability: deal.probability, slip_probability: deal.slip_probability };
-      added.push(Object.fromEntries(Object.entries(ordered).filter(([, v]) => v !== undefined)));
+      added.push(deal);
       sentPipeline.added.push(block.querySelector("legend").textContent.toLowerCase());
     }
     return { edits, added };

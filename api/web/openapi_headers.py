@@ -35,11 +35,11 @@ DATA_PREFIXES = ("/v1/datasets", "/v1/observations", "/v1/countries", "/v1/arms-
 FORECAST_PREFIXES = ("/v1/forecasts", "/v1/backtests")
 
 
-def _data_200(path: str) -> tuple[list[str], list[str]]:
-    """(required, optional) headers of a data GET's 200."""
+def _data_200(path: str) -> list[str]:
+    """The headers every 200 of a data GET carries."""
     required = ["ETag", "Cache-Control", "Last-Modified"]
     if path.endswith("/download"):
-        return [*required, "Content-Disposition", "X-Release", "X-Total-Count"], []
+        return [*required, "Content-Disposition", "X-Release", "X-Total-Count"]
     required.append("Vary")
     if path.endswith("/datapackage"):
         required += ["Content-Disposition", "X-Release"]
@@ -47,7 +47,7 @@ def _data_200(path: str) -> tuple[list[str], list[str]]:
         required += ["Link", "X-Total-Count"]
     elif path == "/v1/observations":
         required.append("X-Total-Count")
-    return required, []
+    return required
 
 
 def headers_for(method: str, path: str, status: str) -> tuple[list[str], list[str]]:
@@ -71,7 +71,7 @@ def headers_for(method: str, path: str, status: str) -> tuple[list[str], list[st
     if path.startswith("/v1/scenarios"):
         return ["ETag", "Cache-Control"], []
     if method == "get" and path.startswith(DATA_PREFIXES):
-        return _data_200(path)
+        return _data_200(path), []
     return [], []
 
 

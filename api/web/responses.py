@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlmodel import Session
@@ -138,11 +137,6 @@ def loaded_description(
     )
 
 
-# The credit a dataset's terms require, quoted in them ("... if SIPRI is credited ('Information from the SIPRI Arms
-# Transfers Database')", "cite 'SIPRI Military Expenditure Database'"): a loaded release's citation opens with it.
-REQUIRED_CREDIT = re.compile(r"(?:credited|cite)\W{0,3}'([^']{10,})'")
-
-
 def loaded_provenance(
     title: str, descriptor: dict[str, Any], release: Release
 ) -> tuple[str, list[str], list[str], list[SourcePublic]]:
@@ -151,9 +145,9 @@ def loaded_provenance(
     publishers = sorted({s["publisher"] for s in descriptor.get("sources", []) if s.get("publisher")})
     publisher = "; ".join(publishers) or "the publisher"
     generated = f" (data generated {release.published})" if release.published else ""
-    credit = REQUIRED_CREDIT.search(str(descriptor.get("tivcast", {}).get("terms") or ""))
+    credit = descriptor.get("tivcast", {}).get("credit")  # the credit the publisher's terms require, word for word
     citation = (
-        (f"{credit.group(1)}. " if credit else "")
+        (f"{credit}. " if credit else "")
         + f"{title}, {publisher}: release {release.release_id!r}{generated}, loaded into tivcast from the file "
         f"{release.origin!r} on {release.loaded_at.date().isoformat()}. Credit the publisher as its "
         "terms require; tivcast's calculations are not the publisher's."

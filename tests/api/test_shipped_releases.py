@@ -8,6 +8,7 @@ the hash of its file; changing a shipped file means a new release id (``scripts/
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,7 @@ def test_every_shipped_release_id_keeps_the_content_it_was_shipped_with() -> Non
             " or every database seeded with the old one refuses to start")
 
 
-def test_the_hashes_are_the_files(tmp_path: Path) -> None:
-    import hashlib
-
+def test_the_hashes_are_the_files() -> None:
     for resource in package()["resources"]:
         digest = hashlib.sha256((DATA / resource["path"]).read_bytes()).hexdigest()
         assert resource["hash"] == f"sha256:{digest}", resource["name"]

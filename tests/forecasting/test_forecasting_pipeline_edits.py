@@ -8,14 +8,15 @@ import pytest
 
 from forecasting.errors import InvalidScenario
 from forecasting.model import FittedModel, predict
+from forecasting.output import Forecast
 from forecasting.parsing import parse_scenario
 from tests.forecasting.conftest import assumptions, pipeline
 
 JAPANESE, AUSTRALIAN = "aus-mogami-frigates", "aus-mogami-frigates-australian-built"
 
 
-def expected(forecast: object, deal_id: str) -> dict[str, float]:
-    deal = next(d for d in pipeline(forecast)["deals"] if d["deal_id"] == deal_id)  # type: ignore[arg-type]
+def expected(forecast: Forecast, deal_id: str) -> dict[str, float]:
+    deal = next(d for d in pipeline(forecast)["deals"] if d["deal_id"] == deal_id)
     return {y: float(v) for y, v in deal["expected_tiv"].items()}
 
 
